@@ -1,0 +1,1 @@
+"""Oferta: contract-driven lifecycle automation for hosting providers."""
