@@ -1,0 +1,58 @@
+"""Settings from the environment (and a ``.env`` file), with embedded defaults.
+
+The defaults run everything on one laptop: SQLite in ``./data``, a local
+Temporal dev server, a local SMTP sink. Production sets the variables below.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", alias="OFERTA_DATA_DIR")
+    database_url: str = Field(default="", alias="DATABASE_URL")
+
+    temporal_address: str = Field(default="localhost:7233", alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    temporal_ui_port: int = Field(default=8233, alias="TEMPORAL_UI_PORT")
+    task_queue: str = Field(default="oferta", alias="OFERTA_TASK_QUEUE")
+
+    api_host: str = Field(default="127.0.0.1", alias="OFERTA_API_HOST")
+    api_port: int = Field(default=8000, alias="OFERTA_API_PORT")
+    bootstrap_api_key: str | None = Field(default=None, alias="OFERTA_BOOTSTRAP_API_KEY")
+
+    smtp_host: str = Field(default="127.0.0.1", alias="SMTP_HOST")
+    smtp_port: int = Field(default=8025, alias="SMTP_PORT")
+    smtp_username: str | None = Field(default=None, alias="SMTP_USERNAME")
+    smtp_password: str | None = Field(default=None, alias="SMTP_PASSWORD")
+    smtp_starttls: bool = Field(default=False, alias="SMTP_STARTTLS")
+    smtp_tls: bool = Field(default=False, alias="SMTP_TLS")
+    mail_from: str = Field(default="noreply@oferta.local", alias="OFERTA_MAIL_FROM")
+
+    twilio_account_sid: str = Field(default="AC00000000000000000000000000000000", alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str = Field(default="local", alias="TWILIO_AUTH_TOKEN")
+    twilio_from_number: str = Field(default="+10000000000", alias="TWILIO_FROM_NUMBER")
+    twilio_base_url: str | None = Field(default=None, alias="TWILIO_BASE_URL")
+
+    provisioning_url: str | None = Field(default=None, alias="OFERTA_PROVISIONING_URL")
+    worker_metrics_port: int = Field(default=9464, alias="OFERTA_WORKER_METRICS_PORT")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'oferta.db'}"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

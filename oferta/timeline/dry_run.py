@@ -1,0 +1,59 @@
+"""Runs a contract timeline without Temporal: the engine alone, for tests and previews.
+
+It follows the same loop as the workflow (wait for the next deadline or the next
+input, whichever comes first) with every effect succeeding at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from oferta.timeline.engine import Contract, Transition
+from oferta.timeline.notices import Delivery
+from oferta.timeline.state import BillingEvent, ServiceSpec, ServiceState, TimelineEntry
+
+
+@dataclass
+class DryRun:
+    entries: list[TimelineEntry] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    provisioning: list[str] = field(default_factory=list)
+    rejected: list[tuple[BillingEvent, str]] = field(default_factory=list)
+    periods_started: int = 0
+
+
+def dry_run(
+    contract: Contract,
+    spec: ServiceSpec,
+    start: datetime,
+    events: list[tuple[datetime, BillingEvent]],
+    until: datetime,
+) -> tuple[ServiceState, DryRun]:
+    state = ServiceState.new(spec, start)
+    result = DryRun()
+
+    def take(transition: Transition, now: datetime) -> None:
+        result.entries += transition.entries
+        result.deliveries += transition.deliveries
+        result.provisioning += [p.action for p in transition.provisioning]
+        result.periods_started += transition.new_period
+        for refund in transition.refunds:
+            take(contract.refund_paid(state, refund, f"dry-{refund.key}", now), now)
+
+    take(contract.start(state, start), start)
+    queue = sorted(events, key=lambda pair: pair[0])
+    while True:
+        deadline = contract.next_deadline(state)
+        next_event_at = queue[0][0] if queue else None
+        if deadline and deadline.at <= until and (next_event_at is None or deadline.at <= next_event_at):
+            take(contract.on_deadline(state, deadline, deadline.at), deadline.at)
+            continue
+        if next_event_at is not None and next_event_at <= until:
+            at, event = queue.pop(0)
+            transition = contract.on_event(state, event, at)
+            if transition.rejected:
+                result.rejected.append((event, transition.rejected))
+            take(transition, at)
+            continue
+        return state, result
