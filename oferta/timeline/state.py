@@ -65,6 +65,9 @@ class BillingEvent(BaseModel):
     new_tariff: str | None = None
     reason: str | None = None
     force_majeure_id: str | None = None
+    # When it happened in the billing system (e.g. funds received); applied no
+    # earlier than the last step already taken and no later than now.
+    occurred_at: AwareDatetime | None = None
 
 
 class EntryType(StrEnum):

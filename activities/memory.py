@@ -1,0 +1,57 @@
+"""In-memory back ends: the time machine's and the tests'. Idempotent by key, like the real ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from activities.models import (
+    NoticeRequest,
+    NoticeResult,
+    ProvisioningRequest,
+    ProvisioningResult,
+    RefundRequest,
+    RefundResult,
+    TimelineRecord,
+)
+from oferta.timeline.state import TimelineEntry
+
+
+@dataclass
+class MemoryLedger:
+    """Records every effect once per idempotency key, as the database ledger does."""
+
+    locales: dict[str, str] = field(default_factory=dict)
+    notices: dict[str, NoticeRequest] = field(default_factory=dict)
+    provisioning: dict[str, ProvisioningRequest] = field(default_factory=dict)
+    refunds: dict[str, RefundRequest] = field(default_factory=dict)
+    timeline: dict[str, list[TimelineEntry]] = field(default_factory=dict)
+    records: dict[tuple[str, int], TimelineRecord] = field(default_factory=dict)
+    send_attempts: int = 0
+
+    async def send(self, request: NoticeRequest) -> NoticeResult:
+        self.send_attempts += 1
+        self.notices.setdefault(request.idempotency_key, request)
+        return NoticeResult(
+            idempotency_key=request.idempotency_key, status="sent", channel=request.channel,
+            template=request.template, locale=self.locales.get(request.customer_id, "ru"),
+            provider_message_id=f"memory-{len(self.notices)}",
+        )
+
+    async def apply(self, request: ProvisioningRequest) -> ProvisioningResult:
+        first = request.idempotency_key not in self.provisioning
+        self.provisioning.setdefault(request.idempotency_key, request)
+        return ProvisioningResult(idempotency_key=request.idempotency_key,
+                                  status="done" if first else "already_done")
+
+    async def pay(self, request: RefundRequest) -> RefundResult:
+        self.refunds.setdefault(request.idempotency_key, request)
+        return RefundResult(idempotency_key=request.idempotency_key,
+                            reference=f"refund-{request.service_id}", status="paid")
+
+    async def record(self, record: TimelineRecord) -> None:
+        # Keyed by the first sequence number, so a retried record is written once.
+        key = (record.service_id, record.first_sequence)
+        if key in self.records:
+            return
+        self.records[key] = record
+        self.timeline.setdefault(record.service_id, []).extend(record.entries)

@@ -1,0 +1,71 @@
+"""The activities the lifecycle workflow calls, bound to their back ends.
+
+Each back end is an interface with a real implementation (SMTP/Twilio, HTTP
+provisioning, the database) and an in-memory one for the time machine and
+tests. Every request carries an idempotency key the back end enforces.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from temporalio import activity
+
+from activities.models import (
+    NoticeRequest,
+    NoticeResult,
+    ProvisioningRequest,
+    ProvisioningResult,
+    RefundRequest,
+    RefundResult,
+    TimelineRecord,
+)
+
+
+class NoticeSender(Protocol):
+    async def send(self, request: NoticeRequest) -> NoticeResult: ...
+
+
+class Provisioner(Protocol):
+    async def apply(self, request: ProvisioningRequest) -> ProvisioningResult: ...
+
+
+class RefundGateway(Protocol):
+    async def pay(self, request: RefundRequest) -> RefundResult: ...
+
+
+class TimelineRecorder(Protocol):
+    async def record(self, record: TimelineRecord) -> None: ...
+
+
+class ServiceActivities:
+    def __init__(
+        self,
+        notices: NoticeSender,
+        provisioner: Provisioner,
+        refunds: RefundGateway,
+        recorder: TimelineRecorder,
+    ) -> None:
+        self.notices = notices
+        self.provisioner = provisioner
+        self.refunds = refunds
+        self.recorder = recorder
+
+    @activity.defn(name="send_notice")
+    async def send_notice(self, request: NoticeRequest) -> NoticeResult:
+        return await self.notices.send(request)
+
+    @activity.defn(name="provision")
+    async def provision(self, request: ProvisioningRequest) -> ProvisioningResult:
+        return await self.provisioner.apply(request)
+
+    @activity.defn(name="request_refund")
+    async def request_refund(self, request: RefundRequest) -> RefundResult:
+        return await self.refunds.pay(request)
+
+    @activity.defn(name="record_timeline")
+    async def record_timeline(self, record: TimelineRecord) -> None:
+        await self.recorder.record(record)
+
+    def all(self) -> list:
+        return [self.send_notice, self.provision, self.request_refund, self.record_timeline]

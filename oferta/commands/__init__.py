@@ -1,0 +1,1 @@
+"""Sub-commands of the ``oferta`` CLI, one module each, each with ``register(subparsers)``."""

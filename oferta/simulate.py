@@ -1,0 +1,284 @@
+"""The time machine: run a scenario through the real workflow on the time-skipping server.
+
+Months of contract time pass in seconds. The scenario's events are sent as
+signals at their times; the timeline is what the activities were asked to do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.memory import MemoryLedger
+from activities.service_activities import ServiceActivities
+from oferta.policy import load_policy
+from oferta.policy.schema import Policy
+from oferta.temporal import test_server_path
+from oferta.timeline.money import Money
+from oferta.timeline.periods import parse_period
+from oferta.timeline.state import BillingEvent, EventType, ServiceSpec, TimelineEntry
+from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot run, with the line it is on."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        self.line = line
+        super().__init__(f"line {line}: {message}" if line else message)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScenarioService(_Strict):
+    kind: str = "hosting"
+    tariff: str
+    price: Decimal
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    period: str = "P1M"
+    trial: bool = False
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _decimal(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError("write money as a quoted string, e.g. \"2500.00\"")
+        return value
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        parse_period(value)
+        return value
+
+
+class ScenarioCustomer(_Strict):
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    locale: Literal["ru", "kk", "en"] = "ru"
+
+
+class ScenarioEvent(_Strict):
+    at: AwareDatetime
+    type: EventType
+    amount: Decimal | None = None
+    currency: str | None = None
+    invoice_id: str | None = None
+    due_at: AwareDatetime | None = None
+    effective_at: AwareDatetime | None = None
+    price: Decimal | None = None
+    tariff: str | None = None
+    reason: str | None = None
+
+    @field_validator("amount", "price", mode="before")
+    @classmethod
+    def _decimal(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError("write money as a quoted string, e.g. \"2500.00\"")
+        return value
+
+
+class Scenario(_Strict):
+    policy: str
+    start: AwareDatetime
+    service: ScenarioService
+    customer: ScenarioCustomer
+    events: list[ScenarioEvent] = Field(default_factory=list)
+    until: AwareDatetime
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Keeps the line of every mapping, so errors can name it."""
+
+
+def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+def _strip_lines(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+def _line_of(raw: Any, loc: tuple[Any, ...]) -> int | None:
+    line, node = None, raw
+    for part in loc:
+        if isinstance(node, dict):
+            line = node.get("__line__", line)
+            if part not in node:
+                break
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            break
+    if isinstance(node, dict):
+        line = node.get("__line__", line)
+    return line
+
+
+def parse_scenario(text: str) -> Scenario:
+    try:
+        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ScenarioError(f"not valid YAML: {exc.problem}", line) from exc
+    if not isinstance(raw, dict):
+        raise ScenarioError("a scenario is a mapping with policy, start, service, customer, events, until")
+    try:
+        scenario = Scenario.model_validate(_strip_lines(raw))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ScenarioError(f"{field}: {err['msg']}", _line_of(raw, err["loc"])) from exc
+    try:
+        load_policy(scenario.policy)
+    except KeyError as exc:
+        raise ScenarioError(str(exc.args[0]), raw.get("__line__")) from exc
+    if scenario.until <= scenario.start:
+        raise ScenarioError("until must be after start", _line_of(raw, ("until",)))
+    for index, event in enumerate(scenario.events):
+        if not scenario.start <= event.at <= scenario.until:
+            raise ScenarioError("event time must lie between start and until",
+                                _line_of(raw, ("events", index)))
+    return scenario
+
+
+def _billing_event(event: ScenarioEvent, index: int, currency: str) -> BillingEvent:
+    def money(value: Decimal | None) -> Money | None:
+        if value is None:
+            return None
+        try:
+            return Money.of(value, event.currency or currency)
+        except (InvalidOperation, ValidationError) as exc:
+            raise ScenarioError(f"events[{index}]: bad amount {value}") from exc
+
+    return BillingEvent(
+        event_id=f"scenario-{index}", type=event.type, amount=money(event.amount),
+        invoice_id=event.invoice_id, due_at=event.due_at, effective_at=event.effective_at,
+        new_price=money(event.price), new_tariff=event.tariff, reason=event.reason,
+        force_majeure_id=f"fm-{index}" if event.type is EventType.FORCE_MAJEURE_START else None,
+        occurred_at=event.at,
+    )
+
+
+class SimulationResult(BaseModel):
+    policy: Policy
+    timeline: list[TimelineEntry]
+    final_state: str
+    ignored: list[str]
+
+
+async def simulate(scenario: Scenario) -> SimulationResult:
+    policy = load_policy(scenario.policy)
+    service_id = f"sim-{uuid.uuid4().hex[:12]}"
+    customer_id = f"sim-customer-{service_id}"
+    ledger = MemoryLedger(locales={customer_id: scenario.customer.locale})
+    activities = ServiceActivities(ledger, ledger, ledger, ledger)
+    spec = ServiceSpec(
+        service_id=service_id, customer_id=customer_id, policy_id=policy.id,
+        kind=scenario.service.kind, tariff=scenario.service.tariff,
+        price=Money.of(scenario.service.price, scenario.service.currency),
+        period=scenario.service.period, trial=scenario.service.trial,
+    )
+    ignored: list[str] = []
+    async with await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=test_server_path()
+    ) as env:
+        task_queue = f"simulate-{service_id}"
+        async with Worker(env.client, task_queue=task_queue,
+                          workflows=[ServiceLifecycleWorkflow], activities=activities.all()):
+            shift = scenario.start - await env.get_current_time()
+            handle = await env.client.start_workflow(
+                ServiceLifecycleWorkflow.run,
+                ServiceWorkflowInput(policy=policy, spec=spec, clock_shift=shift,
+                                     publish_search_attributes=False),
+                id=workflow_id(service_id), task_queue=task_queue,
+            )
+            for index, event in enumerate(sorted(scenario.events, key=lambda e: e.at)):
+                await _sleep_until(env, event.at - shift)
+                billing_event = _billing_event(event, index, scenario.service.currency)
+                if not await _signal(handle, billing_event):
+                    ignored.append(f"{event.at.isoformat()} {event.type.value}: the service had ended")
+            await _sleep_until(env, scenario.until - shift)
+            state = (await handle.query(ServiceLifecycleWorkflow.view)).state.value
+            if (await handle.describe()).status.name == "RUNNING":
+                await handle.terminate("simulation reached its end")
+    entries = sorted(ledger.timeline.get(service_id, []), key=lambda e: e.at)
+    return SimulationResult(policy=policy, timeline=entries, final_state=state, ignored=ignored)
+
+
+async def _sleep_until(env: WorkflowEnvironment, moment: datetime) -> None:
+    remaining = moment - await env.get_current_time()
+    if remaining > timedelta(0):
+        await env.sleep(remaining)
+
+
+async def _signal(handle: WorkflowHandle, event: BillingEvent) -> bool:
+    from temporalio.service import RPCError
+
+    try:
+        await handle.signal(ServiceLifecycleWorkflow.billing_event, event)
+        return True
+    except RPCError:
+        return False
+
+
+def to_json_items(result: SimulationResult) -> list[dict[str, Any]]:
+    tz = ZoneInfo(result.policy.provider.timezone)
+    return [
+        {
+            "at": entry.at.astimezone(tz).replace(microsecond=0).isoformat(),
+            "type": entry.type.value,
+            "clause": entry.clause,
+            "detail": entry.detail,
+        }
+        for entry in result.timeline
+    ]
+
+
+def render_text(result: SimulationResult) -> str:
+    tz = ZoneInfo(result.policy.provider.timezone)
+    lines = [f"{result.policy.provider.name} ({result.policy.id}) — times in {tz.key}", ""]
+    for entry in result.timeline:
+        at = entry.at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        clause = f"§{entry.clause}" if entry.clause else "—"
+        lines.append(f"{at}  {entry.type.value:<24} {clause:<9} {_summary(entry)}")
+    lines += ["", f"final state: {result.final_state}"]
+    lines += [f"ignored: {note}" for note in result.ignored]
+    return "\n".join(lines)
+
+
+def _summary(entry: TimelineEntry) -> str:
+    d = entry.detail
+    if entry.type.value == "notice":
+        return f"{d.get('template')} by {d.get('channel')} in {d.get('locale')} ({d.get('status')})"
+    parts = []
+    if "amount" in d:
+        parts.append(f"{d['amount']} {d.get('currency', '')}".strip())
+    for key in ("reason", "due_at", "paid_until", "restore_until", "deletion_at", "effective_at",
+                "due_by", "terminates_at", "days_late", "restore_by"):
+        if d.get(key) not in (None, ""):
+            parts.append(f"{key.replace('_', ' ')} {d[key]}")
+    return ", ".join(parts)
