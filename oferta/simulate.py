@@ -23,7 +23,7 @@ from activities.memory import MemoryLedger
 from activities.service_activities import ServiceActivities
 from oferta.policy import load_policy
 from oferta.policy.schema import Policy
-from oferta.temporal import test_server_path
+from oferta.temporal import quiet_runtime, test_server_path
 from oferta.timeline.money import Money
 from oferta.timeline.periods import parse_period
 from oferta.timeline.state import BillingEvent, EventType, ServiceSpec, TimelineEntry
@@ -204,7 +204,8 @@ async def simulate(scenario: Scenario) -> SimulationResult:
     )
     ignored: list[str] = []
     async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=test_server_path()
+        data_converter=pydantic_data_converter, test_server_existing_path=test_server_path(),
+        runtime=quiet_runtime(),
     ) as env:
         task_queue = f"simulate-{service_id}"
         async with Worker(env.client, task_queue=task_queue,

@@ -1,0 +1,53 @@
+"""The Oferta worker: runs the service lifecycle workflows and their activities.
+
+    python worker.py        (or: oferta worker)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from temporalio.worker import Worker
+
+from activities.factory import build_activities
+from oferta.settings import Settings, get_settings
+from oferta.temporal import connect
+from workflows import WORKFLOWS
+
+log = logging.getLogger("oferta.worker")
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    client = await connect(settings)
+    activities = build_activities(settings)
+    stop = stop or asyncio.Event()
+    async with Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=activities.all(),
+        graceful_shutdown_timeout=timedelta(seconds=20),
+    ):
+        log.info("worker polling task queue %r at %s", settings.task_queue, settings.temporal_address)
+        await stop.wait()
+    log.info("worker stopped")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = asyncio.Event()
+
+    async def _main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(get_settings(), stop)
+
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()
