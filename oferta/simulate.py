@@ -26,7 +26,7 @@ from oferta.policy.schema import Policy
 from oferta.temporal import quiet_runtime, test_server_path
 from oferta.timeline.money import Money
 from oferta.timeline.periods import parse_period
-from oferta.timeline.state import BillingEvent, EventType, ServiceSpec, TimelineEntry
+from oferta.timeline.state import BillingEvent, EventType, ServiceSpec, ServiceView, TimelineEntry
 from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
 
 
@@ -185,16 +185,32 @@ def _billing_event(event: ScenarioEvent, index: int, currency: str) -> BillingEv
 
 class SimulationResult(BaseModel):
     policy: Policy
+    service_id: str
     timeline: list[TimelineEntry]
     final_state: str
+    view: ServiceView
     ignored: list[str]
 
 
 async def simulate(scenario: Scenario) -> SimulationResult:
-    policy = load_policy(scenario.policy)
+    """Run a scenario on a fresh time-skipping server (no download: the pinned binary)."""
+    async with await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=test_server_path(),
+        runtime=quiet_runtime(),
+    ) as env:
+        return await run_scenario(env, scenario)
+
+
+async def run_scenario(
+    env: WorkflowEnvironment, scenario: Scenario, ledger: MemoryLedger | None = None,
+    policy: Policy | None = None,
+) -> SimulationResult:
+    """Run a scenario through the real workflow and activities (in-memory back ends)."""
+    policy = policy or load_policy(scenario.policy)
     service_id = f"sim-{uuid.uuid4().hex[:12]}"
     customer_id = f"sim-customer-{service_id}"
-    ledger = MemoryLedger(locales={customer_id: scenario.customer.locale})
+    ledger = ledger or MemoryLedger()
+    ledger.locales[customer_id] = scenario.customer.locale
     activities = ServiceActivities(ledger, ledger, ledger, ledger)
     spec = ServiceSpec(
         service_id=service_id, customer_id=customer_id, policy_id=policy.id,
@@ -203,31 +219,28 @@ async def simulate(scenario: Scenario) -> SimulationResult:
         period=scenario.service.period, trial=scenario.service.trial,
     )
     ignored: list[str] = []
-    async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=test_server_path(),
-        runtime=quiet_runtime(),
-    ) as env:
-        task_queue = f"simulate-{service_id}"
-        async with Worker(env.client, task_queue=task_queue,
-                          workflows=[ServiceLifecycleWorkflow], activities=activities.all()):
-            shift = scenario.start - await env.get_current_time()
-            handle = await env.client.start_workflow(
-                ServiceLifecycleWorkflow.run,
-                ServiceWorkflowInput(policy=policy, spec=spec, clock_shift=shift,
-                                     publish_search_attributes=False),
-                id=workflow_id(service_id), task_queue=task_queue,
-            )
-            for index, event in enumerate(sorted(scenario.events, key=lambda e: e.at)):
-                await _sleep_until(env, event.at - shift)
-                billing_event = _billing_event(event, index, scenario.service.currency)
-                if not await _signal(handle, billing_event):
-                    ignored.append(f"{event.at.isoformat()} {event.type.value}: the service had ended")
-            await _sleep_until(env, scenario.until - shift)
-            state = (await handle.query(ServiceLifecycleWorkflow.view)).state.value
-            if (await handle.describe()).status.name == "RUNNING":
-                await handle.terminate("simulation reached its end")
+    task_queue = f"simulate-{service_id}"
+    async with Worker(env.client, task_queue=task_queue,
+                      workflows=[ServiceLifecycleWorkflow], activities=activities.all()):
+        shift = scenario.start - await env.get_current_time()
+        handle = await env.client.start_workflow(
+            ServiceLifecycleWorkflow.run,
+            ServiceWorkflowInput(policy=policy, spec=spec, clock_shift=shift,
+                                 publish_search_attributes=False),
+            id=workflow_id(service_id), task_queue=task_queue,
+        )
+        for index, event in enumerate(sorted(scenario.events, key=lambda e: e.at)):
+            await _sleep_until(env, event.at - shift)
+            billing_event = _billing_event(event, index, scenario.service.currency)
+            if not await _signal(handle, billing_event):
+                ignored.append(f"{event.at.isoformat()} {event.type.value}: the service had ended")
+        await _sleep_until(env, scenario.until - shift)
+        view = await handle.query(ServiceLifecycleWorkflow.view)
+        if (await handle.describe()).status.name == "RUNNING":
+            await handle.terminate("simulation reached its end")
     entries = sorted(ledger.timeline.get(service_id, []), key=lambda e: e.at)
-    return SimulationResult(policy=policy, timeline=entries, final_state=state, ignored=ignored)
+    return SimulationResult(policy=policy, timeline=entries, final_state=view.state.value,
+                            ignored=ignored, view=view, service_id=service_id)
 
 
 async def _sleep_until(env: WorkflowEnvironment, moment: datetime) -> None:

@@ -16,11 +16,19 @@ import holidays
 
 from oferta.policy.schema import Term, TimeUnit
 
+# Years outside this window are filled in lazily by the holidays package.
+_PRELOADED_YEARS = range(2020, 2046)
+
 
 @cache
 def _holidays(country: str) -> holidays.HolidayBase:
-    # Years are filled in lazily by the holidays package as dates are asked for.
-    return holidays.country_holidays(country)
+    return holidays.country_holidays(country, years=_PRELOADED_YEARS)
+
+
+# Load the calendars at import, outside any workflow sandbox: the package imports
+# its helpers lazily, which the sandbox would otherwise see mid-workflow.
+for _country in ("KZ", "EE"):
+    _holidays(_country)
 
 
 def is_working_day(day: date, country: str) -> bool:

@@ -586,6 +586,8 @@ class Contract:
 
     def _terminate(self, state: ServiceState, now: datetime, out: Transition, reason: str,
                    clause: str | None) -> None:
+        # Paid time that could not be used during a force majeure counts as unused.
+        unused_from = state.force_majeure.started_at if state.force_majeure else now
         state.terminal = "terminated"
         state.force_majeure = None
         detail = {"reason": reason, "debt": str(state.debt().amount),
@@ -593,7 +595,7 @@ class Contract:
         self._emit(state, out, now, EntryType.TERMINATED, clause, detail,
                    NoticeTemplate.TERMINATED, "terminated")
         out.provisioning.append(ProvisionIntent(action="terminate", key="terminate", clause=clause))
-        self._settle(state, now, out)
+        self._settle(state, now, out, unused_from)
 
     def unused_balance(self, state: ServiceState, at: datetime) -> Money:
         """What the customer paid for time after ``at``, plus money not yet spent."""
@@ -614,12 +616,13 @@ class Contract:
                 total = total + prorate(invoice.amount, start, end, at, end, self.tz)
         return total
 
-    def _settle(self, state: ServiceState, now: datetime, out: Transition) -> None:
+    def _settle(self, state: ServiceState, now: datetime, out: Transition,
+                unused_from: datetime | None = None) -> None:
         """On closing: refund the unused balance, less any debt (5.25-style)."""
         rules = self.policy.refunds
         if rules.destination is RefundDestination.NONE:
             return
-        amount = self.unused_balance(state, now) - state.debt()
+        amount = self.unused_balance(state, unused_from or now) - state.debt()
         if not amount.rounded().is_positive:
             return
         due_by = self.after(now, rules.deadline) if rules.deadline else None
