@@ -190,6 +190,7 @@ class SimulationResult(BaseModel):
     final_state: str
     view: ServiceView
     ignored: list[str]
+    first_run_id: str = ""
 
 
 async def simulate(scenario: Scenario) -> SimulationResult:
@@ -235,12 +236,14 @@ async def run_scenario(
             if not await _signal(handle, billing_event):
                 ignored.append(f"{event.at.isoformat()} {event.type.value}: the service had ended")
         await _sleep_until(env, scenario.until - shift)
-        view = await handle.query(ServiceLifecycleWorkflow.view)
-        if (await handle.describe()).status.name == "RUNNING":
-            await handle.terminate("simulation reached its end")
+        latest = env.client.get_workflow_handle(handle.id)
+        view = await latest.query(ServiceLifecycleWorkflow.view)
+        if (await latest.describe()).status.name == "RUNNING":
+            await latest.terminate("simulation reached its end")
     entries = sorted(ledger.timeline.get(service_id, []), key=lambda e: e.at)
     return SimulationResult(policy=policy, timeline=entries, final_state=view.state.value,
-                            ignored=ignored, view=view, service_id=service_id)
+                            ignored=ignored, view=view, service_id=service_id,
+                            first_run_id=handle.first_execution_run_id or handle.result_run_id or "")
 
 
 async def _sleep_until(env: WorkflowEnvironment, moment: datetime) -> None:
