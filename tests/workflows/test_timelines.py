@@ -44,8 +44,8 @@ async def test_paid_on_time_stays_active_period_after_period(time_env, policy_id
 async def test_never_paid_follows_the_contracts_own_end(time_env, policy_id: str) -> None:
     policy = load_policy(policy_id)
     rules = policy.suspension
-    result = await run_scenario(time_env, scenario(policy_id, [pay(timedelta(minutes=5), policy_id=policy_id)],
-                                                   days=250))
+    first_payment = pay(timedelta(minutes=5), policy_id=policy_id)
+    result = await run_scenario(time_env, scenario(policy_id, [first_payment], days=250))
     suspended = of_type(result, "suspended")
     assert suspended and suspended[0].detail["reason"] == "non_payment"
     if rules.data_deletion_after:
