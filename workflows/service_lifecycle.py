@@ -47,11 +47,13 @@ NOTICE_RETRY = RetryPolicy(
     maximum_attempts=8,
     non_retryable_error_types=["InvalidRecipient"],
 )
+# Provisioning, refunds and records must happen: retried until they do (a back end
+# refuses for good only with a non-retryable ApplicationError).
 EFFECT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=30),
-    maximum_attempts=50,
+    maximum_attempts=0,
 )
 
 
@@ -248,11 +250,16 @@ class ServiceLifecycleWorkflow:
             amount=refund.amount, due_by=refund.due_by, destination=refund.destination,
             clause=refund.clause, at=self._now(),
         )
-        result = await workflow.execute_activity(
-            "request_refund", request, result_type=RefundResult,
-            start_to_close_timeout=timedelta(minutes=2), retry_policy=EFFECT_RETRY,
-            summary=f"refund {refund.amount} (clause {refund.clause or 'n/a'})",
-        )
+        try:
+            result = await workflow.execute_activity(
+                "request_refund", request, result_type=RefundResult,
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=EFFECT_RETRY,
+                summary=f"refund {refund.amount} (clause {refund.clause or 'n/a'})",
+            )
+        except ActivityError as err:
+            # Refused for good by the payout system: operations settle it by hand.
+            workflow.logger.error("refund %s refused: %s", request.idempotency_key, err.cause or err)
+            return []
         paid = self._contract.refund_paid(self._state, refund, result.reference, self._event_time())
         entries = list(paid.entries)
         for delivery in paid.deliveries:
