@@ -49,12 +49,12 @@ def test_a_new_service_waits_for_its_first_payment_without_deadlines() -> None:
 
 
 def test_partial_payment_keeps_the_service_suspended_until_the_debt_is_paid() -> None:
-    events = [(timedelta(minutes=5), pay("p1")), (31 * DAY + timedelta(hours=1), pay("p2", "1000")),
-              (31 * DAY + timedelta(hours=2), pay("p3", "1500"))]
+    events = [(timedelta(minutes=5), pay("p1")), (32 * DAY + timedelta(hours=1), pay("p2", "1000")),
+              (32 * DAY + timedelta(hours=2), pay("p3", "1500"))]
     state, result = run(events, days=40)
     assert types(result).count("resumed") == 1
     resumed_at = next(e.at for e in result.entries if e.type.value == "resumed")
-    assert resumed_at == START + 31 * DAY + timedelta(hours=2)
+    assert resumed_at == START + 32 * DAY + timedelta(hours=2)
     # Only the late-fee invoice of 6.6 is open; it does not hold the service back.
     assert state.phase.value == "active"
     assert state.debt() == Money.of("2.50", "KZT")  # 0.1% x 1 day x 2500
@@ -96,7 +96,8 @@ def test_withdrawn_cancellation_keeps_the_service_running() -> None:
 
 
 def test_abuse_block_suspends_and_resumes_without_touching_billing() -> None:
-    events = [(timedelta(minutes=5), pay("p1")), (3 * DAY, event("a", EventType.ABUSE_SUSPEND, reason="spam")),
+    events = [(timedelta(minutes=5), pay("p1")),
+              (3 * DAY, event("a", EventType.ABUSE_SUSPEND, reason="spam")),
               (4 * DAY, event("r", EventType.ABUSE_RESOLVED))]
     state, result = run(events, days=10)
     suspended = next(e for e in result.entries if e.type.value == "suspended")
@@ -115,7 +116,8 @@ def test_withdrawn_consent_terminates_after_ten_days() -> None:
 
 def test_tariff_change_is_announced_thirty_days_ahead_and_applies_from_the_next_period() -> None:
     events = [(timedelta(minutes=5), pay("p1", "10000")),
-              (2 * DAY, event("t", EventType.TARIFF_CHANGE, new_price=Money.of("3000", "KZT"), new_tariff="Pro"))]
+              (2 * DAY, event("t", EventType.TARIFF_CHANGE, new_price=Money.of("3000", "KZT"),
+                              new_tariff="Pro"))]
     state, result = run(events, days=70)
     announced = next(e for e in result.entries if e.type.value == "tariff_change_announced")
     assert announced.clause == "4.2.7"
