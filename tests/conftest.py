@@ -13,6 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 from oferta import search_attributes
 from oferta.temporal import quiet_runtime, temporal_cli_path, test_server_path
 
+pytest_plugins = ["tests.db_fixtures"]
+
 
 @pytest_asyncio.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
