@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from activities.db_backends import (
+    DatabaseRecorder,
+    DatabaseRefundGateway,
+    HttpProvisioner,
+    LocalProvisioner,
+)
 from activities.memory import MemoryLedger
 from activities.service_activities import ServiceActivities
+from oferta.db.migrate import upgrade
 from oferta.settings import Settings
 
 
 def build_activities(settings: Settings) -> ServiceActivities:
-    # TODO(persistence, notices): replace the in-memory back ends with the
-    # database ledger, SMTP/Twilio senders and the provisioning client.
-    ledger = MemoryLedger()
+    url = settings.effective_database_url
+    # The worker may start before the API: make sure the tables exist (a no-op when they do).
+    upgrade(url)
+    if settings.provisioning_url:
+        provisioner: HttpProvisioner | LocalProvisioner = HttpProvisioner(settings.provisioning_url, url)
+    else:
+        provisioner = LocalProvisioner(url)
     return ServiceActivities(
-        notices=ledger, provisioner=ledger, refunds=ledger, recorder=ledger
+        # TODO(notices): replace this ONE argument with the notice-ledger sender (SMTP/Twilio).
+        notices=MemoryLedger(),
+        provisioner=provisioner,
+        refunds=DatabaseRefundGateway(url),
+        recorder=DatabaseRecorder(url),
     )

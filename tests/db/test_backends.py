@@ -1,0 +1,208 @@
+"""The activities' database back ends write each fact once, whatever the retries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+from temporalio.exceptions import ApplicationError
+
+from activities.db_backends import DatabaseRecorder, DatabaseRefundGateway, HttpProvisioner, LocalProvisioner
+from activities.models import ProvisioningRequest, RefundRequest, TimelineRecord
+from oferta.db.models import (
+    AuditEvent,
+    Customer,
+    Invoice,
+    Payment,
+    ProvisioningCall,
+    Refund,
+    Service,
+    TimelineEvent,
+)
+from oferta.db.session import session_scope
+from oferta.policy import load_policy
+from oferta.policy.schema import RefundDestination
+from oferta.timeline.engine import Contract
+from oferta.timeline.money import Money
+from oferta.timeline.state import BillingEvent, EventType, ServiceSpec, ServiceState
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _service_row(url: str) -> str:
+    service_id = f"svc-{uuid.uuid4().hex[:8]}"
+    with session_scope(url) as session:
+        customer = Customer(id=f"cust-{uuid.uuid4().hex[:8]}", name="Test LLP", locale="ru")
+        session.add(customer)
+        session.flush()
+        session.add(Service(id=service_id, customer_id=customer.id, policy_id="ps-kz", kind="hosting",
+                            tariff="Basic", price=Decimal("2500"), currency="KZT", period="P1M",
+                            workflow_id=f"service-{service_id}"))
+    return service_id
+
+
+def _records(service_id: str) -> list[TimelineRecord]:
+    """The records a PS.kz service writes when it is created and its first invoice is paid."""
+    contract = Contract(load_policy("ps-kz"))
+    spec = ServiceSpec(service_id=service_id, customer_id="c", policy_id="ps-kz", tariff="Basic",
+                       price=Money.of("2500", "KZT"))
+    state = ServiceState.new(spec, NOW)
+    out, sequence = [], 0
+    for transition in (
+        contract.start(state, NOW),
+        contract.on_event(state, BillingEvent(event_id="pay-1", type=EventType.PAYMENT,
+                                              amount=Money.of("2500", "KZT")), NOW),
+    ):
+        view = contract.view(state)
+        out.append(TimelineRecord(
+            service_id=service_id, customer_id="c", policy_id="ps-kz", entries=transition.entries,
+            first_sequence=sequence, state=view.state, period_index=view.period_index,
+            paid_until=view.paid_until, next_deadline=view.next_deadline, debt=view.debt,
+        ))
+        sequence += len(transition.entries)
+    return out
+
+
+def _count(url: str, model, **where) -> int:
+    with session_scope(url) as session:
+        query = select(func.count()).select_from(model)
+        for name, value in where.items():
+            query = query.where(getattr(model, name) == value)
+        return session.scalar(query)
+
+
+async def test_recorder_writes_each_record_once_and_mirrors_the_service(database_url):
+    service_id = _service_row(database_url)
+    recorder = DatabaseRecorder(database_url)
+    records = _records(service_id)
+    for record in records:
+        await recorder.record(record)
+        await recorder.record(record)  # an activity retry
+    entries = sum(len(r.entries) for r in records)
+
+    with session_scope(database_url) as session:
+        events = session.scalars(select(TimelineEvent).where(TimelineEvent.service_id == service_id)
+                                 .order_by(TimelineEvent.sequence)).all()
+        assert [e.sequence for e in events] == list(range(entries))
+        assert [e.type for e in events][:3] == ["invoice_issued", "payment_received", "activated"]
+        service = session.get(Service, service_id)
+        assert service.state == "active"
+        assert service.next_clause == records[-1].next_deadline.clause
+        assert service.next_action == records[-1].next_deadline.action
+        assert service.debt == Decimal("0")
+        invoice = session.scalars(select(Invoice).where(Invoice.service_id == service_id)).one()
+        assert (invoice.invoice_id, invoice.amount, invoice.currency) == ("p0", Decimal("2500.00"), "KZT")
+        payment = session.scalars(select(Payment).where(Payment.service_id == service_id)).one()
+        assert (payment.event_id, payment.amount) == ("pay-1", Decimal("2500.00"))
+        audit = session.scalars(select(AuditEvent).where(AuditEvent.service_id == service_id)
+                                .order_by(AuditEvent.id)).all()
+        assert [a.action for a in audit] == [e.type for e in events]
+        assert {a.actor for a in audit} == {"workflow"}
+        assert audit[0].clause == "5.8"
+
+
+def _provision(service_id: str, action: str = "activate") -> ProvisioningRequest:
+    return ProvisioningRequest(idempotency_key=f"service-{service_id}:{action}:{action}",
+                               service_id=service_id, kind="hosting", action=action, clause="5.8", at=NOW)
+
+
+async def test_local_provisioner_records_each_call_once(database_url):
+    service_id = _service_row(database_url)
+    provisioner = LocalProvisioner(database_url)
+    first = await provisioner.apply(_provision(service_id))
+    again = await provisioner.apply(_provision(service_id))
+    assert (first.status, again.status) == ("done", "already_done")
+    assert first.reference == again.reference
+    assert _count(database_url, ProvisioningCall, service_id=service_id) == 1
+
+
+@pytest.fixture
+async def platform():
+    """A hosting platform's provisioning endpoint on a free port, answering as told."""
+    calls: list[tuple[str, str | None]] = []
+    answer = {"status": 200}
+
+    async def handle(request: web.Request) -> web.Response:
+        calls.append((request.path, request.headers.get("Idempotency-Key")))
+        if answer["status"] >= 400:
+            return web.json_response({"error": "no"}, status=answer["status"])
+        return web.json_response({"id": f"op-{len(calls)}"})
+
+    app = web.Application()
+    app.router.add_post("/services/{service_id}/{action}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}", calls, answer
+    finally:
+        await runner.cleanup()
+
+
+async def test_http_provisioner_calls_once_with_the_key(database_url, platform):
+    base_url, calls, _ = platform
+    service_id = _service_row(database_url)
+    provisioner = HttpProvisioner(base_url, database_url)
+    first = await provisioner.apply(_provision(service_id))
+    again = await provisioner.apply(_provision(service_id))
+    assert (first.status, first.reference) == ("done", "op-1")
+    assert (again.status, again.reference) == ("already_done", "op-1")
+    assert calls == [(f"/services/{service_id}/activate", f"service-{service_id}:activate:activate")]
+    assert _count(database_url, ProvisioningCall, service_id=service_id) == 1
+
+
+@pytest.mark.parametrize("status, retryable", [(404, False), (422, False), (503, True), (429, True)])
+async def test_http_provisioner_classifies_failures(database_url, platform, status, retryable):
+    base_url, _, answer = platform
+    answer["status"] = status
+    service_id = _service_row(database_url)
+    with pytest.raises(ApplicationError) as failure:
+        await HttpProvisioner(base_url, database_url).apply(_provision(service_id, "suspend"))
+    assert failure.value.non_retryable is not retryable
+    assert f"HTTP {status}" in str(failure.value)
+    assert _count(database_url, ProvisioningCall, service_id=service_id) == 0
+
+
+async def test_http_provisioner_unreachable_is_retryable(database_url):
+    service_id = _service_row(database_url)
+    with pytest.raises(ApplicationError) as failure:
+        await HttpProvisioner("http://127.0.0.1:9", database_url, timeout=2).apply(_provision(service_id))
+    assert not failure.value.non_retryable
+
+
+def _refund(service_id: str, destination=RefundDestination.PERSONAL_ACCOUNT) -> RefundRequest:
+    return RefundRequest(idempotency_key=f"service-{service_id}:refund:terminated", service_id=service_id,
+                         customer_id="c", amount=Money.of("1200.50", "KZT"), due_by=None,
+                         destination=destination, clause="7.2", at=NOW)
+
+
+async def test_refund_credits_the_personal_account_once(database_url):
+    service_id = _service_row(database_url)
+    gateway = DatabaseRefundGateway(database_url)
+    first = await gateway.pay(_refund(service_id))
+    again = await gateway.pay(_refund(service_id))
+    assert first == again and first.status == "paid"
+    with session_scope(database_url) as session:
+        refund = session.scalars(select(Refund).where(Refund.service_id == service_id)).one()
+        assert (refund.amount, refund.status, refund.destination) == (Decimal("1200.50"), "paid",
+                                                                      "personal_account")
+    assert _count(database_url, AuditEvent, service_id=service_id, action="personal_account_credited") == 1
+
+
+async def test_bank_transfer_refund_waits_for_operations(database_url):
+    service_id = _service_row(database_url)
+    gateway = DatabaseRefundGateway(database_url)
+    result = await gateway.pay(_refund(service_id, RefundDestination.BANK_TRANSFER))
+    assert result.status == "requested"
+
+
+async def test_refund_for_an_unknown_service_fails_for_good(database_url):
+    with pytest.raises(ApplicationError) as failure:
+        await DatabaseRefundGateway(database_url).pay(_refund("no-such-service"))
+    assert failure.value.non_retryable
