@@ -1,0 +1,143 @@
+"""Dependencies: settings, the database, the one Temporal client, and the caller's API key.
+
+(No ``from __future__ import annotations`` here: FastAPI must see the closures'
+dependency annotations as objects.)
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from api.errors import ApiError, unavailable
+from oferta.db.api_keys import KeyInfo, verify_key
+from oferta.db.session import session_scope
+from oferta.settings import Settings
+from oferta.temporal import connect
+
+log = logging.getLogger("oferta.api")
+T = TypeVar("T")
+
+
+class Database:
+    """Runs synchronous SQLAlchemy work in a thread, one transaction per call."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        return await asyncio.to_thread(self._run, work)
+
+    def _run(self, work: Callable[[Session], T]) -> T:
+        with session_scope(self.url) as session:
+            return work(session)
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    update_timeout: float
+    query_timeout: float
+    temporal: Client | None = None
+    _connecting: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def client(self) -> Client:
+        """The one Temporal client; connected on first need if Temporal was down at start-up."""
+        if self.temporal is not None:
+            return self.temporal
+        async with self._connecting:
+            if self.temporal is None:
+                try:
+                    async with asyncio.timeout(5):
+                        self.temporal = await connect(self.settings)
+                except Exception as exc:
+                    log.warning("Temporal unreachable at %s: %s", self.settings.temporal_address,
+                                type(exc).__name__)
+                    raise unavailable("Temporal is unreachable; retry later") from None
+        return self.temporal
+
+
+def app_state(request: Request) -> AppState:
+    return request.app.state.oferta
+
+
+State = Annotated[AppState, Depends(app_state)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
+
+
+async def current_key(
+    state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> KeyInfo:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or not credentials.credentials:
+        raise ApiError(401, "unauthorized", "an API key is required: Authorization: Bearer <key>",
+                       headers=challenge)
+    key = credentials.credentials
+    if len(key) > 256 or not key.isascii():
+        raise ApiError(401, "unauthorized", "the API key is not valid", headers=challenge)
+    info = await asyncio.to_thread(verify_key, state.db.url, key)
+    if info is None:
+        raise ApiError(401, "unauthorized", "the API key is not valid or was revoked", headers=challenge)
+    return info
+
+
+def require(*scopes: str) -> Callable[..., Awaitable[KeyInfo]]:
+    """A dependency: the caller's key, which must hold admin or one of ``scopes``."""
+
+    async def dependency(key: Annotated[KeyInfo, Depends(current_key)]) -> KeyInfo:
+        if not key.allows(*scopes):
+            raise ApiError(403, "forbidden", f"this API key lacks the scope for this call "
+                                             f"(needs {' or '.join((*scopes, 'admin'))})")
+        return key
+
+    return dependency
+
+
+Reader = Annotated[KeyInfo, Depends(require("billing", "ops"))]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", pattern=r"^[\x21-\x7e]{1,200}$",
+           description="Makes the write safe to retry: the same key and body replay the first answer"),
+]
+
+
+@dataclass
+class Writer:
+    """What a write needs: the caller, its Idempotency-Key, the request and the app."""
+
+    key: KeyInfo
+    idempotency_key: str | None
+    request: Request
+    state: AppState
+
+    @property
+    def actor(self) -> str:
+        return f"api:{self.key.name}"
+
+    async def once(self, produce: Callable[[], Awaitable[tuple[int, Any]]]) -> Any:
+        from api.idempotency import run_once
+
+        return await run_once(self, produce)
+
+
+def writer(*scopes: str) -> Callable[..., Awaitable[Writer]]:
+    guard = require(*scopes)
+
+    async def dependency(request: Request, state: State, key: Annotated[KeyInfo, Depends(guard)],
+                         idempotency_key: IdempotencyKey = None) -> Writer:
+        return Writer(key=key, idempotency_key=idempotency_key, request=request, state=state)
+
+    return dependency
+
+
+BillingWriter = Annotated[Writer, Depends(writer("billing"))]
+OpsWriter = Annotated[Writer, Depends(writer("ops"))]

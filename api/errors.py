@@ -1,0 +1,96 @@
+"""Errors as JSON that name the field at fault; bad input is never a 500.
+
+Every error body has the same shape::
+
+    {"detail": "what went wrong, in words", "code": "machine_code",
+     "errors": [{"field": "amount", "message": "..."}]}
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("oferta.api")
+
+
+class ApiError(Exception):
+    """A deliberate error response."""
+
+    def __init__(self, status: int, code: str, detail: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.field = field
+        self.headers = headers
+
+    def body(self) -> dict[str, Any]:
+        errors = [{"field": self.field, "message": self.detail}] if self.field else []
+        return {"detail": self.detail, "code": self.code, "errors": errors}
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
+
+
+def not_found(what: str, ident: str) -> ApiError:
+    return ApiError(404, "not_found", f"no {what} with id {ident!r}")
+
+
+def invalid(field: str, detail: str) -> ApiError:
+    return ApiError(422, "invalid_input", detail, field=field)
+
+
+def conflict(detail: str, code: str = "conflict") -> ApiError:
+    return ApiError(409, code, detail)
+
+
+def unavailable(detail: str) -> ApiError:
+    return ApiError(503, "unavailable", detail, headers={"Retry-After": "5"})
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    # The input itself is not echoed back: it may hold personal data or undecodable bytes.
+    errors = [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
+              for e in exc.errors()]
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    return JSONResponse({"detail": f"invalid input — {summary}", "code": "invalid_input", "errors": errors},
+                        status_code=422)
+
+
+async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    return exc.response()
+
+
+async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    return JSONResponse({"detail": str(exc.detail), "code": code.get(exc.status_code, "http_error"),
+                         "errors": []}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Logged by type, path and stack only: messages may quote inputs (e.g. SQL parameters).
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unexpected %s on %s %s\n%s", type(exc).__name__, request.method, request.url.path, stack)
+    return JSONResponse({"detail": "internal error", "code": "internal_error", "errors": []}, status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

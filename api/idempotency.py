@@ -1,0 +1,129 @@
+"""Exactly-once writes: the Idempotency-Key protocol.
+
+* The first request with a key inserts an ``idempotency_records`` row (unique per
+  API key + key): the UNIQUE constraint decides who runs the write.
+* Same key, same method, path and body: the stored status and body are replayed
+  (header ``Idempotent-Replayed: true``).
+* Same key, different request: 409 ``idempotency_key_reused``.
+* Same key while the first is still running: the second waits (up to
+  ``IN_PROGRESS_WAIT`` seconds) for the first answer and replays it; if none comes
+  in time it gets 409 ``in_progress`` and may retry.
+* 4xx answers are stored and replayed like successes; 5xx answers (e.g. no worker)
+  are not stored, so a retry with the same key runs again. That is safe because
+  the key is also the billing event id, which the workflow applies once.
+* A claim left behind by a crashed process is taken over after ``STALE_AFTER``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from api.errors import ApiError
+from oferta.db.models import IdempotencyRecord, utcnow
+from oferta.db.once import insert_once
+
+if TYPE_CHECKING:
+    from api.deps import Writer
+
+IN_PROGRESS_WAIT = 20.0
+STALE_AFTER = timedelta(minutes=2)
+_POLL = 0.05
+
+
+async def request_digest(writer: Writer) -> str:
+    raw = await writer.request.body()
+    try:
+        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = raw
+    head = f"{writer.request.method} {writer.request.url.path}\n".encode()
+    return hashlib.sha256(head + canonical).hexdigest()
+
+
+def _claim(session: Session, api_key_id: int, key: str, method: str, path: str,
+           digest: str) -> tuple[bool, IdempotencyRecord]:
+    claimed = insert_once(session, IdempotencyRecord, api_key_id=api_key_id, key=key, method=method,
+                          path=path[:300], request_hash=digest, created_at=utcnow())
+    record = session.scalars(select(IdempotencyRecord).where(
+        IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key)).one()
+    session.expunge(record)
+    return claimed, record
+
+
+def _take_over(session: Session, record_id: int) -> bool:
+    now = utcnow()
+    result = session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == record_id, IdempotencyRecord.status_code.is_(None),
+               IdempotencyRecord.created_at < now - STALE_AFTER)
+        .values(created_at=now)
+    )
+    return result.rowcount == 1
+
+
+def _store(session: Session, record_id: int, status: int, body: Any) -> None:
+    session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
+                    .values(status_code=status, response_body=body))
+
+
+def _release(session: Session, record_id: int) -> None:
+    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+
+
+def _replay(record: IdempotencyRecord) -> JSONResponse:
+    return JSONResponse(record.response_body, status_code=record.status_code or 200,
+                        headers={"Idempotent-Replayed": "true"})
+
+
+async def run_once(writer: Writer, produce: Callable[[], Awaitable[tuple[int, Any]]]) -> JSONResponse:
+    """Run ``produce`` (returning status and JSON body) at most once per Idempotency-Key."""
+    if writer.idempotency_key is None:
+        status, body = await produce()
+        return JSONResponse(body, status_code=status)
+
+    db = writer.state.db
+    key, key_id = writer.idempotency_key, writer.key.id
+    method, path = writer.request.method, writer.request.url.path
+    digest = await request_digest(writer)
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + IN_PROGRESS_WAIT
+    while True:
+        claimed, record = await db.run(lambda s: _claim(s, key_id, key, method, path, digest))
+        if claimed:
+            break
+        if record.request_hash != digest:
+            raise ApiError(409, "idempotency_key_reused",
+                           "this Idempotency-Key was already used for a different request")
+        if record.status_code is not None:
+            return _replay(record)
+        if await db.run(partial(_take_over, record_id=record.id)):
+            break
+        if loop.time() > give_up:
+            raise ApiError(409, "in_progress", "a request with this Idempotency-Key is still in progress; "
+                                               "retry shortly with the same key")
+        await asyncio.sleep(_POLL)  # polls the record until the first request has answered
+
+    try:
+        status, body = await produce()
+    except ApiError as err:
+        failed_status, failed_body = err.status, err.body()
+        if failed_status >= 500:
+            await db.run(lambda s: _release(s, record.id))
+        else:
+            await db.run(lambda s: _store(s, record.id, failed_status, failed_body))
+        raise
+    except BaseException:
+        await asyncio.shield(db.run(lambda s: _release(s, record.id)))
+        raise
+    await db.run(lambda s: _store(s, record.id, status, body))
+    return JSONResponse(body, status_code=status)

@@ -1,0 +1,86 @@
+"""The billing API: ``create_app(settings)``.
+
+Start-up (lifespan) runs the migrations, creates the one Temporal client and the
+bootstrap API key. Every module in ``api.routers`` with a ``router`` is mounted,
+so an endpoint is added by adding a module; ``api.metrics.install(app)`` is
+called when that module exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+import api.routers
+from api import errors
+from api.deps import AppState, Database
+from oferta.db.api_keys import ensure_key
+from oferta.db.migrate import upgrade
+from oferta.settings import Settings, get_settings
+
+log = logging.getLogger("oferta.api")
+
+DESCRIPTION = """
+The billing system's way into Oferta. Every write accepts an `Idempotency-Key`
+header: the same key with the same body replays the first answer, with a
+different body it is refused (409). Billing inputs use the key as the event id,
+so the contract applies each input once. Money is a decimal string with a
+currency; times are ISO-8601 with an offset. Authenticate with
+`Authorization: Bearer <API key>` (scopes: billing, ops, admin).
+"""
+
+
+def _routers() -> list:
+    found = []
+    for info in sorted(pkgutil.iter_modules(api.routers.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"api.routers.{info.name}")
+        if hasattr(module, "router"):
+            found.append(module.router)
+    return found
+
+
+def _install_metrics(app: FastAPI) -> None:
+    try:
+        metrics = importlib.import_module("api.metrics")
+    except ModuleNotFoundError as exc:
+        if exc.name != "api.metrics":
+            raise
+        return
+    metrics.install(app)
+
+
+def create_app(settings: Settings | None = None, *, temporal_client: Client | None = None,
+               update_timeout: float = 15.0, query_timeout: float = 5.0) -> FastAPI:
+    """The API. Tests pass a ``temporal_client``; otherwise one is connected at start-up."""
+    settings = settings or get_settings()
+    state = AppState(settings=settings, db=Database(settings.effective_database_url),
+                     update_timeout=update_timeout, query_timeout=query_timeout, temporal=temporal_client)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(upgrade, state.db.url)
+        if settings.bootstrap_api_key:
+            added = await asyncio.to_thread(ensure_key, state.db.url, "bootstrap",
+                                            settings.bootstrap_api_key, ["admin"])
+            log.info("bootstrap admin API key %s", "registered" if added else "already registered")
+        if state.temporal is None:
+            try:
+                await state.client()
+            except errors.ApiError:
+                log.warning("starting without Temporal; it is retried on the first request that needs it")
+        yield
+
+    app = FastAPI(title="Oferta billing API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.oferta = state
+    errors.install(app)
+    for router in _routers():
+        app.include_router(router)
+    _install_metrics(app)
+    return app

@@ -1,0 +1,123 @@
+"""Billing inputs: payments, invoices, cancellations, tariff changes and abuse blocks.
+
+Each goes to the service's workflow as the ``apply_event`` update; the contract
+decides. Send an ``Idempotency-Key``: it becomes the event id, so a retry is applied once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from sqlalchemy.orm import Session
+
+from api.deps import BillingWriter
+from api.errors import conflict, invalid, not_found
+from api.lifecycle import apply_event
+from api.schemas import (
+    ID_PATTERN,
+    AbuseIn,
+    CancellationIn,
+    ErrorOut,
+    EventOut,
+    InvoiceIn,
+    PaymentIn,
+    TariffChangeIn,
+)
+from api.store import TERMINAL, get_service, invoice_exists, record_input, service_out
+from oferta.timeline.money import Money
+from oferta.timeline.state import BillingEvent, EventType
+
+ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
+          409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
+router = APIRouter(prefix="/v1/services/{service_id}", tags=["billing inputs"], responses=ERRORS)
+
+ServiceId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+async def _submit(writer, service_id: str, kind: EventType, make: Callable[[str], BillingEvent],
+                  currency: str | None = None, invoice_id: str | None = None):
+    async def produce():
+        state = writer.state
+        row = await state.db.run(lambda s: get_service(s, service_id))
+        if row is None:
+            raise not_found("service", service_id)
+        if currency is not None and currency != row.currency:
+            raise invalid("currency", f"currency {currency} differs from the service's {row.currency}")
+        if row.state in TERMINAL:
+            raise conflict(f"the service is {row.state}; {kind.value} cannot be applied", "service_closed")
+        if invoice_id and await state.db.run(lambda s: invoice_exists(s, service_id, invoice_id)):
+            raise conflict(f"invoice {invoice_id!r} was already issued for this service", "exists")
+        event = make(writer.idempotency_key or uuid.uuid4().hex)
+        client = await state.client()
+        receipt = await apply_event(client, service_id, event, state.update_timeout)
+
+        def record(session: Session) -> None:
+            record_input(session, service_id, event, writer.actor)
+
+        await state.db.run(record)
+        out = EventOut(event_id=event.event_id, type=kind.value, applied=receipt.applied,
+                       duplicate=receipt.duplicate, service=service_out(row, receipt.view))
+        return 200, out.model_dump(mode="json")
+
+    return await writer.once(produce)
+
+
+def _money(amount: Decimal, currency: str) -> Money:
+    return Money.of(amount, currency)
+
+
+@router.post("/payments", response_model=EventOut)
+async def pay(service_id: ServiceId, body: PaymentIn, writer: BillingWriter) -> EventOut:
+    """Funds received: pays open invoices, activates or restores the service as the contract says."""
+    return await _submit(writer, service_id, EventType.PAYMENT, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.PAYMENT, amount=_money(body.amount, body.currency),
+        occurred_at=body.occurred_at), currency=body.currency)
+
+
+@router.post("/invoices", response_model=EventOut)
+async def invoice(service_id: ServiceId, body: InvoiceIn, writer: BillingWriter) -> EventOut:
+    """An extra invoice from billing (e.g. a one-off charge); due as the contract says unless given."""
+    return await _submit(writer, service_id, EventType.INVOICE, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.INVOICE, amount=_money(body.amount, body.currency),
+        invoice_id=body.invoice_id, due_at=body.due_at), currency=body.currency, invoice_id=body.invoice_id)
+
+
+@router.post("/cancellation", response_model=EventOut)
+async def cancel(service_id: ServiceId, body: CancellationIn, writer: BillingWriter) -> EventOut:
+    """The customer gives notice; the contract sets the earliest date it takes effect."""
+    return await _submit(writer, service_id, EventType.CANCEL_REQUEST, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.CANCEL_REQUEST, effective_at=body.effective_at,
+        reason=body.reason))
+
+
+@router.delete("/cancellation", response_model=EventOut)
+async def withdraw_cancellation(service_id: ServiceId, writer: BillingWriter) -> EventOut:
+    """The customer withdraws a pending cancellation."""
+    return await _submit(writer, service_id, EventType.CANCEL_WITHDRAWN, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.CANCEL_WITHDRAWN))
+
+
+@router.post("/tariff-change", response_model=EventOut)
+async def change_tariff(service_id: ServiceId, body: TariffChangeIn, writer: BillingWriter) -> EventOut:
+    """A new tariff and price, announced with the notice the contract requires."""
+    return await _submit(writer, service_id, EventType.TARIFF_CHANGE, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.TARIFF_CHANGE, new_tariff=body.tariff,
+        new_price=_money(body.price, body.currency), effective_at=body.effective_at), currency=body.currency)
+
+
+@router.post("/abuse", response_model=EventOut)
+async def suspend_for_abuse(service_id: ServiceId, body: AbuseIn, writer: BillingWriter) -> EventOut:
+    """Suspend the service for abuse (the contract's clause is on the record)."""
+    return await _submit(writer, service_id, EventType.ABUSE_SUSPEND, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.ABUSE_SUSPEND, reason=body.reason))
+
+
+@router.delete("/abuse", response_model=EventOut)
+async def resolve_abuse(service_id: ServiceId, writer: BillingWriter) -> EventOut:
+    """The abuse is resolved: the service resumes unless something else holds it."""
+    return await _submit(writer, service_id, EventType.ABUSE_RESOLVED, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.ABUSE_RESOLVED))

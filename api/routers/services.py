@@ -1,0 +1,121 @@
+"""Services: one contract workflow each. Created here, read from the database and the workflow."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from api.deps import BillingWriter, Reader, State
+from api.errors import ApiError, conflict, invalid, not_found
+from api.lifecycle import live_view, start_service
+from api.schemas import ID_PATTERN, ErrorOut, ServiceIn, ServiceList, ServiceOut, TimelineOut
+from api.store import audit, customer_exists, get_service, list_services, service_out, timeline
+from oferta.db.models import Service, utcnow
+from oferta.db.once import insert_once
+from oferta.policy import load_policy
+from oferta.timeline.money import Money
+from oferta.timeline.state import Phase, ServiceSpec
+from workflows.service_lifecycle import workflow_id
+
+router = APIRouter(prefix="/v1/services", tags=["services"],
+                   responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+
+ServiceId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+@router.post("", status_code=201, response_model=ServiceOut,
+             responses={409: {"model": ErrorOut}, 503: {"model": ErrorOut}})
+async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
+    """Start a service under a contract policy: its workflow issues the first invoice."""
+    try:
+        policy = load_policy(body.policy)
+    except KeyError:
+        raise invalid("policy", f"unknown policy {body.policy!r}") from None
+    if body.currency != policy.provider.currency:
+        raise invalid("currency", f"policy {policy.id} bills in {policy.provider.currency}, "
+                                  f"not {body.currency}")
+    if body.trial and policy.trial is None:
+        raise invalid("trial", f"policy {policy.id} offers no trial")
+
+    async def produce():
+        state = writer.state
+        service_id = body.id or f"svc-{uuid.uuid4().hex[:16]}"
+        spec = ServiceSpec(service_id=service_id, customer_id=body.customer_id, policy_id=policy.id,
+                           kind=body.kind, tariff=body.tariff, price=Money.of(body.price, body.currency),
+                           period=body.period, trial=body.trial)
+        client = await state.client()
+
+        def insert(session: Session) -> Service:
+            if not customer_exists(session, body.customer_id):
+                raise invalid("customer_id", f"no customer with id {body.customer_id!r}")
+            now = utcnow()
+            if not insert_once(session, Service, id=service_id, customer_id=body.customer_id,
+                               policy_id=policy.id, kind=body.kind, tariff=body.tariff,
+                               price=spec.price.amount, currency=body.currency, period=body.period,
+                               workflow_id=workflow_id(service_id), state=Phase.AWAITING_PAYMENT.value,
+                               period_index=0, debt=Decimal("0"), created_at=now, updated_at=now):
+                raise conflict(f"service {service_id!r} already exists", "exists")
+            return session.get(Service, service_id)
+
+        row = await state.db.run(insert)
+        try:
+            await start_service(client, state.settings.task_queue, policy, spec)
+        except BaseException:
+            # Nothing half-written: no service row without its workflow.
+            await state.db.run(lambda s: s.execute(delete(Service).where(Service.id == service_id)))
+            raise
+        await state.db.run(lambda s: audit(s, writer.actor, "service_created", service_id,
+                                           detail={"policy": policy.id, "customer_id": body.customer_id}))
+        view = await live_view(client, service_id, state.query_timeout)
+        return 201, service_out(row, view).model_dump(mode="json")
+
+    return await writer.once(produce)
+
+
+@router.get("", response_model=ServiceList)
+async def find_services(
+    state: State, _key: Reader,
+    status: Annotated[Phase | None, Query(alias="state", description="Filter by state")] = None,
+    policy: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,64}$")] = None,
+    customer_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> ServiceList:
+    """Services from the database mirror (``live`` is false), oldest first."""
+    rows, total = await state.db.run(lambda s: list_services(
+        s, state=status.value if status else None, policy=policy, customer_id=customer_id,
+        limit=limit, offset=offset))
+    next_offset = offset + len(rows) if offset + len(rows) < total else None
+    return ServiceList(items=[service_out(r) for r in rows], total=total, limit=limit, offset=offset,
+                       next_offset=next_offset)
+
+
+async def _row(state, service_id: str) -> Service:
+    row = await state.db.run(lambda s: get_service(s, service_id))
+    if row is None:
+        raise not_found("service", service_id)
+    return row
+
+
+@router.get("/{service_id}", response_model=ServiceOut, responses={404: {"model": ErrorOut}})
+async def read_service(service_id: ServiceId, state: State, _key: Reader) -> ServiceOut:
+    """The database row with the workflow's live state and next deadline (clause included)."""
+    row = await _row(state, service_id)
+    try:
+        client = await state.client()
+    except ApiError:
+        return service_out(row)
+    return service_out(row, await live_view(client, service_id, state.query_timeout))
+
+
+@router.get("/{service_id}/timeline", response_model=TimelineOut, responses={404: {"model": ErrorOut}})
+async def read_timeline(service_id: ServiceId, state: State, _key: Reader) -> TimelineOut:
+    """Everything on record for the service: timeline events, notices and the audit trail."""
+    await _row(state, service_id)
+    events, notices, trail = await state.db.run(lambda s: timeline(s, service_id))
+    return TimelineOut(service_id=service_id, events=events, notices=notices, audit=trail)

@@ -1,0 +1,284 @@
+"""Request and response models of the billing API.
+
+Money is a Decimal string with a currency; times are ISO-8601 with an offset.
+Every text field refuses control characters, so nothing the database cannot
+store (e.g. NUL) gets past validation.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from oferta.timeline.periods import parse_period
+from oferta.timeline.state import Phase
+
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(examples=["KZT"])]
+Amount = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=16, decimal_places=2, description="A positive sum as a decimal string",
+          examples=["2500.00"]),
+]
+
+
+def _line(max_length: int) -> Any:
+    """One line of text: no control characters."""
+    return StringConstraints(min_length=1, max_length=max_length, pattern=r"^[^\x00-\x1f\x7f]+$")
+
+
+Name = Annotated[str, _line(300)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000,
+                                          pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")]
+_EMAIL_PART = r"[^@\s\x00-\x1f\x7f]+"
+Email = Annotated[
+    str, StringConstraints(max_length=320, pattern=rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"),
+    Field(examples=["billing@example.kz"]),
+]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$"), Field(examples=["+77012345678"])]
+Locale = Literal["ru", "kk", "en"]
+
+# Contract dates are kept within a sane window: the engine adds terms to them.
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_HORIZON = timedelta(days=3660)
+
+
+def _sane_time(value: datetime) -> datetime:
+    if value < _EARLIEST or value > datetime.now(UTC) + _HORIZON:
+        raise ValueError("must be between 2000-01-01 and ten years from now")
+    return value
+
+
+Time = Annotated[AwareDatetime, AfterValidator(_sane_time), Field(examples=["2026-03-02T09:00:00+05:00"])]
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except Exception:
+        raise ValueError("not a known IANA time zone, e.g. Asia/Almaty") from None
+    return value
+
+
+Timezone = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+/-]*$"),
+                     AfterValidator(_timezone), Field(examples=["Asia/Almaty"])]
+
+
+def _period(value: str) -> str:
+    months, days = parse_period(value)
+    if months > 120 or days > 3660:
+        raise ValueError("period is longer than ten years")
+    return value
+
+
+Period = Annotated[str, StringConstraints(max_length=16, pattern=r"^P[0-9YMD]+$"), AfterValidator(_period),
+                   Field(examples=["P1M"])]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- money and common -----------------------------------------------------------
+
+
+class MoneyOut(BaseModel):
+    amount: Decimal = Field(description="Decimal string")
+    currency: str
+
+
+class Deadline(BaseModel):
+    at: datetime
+    action: str
+    clause: str | None
+
+
+class ErrorItem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    code: str
+    errors: list[ErrorItem] = []
+
+
+# -- customers ----------------------------------------------------------------
+
+
+class CustomerIn(Strict):
+    id: Id | None = Field(default=None, description="Your id for the customer; generated when omitted")
+    name: Name
+    email: Email | None = None
+    phone: Phone | None = None
+    locale: Locale = "ru"
+    timezone: Timezone | None = None
+
+
+class CustomerPatch(Strict):
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    locale: Locale | None = None
+    timezone: Timezone | None = None
+
+
+class CustomerOut(BaseModel):
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+    locale: str
+    timezone: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+# -- services -----------------------------------------------------------------
+
+
+class ServiceIn(Strict):
+    id: Id | None = Field(default=None, description="Your id for the service; generated when omitted")
+    customer_id: Id
+    policy: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$"), Field(examples=["ps-kz"])]
+    tariff: Name
+    price: Amount
+    currency: Currency
+    period: Period = "P1M"
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] = "hosting"
+    trial: bool = False
+
+
+class ServiceOut(BaseModel):
+    id: str
+    customer_id: str
+    policy: str
+    kind: str
+    tariff: str
+    price: MoneyOut
+    period: str
+    workflow_id: str
+    state: Phase
+    suspension_reasons: list[str] = []
+    period_index: int
+    paid_until: datetime | None
+    debt: MoneyOut
+    balance: MoneyOut | None = None
+    next_deadline: Deadline | None
+    live: bool = Field(description="True when state and deadline come from the running workflow; "
+                                   "false when from the database mirror")
+    created_at: datetime
+
+
+class ServiceList(BaseModel):
+    items: list[ServiceOut]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+# -- billing inputs -------------------------------------------------------------
+
+
+class PaymentIn(Strict):
+    amount: Amount
+    currency: Currency
+    occurred_at: Time | None = Field(default=None, description="When the funds were received")
+
+
+class InvoiceIn(Strict):
+    amount: Amount
+    currency: Currency
+    invoice_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:/-]{1,100}$")]
+    due_at: Time | None = None
+
+
+class CancellationIn(Strict):
+    reason: Reason
+    effective_at: Time | None = Field(default=None, description="Not earlier than the contract's notice")
+
+
+class TariffChangeIn(Strict):
+    tariff: Name
+    price: Amount
+    currency: Currency
+    effective_at: Time | None = None
+
+
+class AbuseIn(Strict):
+    reason: Reason
+
+
+class EventOut(BaseModel):
+    event_id: str
+    type: str
+    applied: bool
+    duplicate: bool
+    service: ServiceOut
+
+
+# -- timeline -----------------------------------------------------------------
+
+
+class TimelineEventOut(BaseModel):
+    sequence: int
+    at: datetime
+    type: str
+    clause: str | None
+    detail: dict[str, Any]
+
+
+class NoticeOut(BaseModel):
+    id: int
+    at: datetime
+    template: str
+    channel: str
+    locale: str | None
+    clause: str | None
+    status: str
+    delivery_status: str | None
+
+
+class AuditOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    clause: str | None
+    detail: dict[str, Any]
+
+
+class TimelineOut(BaseModel):
+    service_id: str
+    events: list[TimelineEventOut] = Field(description="The contract timeline, in order")
+    notices: list[NoticeOut] = Field(description="Notices from the ledger, in the order they were due")
+    audit: list[AuditOut] = Field(description="Every input and state change, in order")
+
+
+# -- force majeure ----------------------------------------------------------------
+
+
+class ForceMajeureIn(Strict):
+    id: Id | None = Field(default=None, description="Your id for the event; generated when omitted")
+    scope: Literal["all", "policy", "services"]
+    policy: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$")] | None = None
+    service_ids: Annotated[list[Id], Field(max_length=10000)] | None = None
+    reason: Reason
+
+
+class ForceMajeureOut(BaseModel):
+    id: str
+    workflow_id: str
+    phase: str
+    reason: str | None
+    total: int
+    started: int
+    ended: int
+    failed: int
+    failed_services: list[str]
