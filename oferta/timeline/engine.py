@@ -366,8 +366,9 @@ class Contract:
         state.cancellation_requested_at = now
         state.cancellation_effective_at = effective
         # A renewal already billed for a period past the end is re-billed up to the end.
+        # (Before the first payment there is no billing anchor, hence no periods to re-bill.)
         for invoice in state.open_invoices:
-            if invoice.kind == "period" and invoice.period_index is not None:
+            if invoice.kind == "period" and invoice.period_index is not None and state.billing_anchor:
                 start = self.boundary(state, invoice.period_index)
                 if start >= effective:
                     state.invoices.remove(invoice)
