@@ -163,3 +163,9 @@ def test_late_fee_is_not_charged_on_the_first_invoice() -> None:
     state, result = run([(10 * DAY, pay("p1"))], days=12)
     assert "late_fee" not in types(result) and state.phase.value == "active"
     assert state.late_fees_charged.amount == Decimal("0")
+
+
+def test_cancellation_before_the_first_payment_ends_the_order_after_the_notice() -> None:
+    state, result = run([(DAY, event("c", EventType.CANCEL_REQUEST))], days=40)
+    assert state.phase.value == "terminated"
+    assert "refund_due" not in types(result) and "activated" not in types(result)
