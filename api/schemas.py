@@ -12,7 +12,16 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from oferta.timeline.periods import parse_period
 from oferta.timeline.state import Phase
@@ -20,10 +29,21 @@ from oferta.timeline.state import Phase
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(examples=["KZT"])]
+
+
+def _exact_sum(value: object) -> object:
+    # A JSON number with a fraction is a binary float: money is never read from one.
+    if isinstance(value, float):
+        raise ValueError('must be a decimal string such as "2500.00", not a JSON number with a fraction')
+    return value
+
+
 Amount = Annotated[
     Decimal,
-    Field(gt=0, max_digits=16, decimal_places=2, description="A positive sum as a decimal string",
-          examples=["2500.00"]),
+    BeforeValidator(_exact_sum),
+    Field(gt=0, max_digits=16, decimal_places=2),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,14}(\.[0-9]{1,2})?$",
+                    "description": "A positive sum as a decimal string", "examples": ["2500.00"]}),
 ]
 
 

@@ -53,13 +53,13 @@ def _targets(session: Session, body: ForceMajeureIn) -> list[str]:
         query = query.where(Service.policy_id == body.policy)
     elif body.scope == "services":
         wanted = sorted(set(body.service_ids or []))
-        found = dict(session.execute(query.where(Service.id.in_(wanted))).tuples().all())
+        found = {sid: state for sid, state in session.execute(query.where(Service.id.in_(wanted)))}
         unknown = [s for s in wanted if s not in found]
         if unknown:
             raise invalid("service_ids", f"no such services: {', '.join(unknown[:10])}"
                                          + (" …" if len(unknown) > 10 else ""))
         return [s for s in wanted if found[s] not in TERMINAL]
-    rows = session.execute(query.order_by(Service.id)).tuples()
+    rows = session.execute(query.order_by(Service.id))
     return [sid for sid, state in rows if state not in TERMINAL]
 
 
