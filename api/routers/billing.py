@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path
 from sqlalchemy.orm import Session
 
 from api.deps import BillingWriter
-from api.errors import conflict, invalid, not_found
+from api.errors import ApiError, conflict, invalid, not_found
 from api.lifecycle import apply_event
 from api.schemas import (
     ID_PATTERN,
@@ -27,7 +27,7 @@ from api.schemas import (
     PaymentIn,
     TariffChangeIn,
 )
-from api.store import TERMINAL, get_service, invoice_exists, record_input, service_out
+from api.store import TERMINAL, audit, get_service, invoice_exists, record_input, service_out
 from oferta.timeline.money import Money
 from oferta.timeline.state import BillingEvent, EventType
 
@@ -53,7 +53,14 @@ async def _submit(writer, service_id: str, kind: EventType, make: Callable[[str]
             raise conflict(f"invoice {invoice_id!r} was already issued for this service", "exists")
         event = make(writer.idempotency_key or uuid.uuid4().hex)
         client = await state.client()
-        receipt = await apply_event(client, service_id, event, state.update_timeout)
+        try:
+            receipt = await apply_event(client, service_id, event, state.update_timeout)
+        except ApiError as refusal:
+            if refusal.status == 409:  # the contract said no: that is on record too
+                detail = {"event_id": event.event_id, "reason": refusal.detail}
+                await state.db.run(lambda s: audit(s, writer.actor, f"refused:{kind.value}", service_id,
+                                                   detail=detail))
+            raise
 
         def record(session: Session) -> None:
             record_input(session, service_id, event, writer.actor)

@@ -110,6 +110,11 @@ async def test_inputs_the_contract_refuses_are_409_with_the_reason(api):
         assert twice.status_code == 409
         resolved = await http.delete(f"/v1/services/{sid}/abuse")
         assert resolved.status_code == 200 and resolved.json()["service"]["state"] == "awaiting_payment"
+        trail = (await http.get(f"/v1/services/{sid}/timeline")).json()["audit"]
+        refused = [a for a in trail if a["action"].startswith("refused:")]
+        assert [a["action"] for a in refused] == ["refused:cancel_withdrawn", "refused:abuse_resolved",
+                                                  "refused:abuse_suspend"]
+        assert refused[0]["detail"]["reason"] == "no cancellation is pending"
 
 
 def _state_due_for_deletion(service_id: str, customer_id: str) -> ServiceState:

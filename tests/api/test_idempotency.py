@@ -80,11 +80,15 @@ async def test_refusals_are_replayed_too_and_other_keys_are_separate(api):
         again = await http.delete(url, headers={"Idempotency-Key": key})
         assert again.status_code == 409 and again.headers["Idempotent-Replayed"] == "true"
         assert again.json() == first.json()
+    # Idempotency keys belong to the API key: another key's request with it is its own request.
+    async with api.http("bootstrap") as admin:
+        theirs = await admin.delete(url, headers={"Idempotency-Key": key})
+        assert theirs.status_code == 409 and "Idempotent-Replayed" not in theirs.headers
 
-    # Keys are per API key: the ops key's idempotency records are its own.
     with session_scope(api.database_url) as session:
         stored = session.scalars(select(IdempotencyRecord).where(IdempotencyRecord.key == key)).all()
-        assert [(r.status_code, r.method) for r in stored] == [(409, "DELETE")]
+        assert [(r.status_code, r.method) for r in stored] == [(409, "DELETE"), (409, "DELETE")]
+        assert len({r.api_key_id for r in stored}) == 2
 
 
 async def test_creating_a_service_twice_with_one_key_starts_one_workflow(api):
