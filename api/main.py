@@ -28,12 +28,19 @@ from oferta.settings import Settings, get_settings
 log = logging.getLogger("oferta.api")
 
 DESCRIPTION = """
-The billing system's way into Oferta. Every write accepts an `Idempotency-Key`
-header: the same key with the same body replays the first answer, with a
-different body it is refused (409). Billing inputs use the key as the event id,
-so the contract applies each input once. Money is a decimal string with a
-currency; times are ISO-8601 with an offset. Authenticate with
-`Authorization: Bearer <API key>` (scopes: billing, ops, admin).
+The billing system's way into Oferta. Authenticate with `Authorization: Bearer <API key>`
+(scopes: `billing` — billing inputs and reads; `ops` — reads and force majeure; `admin` — all).
+
+**Exactly once.** Every write accepts an `Idempotency-Key` header (send one; retry with
+the same one). The same key with the same request replays the first answer (header
+`Idempotent-Replayed: true`), refusals included; the same key with a different request is
+refused with 409 `idempotency_key_reused`. A duplicate arriving while the first request
+is still running waits for its answer (up to 20 s), else gets 409 `in_progress` and may
+retry. A 503 (no worker answered in time) is not stored: retry with the same key — billing
+inputs use the key as the event id, and the contract applies each event once.
+
+Money is a decimal string (`"2500.00"`) with a currency; times are ISO-8601 with an offset.
+Errors name the field: `{"detail", "code", "errors": [{"field", "message"}]}`.
 """
 
 
