@@ -53,6 +53,7 @@ def _line(max_length: int) -> Any:
 
 
 Name = Annotated[str, _line(300)]
+Tariff = Annotated[str, _line(200)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000,
                                           pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")]
 _EMAIL_PART = r"[^@\s\x00-\x1f\x7f]+"
@@ -167,7 +168,7 @@ class ServiceIn(Strict):
     id: Id | None = Field(default=None, description="Your id for the service; generated when omitted")
     customer_id: Id
     policy: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,64}$"), Field(examples=["ps-kz"])]
-    tariff: Name
+    tariff: Tariff
     price: Amount
     currency: Currency
     period: Period = "P1M"
@@ -226,7 +227,7 @@ class CancellationIn(Strict):
 
 
 class TariffChangeIn(Strict):
-    tariff: Name
+    tariff: Tariff
     price: Amount
     currency: Currency
     effective_at: Time | None = None

@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="keys_action", required=True, metavar="ACTION")
 
     create = actions.add_parser("create", help="create a key and print it (shown only once)")
-    create.add_argument("--name", required=True, help="who or what uses the key, e.g. billing-prod")
+    create.add_argument("--name", required=True, type=_name, help="who or what uses the key, e.g. billing-prod")
     create.add_argument("--scope", required=True, action="append", choices=["billing", "ops", "admin"],
                         help="billing, ops or admin (repeat for several)")
     create.set_defaults(handler=_create)
@@ -22,6 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     revoke = actions.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id", type=int)
     revoke.set_defaults(handler=_revoke)
+
+
+def _name(value: str) -> str:
+    if not 1 <= len(value) <= 100 or not value.isprintable():
+        raise argparse.ArgumentTypeError("1 to 100 printable characters")
+    return value
 
 
 def _url() -> str:

@@ -69,6 +69,7 @@ async def test_service_creation_checks_policy_customer_and_currency(api):
             ({"period": "P1X"}, "period"),
             ({"period": "P99999Y"}, "period"),
             ({"tariff": "bad\x00name"}, "tariff"),
+            ({"tariff": "T" * 201}, "tariff"),  # longer than the column: a 422, not a database error
             ({"unexpected": True}, "unexpected"),
         ]
         for change, field in cases:
