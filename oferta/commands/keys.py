@@ -11,7 +11,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="keys_action", required=True, metavar="ACTION")
 
     create = actions.add_parser("create", help="create a key and print it (shown only once)")
-    create.add_argument("--name", required=True, type=_name, help="who or what uses the key, e.g. billing-prod")
+    create.add_argument("--name", required=True, type=_name,
+                        help="who or what uses the key, e.g. billing-prod")
     create.add_argument("--scope", required=True, action="append", choices=["billing", "ops", "admin"],
                         help="billing, ops or admin (repeat for several)")
     create.set_defaults(handler=_create)
