@@ -210,3 +210,17 @@ async def test_cancelling_before_the_first_payment_keeps_the_service_running(api
         assert withdrawn.status_code == 200 and withdrawn.json()["service"]["state"] == "awaiting_payment"
     description = await api.temporal.get_workflow_handle(service["workflow_id"]).describe()
     assert description.status.name == "RUNNING"
+
+
+async def test_a_service_whose_workflow_does_not_exist_is_404(api):
+    async with api.http("billing") as http:
+        customer = await new_customer(http)
+    service_id = f"orphan-{uuid.uuid4().hex[:8]}"
+    with session_scope(api.database_url) as session:
+        session.add(Service(id=service_id, customer_id=customer["id"], policy_id="ps-kz", kind="hosting",
+                            tariff="Basic", price=2500, currency="KZT", period="P1M",
+                            workflow_id=workflow_id(service_id)))
+    async with api.http("billing") as http:
+        response = await http.post(f"/v1/services/{service_id}/payments",
+                                   json={"amount": "2500", "currency": "KZT"})
+        assert response.status_code == 404 and "has no workflow" in response.json()["detail"]
