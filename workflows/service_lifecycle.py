@@ -260,6 +260,10 @@ class ServiceLifecycleWorkflow:
             # Refused for good by the payout system: operations settle it by hand.
             workflow.logger.error("refund %s refused: %s", request.idempotency_key, err.cause or err)
             return []
+        if result.status != "paid":
+            # A bank transfer is only requested here; the payout system confirms it later.
+            workflow.logger.info("refund %s requested as %s", request.idempotency_key, result.reference)
+            return []
         paid = self._contract.refund_paid(self._state, refund, result.reference, self._event_time())
         entries = list(paid.entries)
         for delivery in paid.deliveries:
