@@ -27,6 +27,13 @@ def _term(term) -> str:
     return str(term) if term else "—"
 
 
+def _late_fee(fee) -> str:
+    if fee is None:
+        return "—"
+    cap = f"cap {fee.cap_ratio * 100:g}%" if fee.cap_ratio is not None else "no cap"
+    return f"{fee.rate_per_day * 100:g}%/day, {cap} ({fee.clause})"
+
+
 def _list(args: argparse.Namespace) -> int:
     rows = [("id", "provider", "model", "invoice due", "grace", "deletion", "late fee", "refund")]
     for policy in load_policies().values():
@@ -35,8 +42,7 @@ def _list(args: argparse.Namespace) -> int:
             policy.id, policy.provider.name, policy.billing.model.value,
             _term(policy.billing.invoice_due), _term(policy.suspension.grace_to_restore),
             _term(policy.suspension.data_deletion_after),
-            f"{fee.rate_per_day * 100}%/day cap {fee.cap_ratio * 100 if fee.cap_ratio else '—'}%"
-            f" ({fee.clause})" if fee else "—",
+            _late_fee(fee),
             _term(policy.refunds.deadline),
         ))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
