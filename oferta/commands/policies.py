@@ -30,8 +30,11 @@ def _term(term) -> str:
 def _late_fee(fee) -> str:
     if fee is None:
         return "—"
-    cap = f"cap {fee.cap_ratio * 100:g}%" if fee.cap_ratio is not None else "no cap"
-    return f"{fee.rate_per_day * 100:g}%/day, {cap} ({fee.clause})"
+    def percent(share) -> str:
+        return f"{(share * 100).normalize():f}%"
+
+    cap = f"cap {percent(fee.cap_ratio)}" if fee.cap_ratio is not None else "no cap"
+    return f"{percent(fee.rate_per_day)}/day, {cap} ({fee.clause})"
 
 
 def _list(args: argparse.Namespace) -> int:
