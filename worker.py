@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 
 from activities.factory import build_activities
 from oferta.settings import Settings, get_settings
-from oferta.temporal import connect
+from oferta.temporal import connect, run_async
 from workflows import WORKFLOWS
 
 log = logging.getLogger("oferta.worker")
@@ -46,7 +46,7 @@ def main() -> None:
             loop.add_signal_handler(sig, stop.set)
         await run_worker(get_settings(), stop)
 
-    asyncio.run(_main())
+    run_async(_main())
 
 
 if __name__ == "__main__":

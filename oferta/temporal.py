@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import shutil
 import sys
 import sysconfig
+from collections.abc import Coroutine
+from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from oferta.settings import Settings
+
+T = TypeVar("T")
 
 
 def _bundled(name: str) -> str:
@@ -44,10 +51,29 @@ async def connect(settings: Settings) -> Client:
     )
 
 
+@cache
 def quiet_runtime():
-    """A Temporal runtime whose core logs only errors (its warnings otherwise go to stdout)."""
+    """The process's one Temporal runtime, whose core logs only errors (its warnings go to stdout).
+
+    One per process: every extra runtime is another set of native threads, which
+    can abort the interpreter when they are torn down during finalisation.
+    """
     from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
-    return Runtime(telemetry=TelemetryConfig(
+    runtime = Runtime(telemetry=TelemetryConfig(
         logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
     ))
+    Runtime.set_default(runtime, error_if_already_set=False)
+    return runtime
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` that also frees Temporal's native objects before the interpreter exits.
+
+    Clients, workers and test servers dropped only during interpreter finalisation
+    can abort the process (``PyGILState_Release``, exit code 134) after it worked.
+    """
+    try:
+        return asyncio.run(main)
+    finally:
+        gc.collect()

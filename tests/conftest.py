@@ -49,3 +49,11 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:10]}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Free Temporal's native objects (servers, clients, workers) while Python is fully
+    # alive: dropped during interpreter finalisation they can abort the process (134).
+    import gc
+
+    gc.collect()

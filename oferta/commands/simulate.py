@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from oferta.simulate import ScenarioError, parse_scenario, render_text, simulate, to_json_items
+    from oferta.temporal import run_async
 
     try:
         text = args.scenario.read_text(encoding="utf-8")
@@ -34,7 +34,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"simulating {scenario.policy} from {scenario.start} to {scenario.until} …",
               file=sys.stderr)
-    result = asyncio.run(simulate(scenario))
+    result = run_async(simulate(scenario))
     if args.json:
         print(json.dumps(to_json_items(result), ensure_ascii=False, indent=2))
         for note in result.ignored:
