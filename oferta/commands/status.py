@@ -1,0 +1,67 @@
+"""oferta status SERVICE_ID — one service's live state, in words, from its workflow."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("status", help="a service's live state, next step, date and clause")
+    parser.add_argument("service_id")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from oferta.temporal import run_async
+
+    try:
+        print(run_async(_status(args.service_id)))
+    except LookupError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _status(service_id: str) -> str:
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from oferta.settings import get_settings
+    from oferta.temporal import connect
+    from workflows.service_lifecycle import ServiceLifecycleWorkflow, workflow_id
+
+    settings = get_settings()
+    try:
+        client = await connect(settings)
+    except RuntimeError as exc:
+        raise LookupError(f"cannot reach Temporal at {settings.temporal_address} "
+                          f"(TEMPORAL_ADDRESS; ./run starts a local server)") from exc
+    handle = client.get_workflow_handle(workflow_id(service_id))
+    try:
+        description = await handle.describe()
+        view = await handle.query(ServiceLifecycleWorkflow.view)
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise LookupError(f"no service {service_id!r} (workflow {handle.id} not found)") from exc
+        raise LookupError(f"the workflow of {service_id!r} did not answer: {exc.message}") from exc
+    return format_view(view, description.status.name if description.status else "?")
+
+
+def format_view(view, workflow_status: str) -> str:
+    deadline = view.next_deadline
+    rows = [
+        ("service", view.service_id),
+        ("policy", view.policy_id),
+        ("state", view.state.value + (f" ({', '.join(r.value for r in view.suspension_reasons)})"
+                                      if view.suspension_reasons else "")),
+        ("workflow", workflow_status.lower()),
+        ("period", str(view.period_index)),
+        ("paid until", view.paid_until.isoformat() if view.paid_until else "—"),
+        ("debt", str(view.debt)),
+        ("balance", str(view.balance)),
+        ("next step", deadline.action.replace("_", " ") if deadline else "— (waits for billing)"),
+        ("when", deadline.at.isoformat() if deadline else "—"),
+        ("clause", (deadline.clause or "—") if deadline else "—"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label.rjust(width)}  {value}" for label, value in rows)
