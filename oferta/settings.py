@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     twilio_from_number: str = Field(default="+10000000000", alias="TWILIO_FROM_NUMBER")
     twilio_base_url: str | None = Field(default=None, alias="TWILIO_BASE_URL")
 
+    inbox_enabled: bool = Field(default=True, alias="OFERTA_INBOX")
+
     provisioning_url: str | None = Field(default=None, alias="OFERTA_PROVISIONING_URL")
     worker_metrics_port: int = Field(default=9464, alias="OFERTA_WORKER_METRICS_PORT")
 

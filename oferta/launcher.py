@@ -1,0 +1,228 @@
+"""``oferta run`` (behind ``./run``): the whole system on one machine, on embedded defaults.
+
+Starts the Temporal dev server (its data in ``<data_dir>/temporal.db``), registers
+the search attributes, migrates the embedded database, then runs the SMTP sink,
+the worker and the API as child processes; prints where everything is; stops
+everything, in order, on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from oferta.db.migrate import upgrade
+from oferta.devserver import register_search_attributes, start_dev_server, wait_for_server
+from oferta.settings import PROJECT_ROOT, Settings
+
+
+class LaunchError(RuntimeError):
+    """Something the user can fix (a port taken, a child that would not start)."""
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+    log: Path
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return (host or "127.0.0.1").strip("[]"), int(port)
+
+
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host if host != "localhost" else "127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def check_ports(settings: Settings) -> None:
+    temporal_host, temporal_port = _split_address(settings.temporal_address)
+    wanted = [
+        ("TEMPORAL_ADDRESS", temporal_host, temporal_port),
+        ("TEMPORAL_UI_PORT", temporal_host, settings.temporal_ui_port),
+        ("OFERTA_API_PORT", settings.api_host, settings.api_port),
+        ("SMTP_PORT", settings.smtp_host, settings.smtp_port),
+    ]
+    taken = [f"port {port} ({name}) is already in use" for name, host, port in wanted
+             if _port_taken(host, port)]
+    if taken:
+        raise LaunchError("; ".join(taken) + ". Stop what uses it, or choose another port "
+                          "with that setting (environment or .env).")
+
+
+def api_key(settings: Settings) -> str:
+    """The bootstrap admin key: the setting, else one made on first run and kept."""
+    if settings.bootstrap_api_key:
+        return settings.bootstrap_api_key
+    path = settings.data_dir / "api-key"
+    if path.exists():
+        return path.read_text().strip()
+    key = f"oferta_{secrets.token_urlsafe(24)}"
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+class Launcher:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data_dir = settings.data_dir.resolve()
+        self.logs = self.data_dir / "logs"
+        self.children: list[Child] = []
+        self.env = dict(os.environ)
+
+    def _spawn(self, name: str, command: list[str]) -> Child:
+        log = self.logs / f"{name}.log"
+        with log.open("ab") as out:
+            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       env=self.env, cwd=PROJECT_ROOT, start_new_session=True)
+        child = Child(name, process, log)
+        self.children.append(child)
+        self._write_pids()
+        return child
+
+    def _write_pids(self) -> None:
+        lines = [f"{c.name} {c.process.pid}" for c in self.children]
+        (self.data_dir / "run.pids").write_text("\n".join(lines) + "\n")
+
+    async def start(self) -> str:
+        settings = self.settings
+        check_ports(settings)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        key = api_key(settings)
+        self.env.update({"OFERTA_DATA_DIR": str(self.data_dir), "OFERTA_BOOTSTRAP_API_KEY": key})
+
+        host, port = _split_address(settings.temporal_address)
+        say(f"• Temporal dev server on {host}:{port} (data: {self.data_dir / 'temporal.db'}) …")
+        process = start_dev_server(host, port, settings.temporal_ui_port, self.data_dir / "temporal.db",
+                                   self.logs / "temporal.log")
+        self.children.append(Child("temporal", process, self.logs / "temporal.log"))
+        self._write_pids()
+        client = await self._until_up("temporal", wait_for_server(settings.temporal_address,
+                                                                   settings.temporal_namespace))
+        added = await register_search_attributes(client, settings.temporal_namespace)
+        say(f"• search attributes ready{' (added ' + ', '.join(added) + ')' if added else ''}")
+
+        url = settings.effective_database_url
+        await asyncio.to_thread(upgrade, url)
+        say(f"• database migrated ({url})")
+
+        python = sys.executable
+        self._spawn("mail", [python, "-m", "oferta.mailsink"])
+        self._spawn("worker", [python, str(PROJECT_ROOT / "worker.py")])
+        self._spawn("api", [python, "-m", "oferta.cli", "api"])
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        await self._until_up("api", self._health(api))
+        return key
+
+    async def _until_up(self, name: str, waiting):
+        task = asyncio.ensure_future(waiting)
+        while not task.done():
+            await asyncio.sleep(0.2)
+            dead = self.exited()
+            if dead:
+                task.cancel()
+                raise LaunchError(f"{dead.name} stopped while starting (exit {dead.process.returncode}); "
+                                  f"see {dead.log}")
+        try:
+            return task.result()
+        except Exception as exc:
+            raise LaunchError(f"{name} did not come up: {exc}") from exc
+
+    async def _health(self, api: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2.0) as http:
+            while True:
+                try:
+                    if (await http.get(f"{api}/health")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{api}/health did not answer in {timeout:.0f} s")
+                await asyncio.sleep(0.3)
+
+    def exited(self) -> Child | None:
+        return next((c for c in self.children if c.process.poll() is not None), None)
+
+    def stop(self) -> None:
+        """API first, Temporal last, so the worker can finish its tasks."""
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+                try:
+                    child.process.wait(timeout=25)
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+                    child.process.wait()
+            say(f"  stopped {child.name}")
+        (self.data_dir / "run.pids").unlink(missing_ok=True)
+
+
+def banner(settings: Settings, key: str) -> str:
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    host, _ = _split_address(settings.temporal_address)
+    lines = [
+        "",
+        "Oferta is running.",
+        f"  API docs       {api}/docs",
+        f"  Temporal UI    http://{host}:{settings.temporal_ui_port}",
+        f"  Local inbox    {api}/inbox   (mail also in {settings.data_dir.resolve() / 'mail'})",
+        f"  API key        {key}",
+        f"                 (curl -H 'Authorization: Bearer {key}' {api}/v1/services)",
+        f"  Logs           {settings.data_dir.resolve() / 'logs'}",
+        "Try `oferta demo` in another terminal. Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+async def run(settings: Settings) -> int:
+    launcher = Launcher(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        key = await launcher.start()
+    except LaunchError as exc:
+        launcher.stop()
+        print(f"oferta run: {exc}", file=sys.stderr, flush=True)
+        return 2
+    say(banner(settings, key))
+    code = 0
+    while not stop.is_set():
+        dead = launcher.exited()
+        if dead:
+            print(f"oferta run: {dead.name} exited (code {dead.process.returncode}); see {dead.log}",
+                  file=sys.stderr, flush=True)
+            code = 1
+            break
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+        except TimeoutError:
+            continue
+    say("\nstopping …")
+    launcher.stop()
+    say("stopped.")
+    return code

@@ -1,0 +1,78 @@
+"""A local SMTP sink: every message it receives becomes a readable .eml file.
+
+The embedded default (``./run``) sends the customers' email here, so a new user
+sees the notices (``<data_dir>/mail/``, the API's ``/inbox`` page, ``oferta mail list``).
+
+    python -m oferta.mailsink            (SMTP_HOST / SMTP_PORT / OFERTA_DATA_DIR)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class MaildirHandler:
+    def __init__(self, maildir: Path) -> None:
+        self.maildir = maildir
+        maildir.mkdir(parents=True, exist_ok=True)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or envelope.content
+        data = content if isinstance(content, bytes) else content.encode()
+        message = message_from_bytes(data, policy=policy.default)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        ident = _UNSAFE.sub("_", str(message.get("Message-ID", "")).strip("<>"))[:80] or "message"
+        path = self.maildir / f"{stamp}-{ident}.eml"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(data)
+        temporary.rename(path)  # readers never see half a message
+        return "250 Message accepted for delivery"
+
+
+def start_sink(host: str, port: int, maildir: Path) -> Controller:
+    """Start the sink in a background thread; ``controller.stop()`` ends it."""
+    controller = Controller(MaildirHandler(maildir), hostname=host, port=port)
+    controller.start()
+    return controller
+
+
+def read_messages(maildir: Path, limit: int = 100) -> list[tuple[Path, EmailMessage]]:
+    """The newest messages first."""
+    paths = sorted(maildir.glob("*.eml"), reverse=True)[:limit] if maildir.exists() else []
+    return [(p, message_from_bytes(p.read_bytes(), policy=policy.default)) for p in paths]
+
+
+def main() -> None:
+    from oferta.settings import get_settings
+
+    settings = get_settings()
+    maildir = settings.data_dir / "mail"
+    controller = start_sink(settings.smtp_host, settings.smtp_port, maildir)
+    print(f"SMTP sink on {settings.smtp_host}:{settings.smtp_port}, writing to {maildir}", flush=True)
+
+    async def wait_for_stop() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+
+    try:
+        asyncio.run(wait_for_stop())
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""`oferta run` (./run): the whole system up on embedded defaults, used, stopped, restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _environment(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OFERTA_", "TEMPORAL_", "SMTP_"))}
+    env.pop("DATABASE_URL", None)
+    return env | {
+        "OFERTA_DATA_DIR": str(data_dir),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "TEMPORAL_UI_PORT": str(_free_port()),
+        "OFERTA_API_PORT": str(_free_port()),
+        "SMTP_PORT": str(_free_port()),
+    }
+
+
+@contextmanager
+def running(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str]]:
+    process = subprocess.Popen([sys.executable, "-m", "oferta.cli", "run"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    try:
+        deadline = time.monotonic() + 120
+        for line in process.stdout:
+            output.append(line)
+            if "Ctrl-C stops everything." in line or time.monotonic() > deadline:
+                break
+        assert "Oferta is running." in "".join(output), "".join(output)
+        yield process, "".join(output)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=90)
+
+
+def _pids(data_dir: Path) -> list[int]:
+    return [int(line.split()[1]) for line in (data_dir / "run.pids").read_text().splitlines() if line]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/status").read_text().count("State:\tZ")
+
+
+def test_run_serves_the_api_stops_cleanly_and_keeps_the_data(tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    api = f"http://127.0.0.1:{env['OFERTA_API_PORT']}"
+    with running(env) as (process, banner):
+        key = (tmp_path / "api-key").read_text().strip()
+        assert key in banner and f"{api}/docs" in banner and "Temporal UI" in banner
+        auth = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=api, headers=auth, timeout=30) as http:
+            customer = http.post("/v1/customers", json={"name": "ТОО Ромашка", "email": "a@example.kz",
+                                                        "locale": "ru"}).json()
+            service = http.post("/v1/services", json={"customer_id": customer["id"], "policy": "ps-kz",
+                                                      "tariff": "Basic", "price": "2500.00",
+                                                      "currency": "KZT", "period": "P1M"}).json()
+            paid = http.post(f"/v1/services/{service['id']}/payments", headers={"Idempotency-Key": "p-1"},
+                             json={"amount": "2500.00", "currency": "KZT"})
+            assert paid.status_code == 200, paid.text
+            shown = http.get(f"/v1/services/{service['id']}").json()
+            assert shown["state"] == "active"
+            assert shown["next_deadline"]["clause"] == "5.8"
+        children = _pids(tmp_path)
+        assert len(children) == 4  # temporal, mail sink, worker, api
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=90) == 0
+    assert not [pid for pid in children if _alive(pid)], "every child stopped"
+    assert not (tmp_path / "run.pids").exists()
+
+    with running(env):  # again: the same data, the same service, still active
+        with httpx.Client(base_url=api, headers=auth, timeout=30) as http:
+            again = http.get(f"/v1/services/{service['id']}").json()
+            assert again["state"] == "active" and again["live"] is True
+
+
+def test_a_taken_port_is_named_with_its_setting(tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", int(env["OFERTA_API_PORT"])))
+        blocker.listen()
+        run = subprocess.run([sys.executable, "-m", "oferta.cli", "run"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert f"port {env['OFERTA_API_PORT']} (OFERTA_API_PORT) is already in use" in run.stderr
+    assert not (tmp_path / "temporal.db").exists(), "nothing was started"
