@@ -95,8 +95,9 @@ class Launcher:
     def _spawn(self, name: str, command: list[str]) -> Child:
         log = self.logs / f"{name}.log"
         with log.open("ab") as out:
-            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       env=self.env, cwd=PROJECT_ROOT, start_new_session=True)
+            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, env=self.env, cwd=PROJECT_ROOT,
+                                       start_new_session=True)
         child = Child(name, process, log)
         self.children.append(child)
         self._write_pids()

@@ -18,7 +18,8 @@ router = APIRouter(tags=["inbox"], include_in_schema=False)
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}}
-table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}}
+table{{border-collapse:collapse;width:100%}}
+td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}}
 pre{{white-space:pre-wrap;background:#f6f6f6;padding:1rem}}</style></head><body>{body}</body></html>"""
 
 
