@@ -13,15 +13,21 @@ from datetime import timedelta
 from temporalio.worker import Worker
 
 from activities.factory import build_activities
+from oferta.observability import configure_logging
 from oferta.settings import Settings, get_settings
-from oferta.temporal import connect, run_async
+from oferta.temporal import connect, metrics_runtime, run_async
 from workflows import WORKFLOWS
 
 log = logging.getLogger("oferta.worker")
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    client = await connect(settings)
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
+                     metrics: bool = False) -> None:
+    runtime = None
+    if metrics:
+        # SDK metrics (task slots, schedule-to-start, activity latency) on the Prometheus port.
+        runtime = metrics_runtime(f"0.0.0.0:{settings.worker_metrics_port}")
+    client = await connect(settings, runtime=runtime)
     activities = build_activities(settings)
     stop = stop or asyncio.Event()
     async with Worker(
@@ -37,14 +43,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    configure_logging(settings.log_json)
     stop = asyncio.Event()
 
     async def _main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(get_settings(), stop)
+        await run_worker(settings, stop, metrics=True)
 
     run_async(_main())
 

@@ -63,6 +63,7 @@ def check_ports(settings: Settings) -> None:
         ("TEMPORAL_UI_PORT", temporal_host, settings.temporal_ui_port),
         ("OFERTA_API_PORT", settings.api_host, settings.api_port),
         ("SMTP_PORT", settings.smtp_host, settings.smtp_port),
+        ("OFERTA_WORKER_METRICS_PORT", "0.0.0.0", settings.worker_metrics_port),
     ]
     taken = [f"port {port} ({name}) is already in use" for name, host, port in wanted
              if _port_taken(host, port)]
@@ -192,6 +193,7 @@ def banner(settings: Settings, key: str) -> str:
         f"  Local inbox    {api}/inbox   (mail also in {settings.data_dir.resolve() / 'mail'})",
         f"  API key        {key}",
         f"                 (curl -H 'Authorization: Bearer {key}' {api}/v1/services)",
+        f"  Metrics        {api}/metrics, http://127.0.0.1:{settings.worker_metrics_port}/metrics (worker)",
         f"  Logs           {settings.data_dir.resolve() / 'logs'}",
         "Try `oferta demo` in another terminal. Ctrl-C stops everything.",
     ]

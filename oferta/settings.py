@@ -47,6 +47,7 @@ class Settings(BaseSettings):
 
     provisioning_url: str | None = Field(default=None, alias="OFERTA_PROVISIONING_URL")
     worker_metrics_port: int = Field(default=9464, alias="OFERTA_WORKER_METRICS_PORT")
+    log_json: bool = Field(default=False, alias="OFERTA_LOG_JSON")
 
     @property
     def effective_database_url(self) -> str:

@@ -43,12 +43,20 @@ def test_server_path() -> str:
     return _bundled("temporal-test-server")
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime=None) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        runtime=runtime,
     )
+
+
+def metrics_runtime(bind_address: str):
+    """A runtime that serves the SDK's Prometheus metrics (task slots, latencies, …)."""
+    from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind_address)))
 
 
 @cache

@@ -13,15 +13,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import logging
-
     import uvicorn
 
     from api.main import create_app
+    from oferta.observability import configure_logging
     from oferta.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
+    configure_logging(settings.log_json)
     host, port = args.host or settings.api_host, args.port or settings.api_port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
     return 0

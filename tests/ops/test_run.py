@@ -32,6 +32,7 @@ def _environment(data_dir: Path) -> dict[str, str]:
         "TEMPORAL_UI_PORT": str(_free_port()),
         "OFERTA_API_PORT": str(_free_port()),
         "SMTP_PORT": str(_free_port()),
+        "OFERTA_WORKER_METRICS_PORT": str(_free_port()),
     }
 
 
@@ -85,6 +86,15 @@ def test_run_serves_the_api_stops_cleanly_and_keeps_the_data(tmp_path: Path) -> 
             shown = http.get(f"/v1/services/{service['id']}").json()
             assert shown["state"] == "active"
             assert shown["next_deadline"]["clause"] == "5.8"
+            # The database mirror follows the workflow as its record activity runs.
+            for _ in range(50):
+                metrics = httpx.get(f"{api}/metrics").text
+                if 'oferta_services{policy="ps-kz",state="active"} 1.0' in metrics:
+                    break
+                time.sleep(0.2)
+            assert 'oferta_services{policy="ps-kz",state="active"} 1.0' in metrics
+            worker_metrics = httpx.get(f"http://127.0.0.1:{env['OFERTA_WORKER_METRICS_PORT']}/metrics").text
+            assert "temporal_worker_task_slots_available" in worker_metrics
         children = _pids(tmp_path)
         assert len(children) == 4  # temporal, mail sink, worker, api
         process.send_signal(signal.SIGINT)
