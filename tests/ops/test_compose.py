@@ -1,0 +1,103 @@
+"""docker-compose.yml is valid Compose and agrees with the code (Docker does not run here).
+
+The schema is the Compose specification's own JSON schema, as the check-jsonschema
+package ships it (check_jsonschema/builtin_schemas/vendor/compose-spec.json).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.resources import files
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from oferta import search_attributes
+from oferta.cli import build_parser
+from oferta.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def _compose_schema() -> dict:
+    path = files("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json"
+    return json.loads(path.read_text())
+
+
+def _variables_the_code_reads() -> set[str]:
+    names = {field.alias for field in Settings.model_fields.values() if field.alias}
+    for source in (ROOT / "oferta").rglob("*.py"):
+        names |= set(re.findall(r"os\.environ\.get\(\"([A-Z_]+)\"", source.read_text()))
+    return names
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    jsonschema.validate(COMPOSE, _compose_schema())
+
+
+def test_every_dependency_exists_and_waits_for_health_or_completion() -> None:
+    for name, service in SERVICES.items():
+        for target, condition in (service.get("depends_on") or {}).items():
+            assert target in SERVICES, f"{name} depends on unknown {target}"
+            wanted = condition["condition"]
+            assert wanted in {"service_healthy", "service_completed_successfully"}
+            if wanted == "service_healthy":
+                assert "healthcheck" in SERVICES[target], f"{target} has no health check"
+
+
+def test_oferta_services_use_real_settings_and_real_commands() -> None:
+    known = _variables_the_code_reads()
+    for name in ("api", "worker"):
+        env = SERVICES[name]["environment"]
+        unknown = sorted(set(env) - known)
+        assert not unknown, f"{name} sets variables the code never reads: {unknown}"
+        assert "healthcheck" in SERVICES[name]
+    assert SERVICES["worker"]["command"] == ["python", "worker.py"] and (ROOT / "worker.py").exists()
+    assert SERVICES["api"]["command"][:2] == ["oferta", "api"]
+    build_parser().parse_args(SERVICES["api"]["command"][1:])  # the CLI accepts these arguments
+    assert SERVICES["worker"]["deploy"]["replicas"] >= 2
+    assert SERVICES["api"]["environment"]["OFERTA_API_PORT"] == "8000"
+    assert "8000:8000" in SERVICES["api"]["ports"]
+    assert SERVICES["api"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+    worker_port = SERVICES["worker"]["environment"]["OFERTA_WORKER_METRICS_PORT"]
+    assert worker_port == str(Settings().worker_metrics_port)
+
+
+def test_the_setup_job_registers_every_search_attribute() -> None:
+    script = (ROOT / "deploy" / "temporal" / "setup-namespace.sh").read_text()
+    registered = dict(re.findall(r"^add (\w+) (\w+)$", script, re.MULTILINE))
+    assert registered == search_attributes.CLI_TYPES
+    for mount in SERVICES["temporal-setup"]["volumes"]:
+        assert (ROOT / mount.split(":")[0]).exists()
+
+
+def test_the_image_holds_what_the_services_run() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for needed in ("worker.py", "policies", "oferta", "workflows", "activities", "api"):
+        assert re.search(rf"^COPY {needed}\b", dockerfile, re.MULTILINE), needed
+    assert "USER oferta" in dockerfile
+    assert "OFERTA_POLICY_DIR=/app/policies" in dockerfile
+
+
+def test_env_example_names_only_known_variables() -> None:
+    compose_variables = set(re.findall(r"\$\{(\w+)", (ROOT / "docker-compose.yml").read_text()))
+    example = [line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
+               if line and not line.startswith("#")]
+    assert set(example) <= compose_variables | _variables_the_code_reads()
+    assert "OFERTA_BOOTSTRAP_API_KEY" in example
+
+
+def test_the_schema_check_would_catch_a_mistake() -> None:
+    import copy
+
+    import pytest
+
+    broken = copy.deepcopy(COMPOSE)
+    broken["services"]["worker"]["deploy"]["replicas"] = "two"
+    broken["services"]["api"]["healthcheck"]["intervall"] = "10s"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, _compose_schema())
