@@ -95,6 +95,11 @@ def test_run_serves_the_api_stops_cleanly_and_keeps_the_data(tmp_path: Path) -> 
             assert 'oferta_services{policy="ps-kz",state="active"} 1.0' in metrics
             worker_metrics = httpx.get(f"http://127.0.0.1:{env['OFERTA_WORKER_METRICS_PORT']}/metrics").text
             assert "temporal_worker_task_slots_available" in worker_metrics
+        demo = subprocess.run([sys.executable, "-m", "oferta.cli", "demo"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert demo.returncode == 0, demo.stderr
+        for state in ("active", "terminating", "suspended", "force_majeure", "awaiting_payment"):
+            assert f" {state} " in demo.stdout, (state, demo.stdout)
         children = _pids(tmp_path)
         assert len(children) == 4  # temporal, mail sink, worker, api
         process.send_signal(signal.SIGINT)
