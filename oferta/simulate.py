@@ -24,7 +24,7 @@ from activities.service_activities import ServiceActivities
 from oferta.policy import load_policy
 from oferta.policy.schema import Policy
 from oferta.temporal import quiet_runtime, test_server_path
-from oferta.timeline.money import Money
+from oferta.timeline.money import Amount, Money
 from oferta.timeline.periods import parse_period
 from oferta.timeline.state import BillingEvent, EventType, ServiceSpec, ServiceView, TimelineEntry
 from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
@@ -45,17 +45,10 @@ class _Strict(BaseModel):
 class ScenarioService(_Strict):
     kind: str = "hosting"
     tariff: str
-    price: Decimal
+    price: Amount
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     period: str = "P1M"
     trial: bool = False
-
-    @field_validator("price", mode="before")
-    @classmethod
-    def _decimal(cls, value: Any) -> Any:
-        if isinstance(value, float):
-            raise ValueError("write money as a quoted string, e.g. \"2500.00\"")
-        return value
 
     @field_validator("period")
     @classmethod
@@ -74,22 +67,14 @@ class ScenarioCustomer(_Strict):
 class ScenarioEvent(_Strict):
     at: AwareDatetime
     type: EventType
-    amount: Decimal | None = None
+    amount: Amount | None = None
     currency: str | None = None
     invoice_id: str | None = None
     due_at: AwareDatetime | None = None
     effective_at: AwareDatetime | None = None
-    price: Decimal | None = None
+    price: Amount | None = None
     tariff: str | None = None
     reason: str | None = None
-
-    @field_validator("amount", "price", mode="before")
-    @classmethod
-    def _decimal(cls, value: Any) -> Any:
-        if isinstance(value, float):
-            raise ValueError("write money as a quoted string, e.g. \"2500.00\"")
-        return value
-
 
 class Scenario(_Strict):
     policy: str

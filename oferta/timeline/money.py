@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 # ISO 4217 minor units of the currencies the contracts use.
 _MINOR_UNITS = {"KZT": 2, "EUR": 2, "USD": 2, "RUB": 2}
@@ -14,18 +15,21 @@ class CurrencyMismatch(ValueError):
     pass
 
 
+def _no_float(value: object) -> object:
+    if isinstance(value, float):
+        raise ValueError("write money as a decimal string (e.g. \"2500.00\"), never a float")
+    return value
+
+
+# A Decimal that refuses floats (binary fractions are not money).
+Amount = Annotated[Decimal, BeforeValidator(_no_float)]
+
+
 class Money(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    amount: Decimal
+    amount: Amount
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _no_float(cls, value: object) -> object:
-        if isinstance(value, float):
-            raise ValueError("money amounts must be Decimal or str, never float")
-        return value
 
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str) -> Money:
