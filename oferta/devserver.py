@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -58,14 +58,23 @@ async def wait_for_server(address: str, namespace: str, timeout: float = 60.0) -
 
 
 async def register_search_attributes(client: Client, namespace: str) -> list[str]:
-    """Add Oferta's search attributes that the namespace lacks; returns the names added."""
+    """Add Oferta's search attributes that the namespace lacks; returns the names added.
+
+    Asks first: some servers accept a repeated add silently, so "added" must come from the list.
+    """
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace))
+    existing = set(listed.custom_attributes) | set(listed.system_attributes)
     added = []
     for name, kind in search_attributes.CLI_TYPES.items():
+        if name in existing:
+            continue
         request = AddSearchAttributesRequest(namespace=namespace, search_attributes={name: _INDEXED[kind]})
         try:
             await client.operator_service.add_search_attributes(request)
-            added.append(name)
         except RPCError as exc:
-            if exc.status is not RPCStatusCode.ALREADY_EXISTS:
+            if exc.status is not RPCStatusCode.ALREADY_EXISTS:  # added meanwhile by another process
                 raise
+            continue
+        added.append(name)
     return added

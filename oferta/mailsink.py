@@ -1,7 +1,8 @@
 """A local SMTP sink: every message it receives becomes a readable .eml file.
 
 The embedded default (``./run``) sends the customers' email here, so a new user
-sees the notices (``<data_dir>/mail/``, the API's ``/inbox`` page, ``oferta mail list``).
+sees the notices (``<data_dir>/mail/`` and the API's ``/inbox`` page). When the notices
+package ships its own sink (``oferta.notices.sink.start_sink``), ``main`` runs that one.
 
     python -m oferta.mailsink            (SMTP_HOST / SMTP_PORT / OFERTA_DATA_DIR)
 """
@@ -58,7 +59,11 @@ def main() -> None:
 
     settings = get_settings()
     maildir = settings.data_dir / "mail"
-    controller = start_sink(settings.smtp_host, settings.smtp_port, maildir)
+    try:
+        from oferta.notices.sink import start_sink as start  # the notices package's own sink
+    except ImportError:
+        start = start_sink
+    controller = start(settings.smtp_host, settings.smtp_port, maildir)
     print(f"SMTP sink on {settings.smtp_host}:{settings.smtp_port}, writing to {maildir}", flush=True)
 
     async def wait_for_stop() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -63,6 +64,19 @@ def _call(http, method: str, path: str, body: dict[str, Any] | None = None, key:
     return response.json()
 
 
+def _await_force_majeure(http, fm: dict, timeout: float = 30.0) -> None:
+    """Its own workflow carries it to each service; wait until every one has it (or failed)."""
+    deadline = time.monotonic() + timeout
+    while fm["started"] + fm["failed"] < fm["total"]:
+        if time.monotonic() > deadline:
+            print(f"  force majeure still reaching services ({fm['started']}/{fm['total']}); "
+                  "the table may not show it yet", flush=True)
+            return
+        time.sleep(0.3)
+        fm = _call(http, "GET", f"/v1/force-majeure/{fm['id']}")
+    print(f"  force majeure in effect for {fm['started']} of {fm['total']}", flush=True)
+
+
 def _demo(http, run_id: str) -> int:
     services: list[dict] = []
     in_force_majeure: list[str] = []
@@ -89,7 +103,8 @@ def _demo(http, run_id: str) -> int:
     fm = _call(http, "POST", "/v1/force-majeure", {"scope": "services", "reason": "data-centre flood",
                                                   "service_ids": in_force_majeure},
                key=f"demo-{run_id}-fm")
-    print(f"  force majeure {fm['id']} declared for {fm['total']} SmartApe services")
+    print(f"  force majeure {fm['id']} declared for {fm['total']} SmartApe services", flush=True)
+    _await_force_majeure(http, fm)
     print()
     rows = [("service", "policy", "state", "next step", "when", "clause")]
     for service in services:

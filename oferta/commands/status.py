@@ -48,8 +48,11 @@ async def _status(service_id: str) -> str:
 
 
 def format_view(view, workflow_status: str) -> str:
+    from oferta.timeline.engine import describe
+
     deadline = view.next_deadline
     rows = [
+        ("in words", describe(view)),
         ("service", view.service_id),
         ("policy", view.policy_id),
         ("state", view.state.value + (f" ({', '.join(r.value for r in view.suspension_reasons)})"
