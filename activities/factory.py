@@ -8,9 +8,11 @@ from activities.db_backends import (
     HttpProvisioner,
     LocalProvisioner,
 )
-from activities.memory import MemoryLedger
 from activities.service_activities import ServiceActivities
 from oferta.db.migrate import upgrade
+from oferta.notices.email import EmailSender
+from oferta.notices.ledger import LedgerNoticeSender
+from oferta.notices.sms import SmsSender
 from oferta.settings import Settings
 
 
@@ -23,8 +25,8 @@ def build_activities(settings: Settings) -> ServiceActivities:
     else:
         provisioner = LocalProvisioner(url)
     return ServiceActivities(
-        # TODO(notices): replace this ONE argument with the notice-ledger sender (SMTP/Twilio).
-        notices=MemoryLedger(),
+        notices=LedgerNoticeSender(url, EmailSender(settings), SmsSender(settings),
+                                   settings.twilio_status_callback_url),
         provisioner=provisioner,
         refunds=DatabaseRefundGateway(url),
         recorder=DatabaseRecorder(url),

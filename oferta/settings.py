@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     twilio_auth_token: str = Field(default="local", alias="TWILIO_AUTH_TOKEN")
     twilio_from_number: str = Field(default="+10000000000", alias="TWILIO_FROM_NUMBER")
     twilio_base_url: str | None = Field(default=None, alias="TWILIO_BASE_URL")
+    # Where Twilio posts delivery statuses (this API's /v1/twilio/status, as the internet sees it).
+    twilio_status_callback_url: str | None = Field(default=None, alias="TWILIO_STATUS_CALLBACK_URL")
+    twilio_validate_signature: bool = Field(default=True, alias="TWILIO_VALIDATE_SIGNATURE")
 
     inbox_enabled: bool = Field(default=True, alias="OFERTA_INBOX")
 

@@ -1,0 +1,143 @@
+"""The notice sender behind the ``send_notice`` activity: each notice sent at most once.
+
+The ``notices`` table's UNIQUE idempotency key (workflow id, period, event,
+channel) is claimed before anything is sent; a row already ``sent`` is answered
+from the ledger, so a retried activity or a restarted worker never sends twice.
+
+A row left ``sending`` by a worker that died mid-send: for SMS, Twilio is asked
+whether a message with this body already went to this number since the claim,
+and only then is it sent again; for email (SMTP has no such question) it is sent
+again with the same Message-ID, which mail clients use to drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.models import NoticeRequest, NoticeResult
+from oferta.db.models import Customer, Notice, utcnow
+from oferta.db.once import insert_once, utc
+from oferta.db.session import session_scope
+from oferta.notices.email import EmailSender, PermanentEmailError
+from oferta.notices.render import RenderedNotice, render
+from oferta.notices.sms import PermanentSmsError, SmsSender
+from oferta.policy.schema import Channel
+
+
+@dataclass(frozen=True)
+class Claim:
+    status: str
+    locale: str | None
+    provider_message_id: str | None
+    claimed_at: datetime
+    recipient: str | None
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str | None
+    phone: str | None
+    locale: str
+
+
+class LedgerNoticeSender:
+    def __init__(self, database_url: str, email: EmailSender, sms: SmsSender,
+                 status_callback_url: str | None = None) -> None:
+        self.url = database_url
+        self.email = email
+        self.sms = sms
+        self.status_callback_url = status_callback_url
+
+    async def send(self, request: NoticeRequest) -> NoticeResult:
+        claim = await asyncio.to_thread(self._claim, request)
+        if claim.status in ("sent", "skipped"):
+            return self._result(request, claim.status, claim.locale, claim.provider_message_id)
+        contact = await asyncio.to_thread(self._contact, request.customer_id)
+        address = None
+        if contact:
+            address = contact.email if request.channel is Channel.EMAIL else contact.phone
+        if not address:
+            await asyncio.to_thread(self._mark, request.idempotency_key, status="skipped",
+                                    error=f"the customer has no {request.channel.value} address")
+            return self._result(request, "skipped", contact.locale if contact else None, None)
+        notice = render(request, contact.locale)
+        if claim.status == "sending" and request.channel is Channel.SMS:
+            already = await self.sms.find_sent(address, notice.sms, claim.claimed_at)
+            if already:
+                await asyncio.to_thread(self._mark, request.idempotency_key, status="sent",
+                                        provider_message_id=already, sent_at=utcnow())
+                return self._result(request, "sent", notice.locale, already)
+        await asyncio.to_thread(self._sending, request.idempotency_key, address, notice)
+        try:
+            provider_id = await self._deliver(request, address, notice)
+        except (PermanentEmailError, PermanentSmsError) as exc:
+            await asyncio.to_thread(self._mark, request.idempotency_key, status="failed", error=str(exc))
+            raise ApplicationError(str(exc), type="InvalidRecipient", non_retryable=True) from exc
+        except Exception as exc:
+            # Retried by the activity's retry policy; shown as failed until a retry succeeds.
+            await asyncio.to_thread(self._mark, request.idempotency_key, status="failed",
+                                    error=f"{type(exc).__name__}: {exc}")
+            raise
+        await asyncio.to_thread(self._mark, request.idempotency_key, status="sent",
+                                provider_message_id=provider_id, sent_at=utcnow(), error=None)
+        return self._result(request, "sent", notice.locale, provider_id)
+
+    async def _deliver(self, request: NoticeRequest, address: str, notice: RenderedNotice) -> str:
+        if request.channel is Channel.EMAIL:
+            return await self.email.send(address, notice, request.idempotency_key)
+        return await self.sms.send(address, notice.sms, self.status_callback_url)
+
+    # -- the ledger ---------------------------------------------------------------
+
+    def _claim(self, request: NoticeRequest) -> Claim:
+        with session_scope(self.url) as session:
+            insert_once(session, Notice, idempotency_key=request.idempotency_key,
+                        service_id=request.service_id, customer_id=request.customer_id,
+                        template=request.template.value, channel=request.channel.value,
+                        clause=request.clause, status="pending", attempts=0,
+                        contract_time=request.at, created_at=utcnow(), updated_at=utcnow())
+            row = session.scalars(select(Notice).where(
+                Notice.idempotency_key == request.idempotency_key)).one()
+            return Claim(row.status, row.locale, row.provider_message_id, utc(row.updated_at),
+                         row.recipient)
+
+    def _contact(self, customer_id: str) -> Contact | None:
+        with session_scope(self.url) as session:
+            customer = session.get(Customer, customer_id)
+            if customer is None:
+                return None
+            return Contact(customer.email, customer.phone, customer.locale)
+
+    def _sending(self, key: str, recipient: str, notice: RenderedNotice) -> None:
+        with session_scope(self.url) as session:
+            row = session.scalars(select(Notice).where(Notice.idempotency_key == key)).one()
+            row.status = "sending"
+            row.attempts += 1
+            row.recipient = recipient
+            row.locale = notice.locale
+            row.subject = notice.subject
+            row.body = notice.text if row.channel == Channel.EMAIL.value else notice.sms
+            row.updated_at = utcnow()
+
+    def _mark(self, key: str, **values) -> None:
+        with session_scope(self.url) as session:
+            row = session.scalars(select(Notice).where(Notice.idempotency_key == key)).one()
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.updated_at = utcnow()
+
+    @staticmethod
+    def _result(request: NoticeRequest, status: str, locale: str | None,
+                provider_id: str | None) -> NoticeResult:
+        if activity.in_activity():
+            activity.logger.info("notice %s by %s: %s", request.template.value, request.channel.value,
+                                 status)
+        return NoticeResult(idempotency_key=request.idempotency_key, status=status,
+                            channel=request.channel, template=request.template, locale=locale,
+                            provider_message_id=provider_id)

@@ -1,0 +1,128 @@
+"""Renders a notice in the customer's language: subject, plain text, HTML and SMS.
+
+Templates are Jinja2, one catalogue per locale (``templates/<locale>.yaml``).
+Dates are shown in the provider's time zone, money and plurals as the locale
+writes them (Babel). Every notice ends with its basis: the contract clause and
+the provider. A locale without a template falls back to Russian, then English.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from babel import Locale
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from jinja2 import Environment, StrictUndefined, Template
+
+from activities.models import NoticeRequest
+from oferta.policy import load_policy
+
+LOCALES = ("ru", "kk", "en")
+FALLBACK = ("ru", "en")
+PARTS = ("subject", "body", "sms")
+_TEMPLATES = Path(__file__).parent / "templates"
+_SYMBOLS = {"KZT": "₸", "EUR": "€", "USD": "$", "RUB": "₽"}
+_DAYS = {
+    "ru": {"one": "день", "few": "дня", "many": "дней", "other": "дня"},
+    "kk": {"one": "күн", "other": "күн"},
+    "en": {"one": "day", "other": "days"},
+}
+_BASIS = {
+    "ru": ("Основание: п. {clause} договора-оферты {provider}.", "Основание: договор-оферта {provider}."),
+    "kk": ("Негіздеме: {provider} жария оферта шартының {clause}-тармағы.",
+           "Негіздеме: {provider} жария оферта шарты."),
+    "en": ("Basis: clause {clause} of the {provider} public offer contract.",
+           "Basis: the {provider} public offer contract."),
+}
+_CLAUSE_SHORT = {"ru": "п. {clause}", "kk": "{clause}-тарм.", "en": "cl. {clause}"}
+
+
+@dataclass(frozen=True)
+class RenderedNotice:
+    locale: str
+    subject: str
+    text: str
+    html: str
+    sms: str
+
+
+@cache
+def catalogue(locale: str) -> dict[str, dict[str, str]]:
+    path = _TEMPLATES / f"{locale}.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(undefined=StrictUndefined, autoescape=False, lstrip_blocks=True)
+
+
+@cache
+def _template(locale: str, name: str, part: str) -> Template:
+    return _environment().from_string(catalogue(locale)[name][part])
+
+
+def resolve_locale(locale: str | None, template: str) -> str:
+    for candidate in (locale, *FALLBACK):
+        if candidate and template in catalogue(candidate):
+            return candidate
+    raise LookupError(f"no template {template!r} in any locale")
+
+
+def _helpers(locale: str, tz: str) -> dict[str, Any]:
+    zone = ZoneInfo(tz)
+    plural = Locale.parse(locale).plural_form
+
+    def money(amount: str | Decimal, currency: str) -> str:
+        number = format_decimal(Decimal(str(amount)), format="#,##0.00", locale=locale)
+        if locale == "en":
+            return f"{number} {currency}"
+        return f"{number} {_SYMBOLS.get(currency, currency)}"
+
+    def date(value: str | datetime | None) -> str:
+        if value is None:
+            return "—"
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return format_datetime(moment, "d MMMM y, HH:mm", tzinfo=zone, locale=locale)
+
+    def days(count: int) -> str:
+        forms = _DAYS[locale]
+        return forms.get(plural(int(count)), forms["other"])
+
+    return {"money": money, "date": date, "days": days}
+
+
+def _defaults(detail: dict[str, Any]) -> dict[str, Any]:
+    """Every key a template may test, present (None when the step has no such value)."""
+    keys = ("trial_until", "paid_until", "note", "restore_until", "deletion_at", "terminates_at",
+            "restore_by", "debt", "due_by", "reason", "capped", "deadlines_extended", "destination")
+    return {key: None for key in keys} | detail
+
+
+def render(request: NoticeRequest, locale: str | None) -> RenderedNotice:
+    name = request.template.value
+    locale = resolve_locale(locale, name)
+    policy = load_policy(request.policy_id)
+    context = {"d": _defaults(request.detail), "provider": request.provider_name,
+               **_helpers(locale, policy.provider.timezone)}
+    subject, body, sms = (_template(locale, name, part).render(context).strip() for part in PARTS)
+    body = "\n".join(line for line in body.splitlines() if line.strip())
+    with_clause, without_clause = _BASIS[locale]
+    basis = (with_clause if request.clause else without_clause).format(
+        clause=request.clause, provider=request.provider_name)
+    text = f"{body}\n\n{basis}"
+    if request.clause:
+        sms = f"{sms} ({_CLAUSE_SHORT[locale].format(clause=request.clause)})"
+    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines() if line.strip())
+    page = (f'<!doctype html><html lang="{locale}"><head><meta charset="utf-8">'
+            f"<title>{html.escape(subject)}</title></head><body>{paragraphs}</body></html>")
+    return RenderedNotice(locale=locale, subject=subject, text=text, html=page, sms=sms)

@@ -1,0 +1,60 @@
+"""SMS through the twilio client (async), with a configurable API base URL.
+
+Tests and staging point the real client at a Twilio-compatible server
+(``TWILIO_BASE_URL``). Invalid numbers are permanent; rate limits and server
+errors are retried by the activity's retry policy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from oferta.settings import Settings
+
+# Twilio error codes that no retry can fix: invalid or unreachable 'To' number, opted out.
+PERMANENT_CODES = {21211, 21214, 21408, 21610, 21612, 21614}
+
+
+class PermanentSmsError(Exception):
+    pass
+
+
+class SmsSender:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _client(self) -> Client:
+        s = self.settings
+        client = Client(s.twilio_account_sid, s.twilio_auth_token, http_client=AsyncTwilioHttpClient())
+        if s.twilio_base_url:
+            client.api.base_url = s.twilio_base_url.rstrip("/")
+        return client
+
+    async def send(self, to: str, body: str, status_callback: str | None = None) -> str:
+        client = self._client()
+        try:
+            message = await client.messages.create_async(
+                to=to, from_=self.settings.twilio_from_number, body=body,
+                **({"status_callback": status_callback} if status_callback else {}))
+        except TwilioRestException as exc:
+            if exc.code in PERMANENT_CODES or exc.status in (400, 404):
+                raise PermanentSmsError(f"Twilio {exc.status}/{exc.code}: {exc.msg}") from exc
+            raise
+        finally:
+            await client.http_client.close()
+        return message.sid
+
+    async def find_sent(self, to: str, body: str, since: datetime) -> str | None:
+        """The SID of a message with this body already sent to ``to`` since ``since``, if any."""
+        client = self._client()
+        try:
+            for message in await client.messages.list_async(to=to, date_sent_after=since, limit=50):
+                if message.body == body:
+                    return message.sid
+        finally:
+            await client.http_client.close()
+        return None

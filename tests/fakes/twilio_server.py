@@ -1,0 +1,76 @@
+"""A Twilio-compatible Messages API on loopback, for the real twilio client to talk to.
+
+It answers like Twilio's REST API (2010-04-01): create a message, list messages,
+errors as Twilio shapes them. Tests tell it which numbers are invalid and which
+status codes to answer next.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from aiohttp import web
+
+
+@dataclass
+class FakeTwilio:
+    invalid_numbers: set[str] = field(default_factory=set)
+    fail_next: list[int] = field(default_factory=list)
+    messages: list[dict] = field(default_factory=list)
+    attempts: int = 0
+    base_url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> FakeTwilio:
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
+        app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", self._list)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    def sent_to(self, number: str) -> list[dict]:
+        return [m for m in self.messages if m["to"] == number]
+
+    async def _create(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        form = await request.post()
+        if self.fail_next:
+            status = self.fail_next.pop(0)
+            return web.json_response({"code": 20429 if status == 429 else 20500, "message": "try later",
+                                      "more_info": "https://www.twilio.com/docs/errors", "status": status},
+                                     status=status)
+        to = form["To"]
+        if to in self.invalid_numbers:
+            return web.json_response({"code": 21211, "message": f"The 'To' number {to} is not a valid phone "
+                                      "number.", "more_info": "https://www.twilio.com/docs/errors/21211",
+                                      "status": 400}, status=400)
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        message = {
+            "sid": f"SM{uuid.uuid4().hex}", "account_sid": request.match_info["sid"], "to": to,
+            "from": form["From"], "body": form["Body"], "status": "queued", "direction": "outbound-api",
+            "date_created": now, "date_updated": now, "date_sent": now, "num_segments": "1",
+            "api_version": "2010-04-01", "price": None, "price_unit": "USD", "error_code": None,
+            "error_message": None, "uri": f"/2010-04-01/Accounts/{request.match_info['sid']}/Messages.json",
+            "subresource_uris": {}, "messaging_service_sid": None, "num_media": "0",
+        }
+        self.messages.append(message)
+        return web.json_response(message, status=201)
+
+    async def _list(self, request: web.Request) -> web.Response:
+        to = request.query.get("To")
+        found = [m for m in self.messages if to is None or m["to"] == to]
+        return web.json_response({"messages": found, "end": len(found), "first_page_uri": request.path,
+                                  "next_page_uri": None, "page": 0, "page_size": 50, "previous_page_uri": None,
+                                  "start": 0, "uri": request.path})
