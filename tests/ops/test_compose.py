@@ -1,14 +1,15 @@
 """docker-compose.yml is valid Compose and agrees with the code (Docker does not run here).
 
-The schema is the Compose specification's own JSON schema, as the check-jsonschema
-package ships it (check_jsonschema/builtin_schemas/vendor/compose-spec.json).
+The schema, ``tests/ops/compose-spec.json``, is the Compose specification's own JSON
+schema (compose-spec/compose-spec, schema/compose-spec.json; Apache-2.0, licence in
+``compose-spec.LICENSE``), vendored from the copy the check-jsonschema 0.39.0 package
+on PyPI ships (check_jsonschema/builtin_schemas/vendor/compose-spec.json), unchanged.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from importlib.resources import files
 from pathlib import Path
 
 import jsonschema
@@ -24,8 +25,7 @@ SERVICES = COMPOSE["services"]
 
 
 def _compose_schema() -> dict:
-    path = files("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json"
-    return json.loads(path.read_text())
+    return json.loads((Path(__file__).with_name("compose-spec.json")).read_text())
 
 
 def _variables_the_code_reads() -> set[str]:
@@ -101,3 +101,21 @@ def test_the_schema_check_would_catch_a_mistake() -> None:
     broken["services"]["api"]["healthcheck"]["intervall"] = "10s"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, _compose_schema())
+
+
+def test_pip_install_carries_every_file_the_image_needs() -> None:
+    """The image runs ``pip install .``: every package needs its __init__.py, every data file a pattern."""
+    import fnmatch
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = project["package-data"]["*"]
+    for top in project["packages"]["find"]["include"]:
+        root = ROOT / top.rstrip("*")
+        for path in root.rglob("*"):
+            if "__pycache__" in path.parts or path.is_dir():
+                continue
+            if path.suffix == ".py":
+                assert (path.parent / "__init__.py").exists(), f"{path.parent} is not a package"
+            else:
+                assert any(fnmatch.fnmatch(path.name, p) for p in patterns), f"{path} is not packaged"
