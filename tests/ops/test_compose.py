@@ -119,3 +119,35 @@ def test_pip_install_carries_every_file_the_image_needs() -> None:
                 assert (path.parent / "__init__.py").exists(), f"{path.parent} is not a package"
             else:
                 assert any(fnmatch.fnmatch(path.name, p) for p in patterns), f"{path} is not packaged"
+
+
+async def test_the_setup_job_script_works_against_a_real_server_twice() -> None:
+    """The job's script, run with the same `temporal` CLI the admin-tools image has, on a bare server."""
+    import asyncio
+    import os
+    import subprocess
+
+    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.testing import WorkflowEnvironment
+
+    from oferta.temporal import quiet_runtime, temporal_cli_path
+
+    env = await WorkflowEnvironment.start_local(data_converter=pydantic_data_converter,
+                                                dev_server_existing_path=temporal_cli_path(),
+                                                runtime=quiet_runtime())
+    try:
+        variables = {**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+                     "TEMPORAL_NAMESPACE": "oferta-prod",
+                     "PATH": f"{Path(temporal_cli_path()).parent}:{os.environ['PATH']}"}
+        for _ in range(2):  # a restarted job finds everything in place
+            job = await asyncio.to_thread(
+                subprocess.run, ["sh", str(ROOT / "deploy" / "temporal" / "setup-namespace.sh")],
+                env=variables, capture_output=True, text=True, timeout=120)
+            assert job.returncode == 0, job.stdout + job.stderr
+            assert "namespace oferta-prod and search attributes ready" in job.stdout
+        listed = await env.client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace="oferta-prod"))
+        assert set(search_attributes.CLI_TYPES) <= set(listed.custom_attributes)
+    finally:
+        await env.shutdown()
