@@ -290,8 +290,9 @@ class ServiceLifecycleWorkflow:
             detail |= {"locale": result.locale, "status": result.status}
         except ActivityError as err:
             detail |= {"locale": None, "status": "failed", "error": str(err.cause or err)}
-        return TimelineEntry(at=request.at, type=EntryType.NOTICE, clause=delivery.clause,
-                             detail=detail)
+        entry = TimelineEntry(at=request.at, type=EntryType.NOTICE, clause=delivery.clause, detail=detail)
+        self._state.record(entry)
+        return entry
 
     async def _record(self, entries: list[TimelineEntry]) -> None:
         view = self._contract.view(self._state)

@@ -28,9 +28,9 @@ def build_message(sender: str, to: str, notice: RenderedNotice, idempotency_key:
     message["Subject"] = notice.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id(idempotency_key, sender.rpartition("@")[2] or "oferta")
-    message["Content-Language"] = notice.locale
     message.set_content(notice.text)
     message.add_alternative(notice.html, subtype="html")
+    message["Content-Language"] = notice.locale  # after the body: set_content resets Content-*
     return message
 
 

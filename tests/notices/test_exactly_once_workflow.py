@@ -1,0 +1,89 @@
+"""A worker that dies right after a notice went out: the new worker does not send it again.
+
+The real workflow on a real Temporal server, the ledger sender with real SMTP.
+The first worker's send succeeds (the customer has the email) and then the
+worker dies before Temporal hears of it; Temporal retries the activity on a new
+worker, which finds the notice in the ledger and does not send it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+from temporalio.api.enums.v1 import EventType
+from temporalio.worker import Worker
+
+from activities.memory import MemoryLedger
+from activities.models import NoticeRequest, NoticeResult
+from activities.service_activities import ServiceActivities
+from oferta.db.migrate import upgrade
+from oferta.db.models import Notice
+from oferta.db.session import session_scope
+from oferta.notices.email import EmailSender
+from oferta.notices.ledger import LedgerNoticeSender
+from oferta.notices.sms import SmsSender
+from oferta.policy import load_policy
+from oferta.timeline.money import Money
+from oferta.timeline.state import ServiceSpec
+from tests.notices.conftest import add_customer
+from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
+
+
+class DiesAfterSending:
+    """The first worker: the send completes, then the process is gone before it reports."""
+
+    def __init__(self, inner: LedgerNoticeSender) -> None:
+        self.inner = inner
+        self.sent = asyncio.Event()
+
+    async def send(self, request: NoticeRequest) -> NoticeResult:
+        await self.inner.send(request)
+        self.sent.set()
+        raise RuntimeError("worker killed after the send, before the completion reached Temporal")
+
+
+async def test_the_new_worker_finds_the_notice_sent_and_does_not_resend(dev_env, settings, smtp,
+                                                                         task_queue, tmp_path: Path):
+    inbox, _ = smtp
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(url)
+    add_customer(url, "c-crash", email="crash@example.kz", phone=None)
+    ledger = LedgerNoticeSender(url, EmailSender(settings), SmsSender(settings))
+    others = MemoryLedger()
+    service_id = f"crash-{uuid.uuid4().hex[:6]}"
+    spec = ServiceSpec(service_id=service_id, customer_id="c-crash", policy_id="ps-kz", tariff="Basic",
+                       price=Money.of("2500", "KZT"))
+    dying = DiesAfterSending(ledger)
+    # No sticky cache, so the next workflow task is not held for the dead worker.
+    async with Worker(dev_env.client, task_queue=task_queue, workflows=[ServiceLifecycleWorkflow],
+                      activities=ServiceActivities(dying, others, others, others).all(),
+                      max_cached_workflows=0):
+        handle = await dev_env.client.start_workflow(
+            ServiceLifecycleWorkflow.run, ServiceWorkflowInput(policy=load_policy("ps-kz"), spec=spec),
+            id=workflow_id(service_id), task_queue=task_queue)
+        await asyncio.wait_for(dying.sent.wait(), 30)
+    assert len(inbox.to("crash@example.kz")) == 1  # the customer already has the invoice
+
+    # A new worker takes the task queue over; Temporal retries the notice there.
+    async with Worker(dev_env.client, task_queue=task_queue, workflows=[ServiceLifecycleWorkflow],
+                      activities=ServiceActivities(ledger, others, others, others).all()):
+        for _ in range(400):
+            timeline = await handle.query(ServiceLifecycleWorkflow.timeline)
+            if any(e.type.value == "notice" for e in timeline):
+                break
+            await asyncio.sleep(0.1)
+        notice = next((e for e in timeline if e.type.value == "notice"), None)
+        assert notice is not None, "the retried notice completed"
+        assert notice.detail["status"] == "sent" and notice.detail["template"] == "invoice_issued"
+        history = await handle.fetch_history()
+        await handle.terminate("test over")
+    attempts = [e.activity_task_started_event_attributes.attempt for e in history.events
+                if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED]
+    assert attempts[0] == 2, "the send_notice activity really was retried"
+    assert len(inbox.to("crash@example.kz")) == 1, "and the customer got the email once"
+    with session_scope(url) as session:
+        rows = session.scalars(select(Notice)).all()
+        assert [(r.status, r.attempts) for r in rows] == [("sent", 1)]
