@@ -29,12 +29,16 @@ class MemoryLedger:
     send_attempts: int = 0
 
     async def send(self, request: NoticeRequest) -> NoticeResult:
+        from oferta.notices.render import render  # Jinja2 and Babel, only where notices are rendered
+
         self.send_attempts += 1
         self.notices.setdefault(request.idempotency_key, request)
+        notice = render(request, self.locales.get(request.customer_id, "ru"))
         return NoticeResult(
             idempotency_key=request.idempotency_key, status="sent", channel=request.channel,
-            template=request.template, locale=self.locales.get(request.customer_id, "ru"),
+            template=request.template, locale=notice.locale,
             provider_message_id=f"memory-{len(self.notices)}",
+            preview=notice.sms if request.channel.value == "sms" else notice.subject,
         )
 
     async def apply(self, request: ProvisioningRequest) -> ProvisioningResult:

@@ -36,6 +36,8 @@ class NoticeResult(BaseModel):
     locale: str | None
     provider_message_id: str | None = None
     error: str | None = None
+    # What the customer reads: the email's subject, or the SMS text.
+    preview: str | None = None
 
 
 class ProvisioningRequest(BaseModel):

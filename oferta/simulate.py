@@ -275,7 +275,8 @@ def render_text(result: SimulationResult) -> str:
 def _summary(entry: TimelineEntry) -> str:
     d = entry.detail
     if entry.type.value == "notice":
-        return f"{d.get('template')} by {d.get('channel')} in {d.get('locale')} ({d.get('status')})"
+        preview = f": {d['preview']}" if d.get("preview") else ""
+        return f"{d.get('channel')} in {d.get('locale')}{preview}"
     parts = []
     if "amount" in d:
         parts.append(f"{d['amount']} {d.get('currency', '')}".strip())

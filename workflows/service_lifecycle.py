@@ -288,6 +288,8 @@ class ServiceLifecycleWorkflow:
                         f"(clause {delivery.clause or 'n/a'})",
             )
             detail |= {"locale": result.locale, "status": result.status}
+            if result.preview:
+                detail["preview"] = result.preview
         except ActivityError as err:
             detail |= {"locale": None, "status": "failed", "error": str(err.cause or err)}
         entry = TimelineEntry(at=request.at, type=EntryType.NOTICE, clause=delivery.clause, detail=detail)

@@ -37,6 +37,7 @@ class Claim:
     provider_message_id: str | None
     claimed_at: datetime
     recipient: str | None
+    preview: str | None
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class LedgerNoticeSender:
     async def send(self, request: NoticeRequest) -> NoticeResult:
         claim = await asyncio.to_thread(self._claim, request)
         if claim.status in ("sent", "skipped"):
-            return self._result(request, claim.status, claim.locale, claim.provider_message_id)
+            return self._result(request, claim.status, claim.locale, claim.provider_message_id,
+                                claim.preview)
         contact = await asyncio.to_thread(self._contact, request.customer_id)
         address = None
         if contact:
@@ -72,7 +74,7 @@ class LedgerNoticeSender:
             if already:
                 await asyncio.to_thread(self._mark, request.idempotency_key, status="sent",
                                         provider_message_id=already, sent_at=utcnow())
-                return self._result(request, "sent", notice.locale, already)
+                return self._result(request, "sent", notice.locale, already, notice.sms)
         await asyncio.to_thread(self._sending, request.idempotency_key, address, notice)
         try:
             provider_id = await self._deliver(request, address, notice)
@@ -86,7 +88,8 @@ class LedgerNoticeSender:
             raise
         await asyncio.to_thread(self._mark, request.idempotency_key, status="sent",
                                 provider_message_id=provider_id, sent_at=utcnow(), error=None)
-        return self._result(request, "sent", notice.locale, provider_id)
+        preview = notice.subject if request.channel is Channel.EMAIL else notice.sms
+        return self._result(request, "sent", notice.locale, provider_id, preview)
 
     async def _deliver(self, request: NoticeRequest, address: str, notice: RenderedNotice) -> str:
         if request.channel is Channel.EMAIL:
@@ -104,8 +107,9 @@ class LedgerNoticeSender:
                         contract_time=request.at, created_at=utcnow(), updated_at=utcnow())
             row = session.scalars(select(Notice).where(
                 Notice.idempotency_key == request.idempotency_key)).one()
+            preview = row.subject if row.channel == Channel.EMAIL.value else row.body
             return Claim(row.status, row.locale, row.provider_message_id, utc(row.updated_at),
-                         row.recipient)
+                         row.recipient, preview)
 
     def _contact(self, customer_id: str) -> Contact | None:
         with session_scope(self.url) as session:
@@ -134,10 +138,10 @@ class LedgerNoticeSender:
 
     @staticmethod
     def _result(request: NoticeRequest, status: str, locale: str | None,
-                provider_id: str | None) -> NoticeResult:
+                provider_id: str | None, preview: str | None = None) -> NoticeResult:
         if activity.in_activity():
             activity.logger.info("notice %s by %s: %s", request.template.value, request.channel.value,
                                  status)
         return NoticeResult(idempotency_key=request.idempotency_key, status=status,
                             channel=request.channel, template=request.template, locale=locale,
-                            provider_message_id=provider_id)
+                            provider_message_id=provider_id, preview=preview)
