@@ -10,6 +10,8 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email import message_from_bytes
+from email import policy as email_policy
 from pathlib import Path
 
 import httpx
@@ -95,6 +97,17 @@ def test_run_serves_the_api_stops_cleanly_and_keeps_the_data(tmp_path: Path) -> 
             assert 'oferta_services{policy="ps-kz",state="active"} 1.0' in metrics
             worker_metrics = httpx.get(f"http://127.0.0.1:{env['OFERTA_WORKER_METRICS_PORT']}/metrics").text
             assert "temporal_worker_task_slots_available" in worker_metrics
+            # The customer's notices went through the embedded SMTP sink, in Russian.
+            for _ in range(50):
+                mail = sorted((tmp_path / "mail").glob("*.eml"))
+                if len(mail) >= 3:
+                    break
+                time.sleep(0.2)
+            subjects = {message_from_bytes(p.read_bytes(), policy=email_policy.default)["Subject"]
+                        for p in mail}
+            assert "Платёж 2\xa0500,00 ₸ получен" in subjects, subjects
+            inbox = http.get("/inbox").text
+            assert "Услуга «Basic» подключена" in inbox
         demo = subprocess.run([sys.executable, "-m", "oferta.cli", "demo"], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=120)
         assert demo.returncode == 0, demo.stderr
