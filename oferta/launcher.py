@@ -65,11 +65,19 @@ def check_ports(settings: Settings) -> None:
         ("SMTP_PORT", settings.smtp_host, settings.smtp_port),
         ("OFERTA_WORKER_METRICS_PORT", "0.0.0.0", settings.worker_metrics_port),
     ]
+    if local_sms(settings):
+        wanted.append(("OFERTA_SMS_SINK_PORT", "127.0.0.1", settings.sms_sink_port))
     taken = [f"port {port} ({name}) is already in use" for name, host, port in wanted
              if _port_taken(host, port)]
     if taken:
         raise LaunchError("; ".join(taken) + ". Stop what uses it, or choose another port "
                           "with that setting (environment or .env).")
+
+
+def local_sms(settings: Settings) -> bool:
+    """No Twilio account and no Twilio-compatible endpoint set: SMS go to the local sink."""
+    placeholder = Settings.model_fields["twilio_account_sid"].default
+    return not settings.twilio_base_url and settings.twilio_account_sid == placeholder
 
 
 def api_key(settings: Settings) -> str:
@@ -83,6 +91,21 @@ def api_key(settings: Settings) -> str:
     path.write_text(key + "\n")
     path.chmod(0o600)
     return key
+
+
+async def _listening(addresses: list[tuple[str, int]], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    for host, port in addresses:
+        while True:
+            try:
+                _, writer = await asyncio.open_connection(host, port)
+                writer.close()
+                await writer.wait_closed()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"nothing listens on {host}:{port}") from None
+                await asyncio.sleep(0.1)
 
 
 class Launcher:
@@ -131,7 +154,16 @@ class Launcher:
         say(f"• database migrated ({url})")
 
         python = sys.executable
-        self._spawn("mail", [python, "-m", "oferta.mailsink"])
+        sinks = [python, "-m", "oferta.mailsink"]
+        if local_sms(settings):
+            sinks.append("--sms")
+            self.env["TWILIO_BASE_URL"] = f"http://127.0.0.1:{settings.sms_sink_port}"
+        self._spawn("mail", sinks)
+        # The worker may send at once: wait until the sinks listen.
+        ports = [(settings.smtp_host, settings.smtp_port)]
+        if local_sms(settings):
+            ports.append(("127.0.0.1", settings.sms_sink_port))
+        await self._until_up("mail", _listening(ports))
         self._spawn("worker", [python, str(PROJECT_ROOT / "worker.py")])
         self._spawn("api", [python, "-m", "oferta.cli", "api"])
         api = f"http://{settings.api_host}:{settings.api_port}"
@@ -190,7 +222,8 @@ def banner(settings: Settings, key: str) -> str:
         "Oferta is running.",
         f"  API docs       {api}/docs",
         f"  Temporal UI    http://{host}:{settings.temporal_ui_port}",
-        f"  Local inbox    {api}/inbox   (mail also in {settings.data_dir.resolve() / 'mail'})",
+        f"  Local inbox    {api}/inbox   (mail also in {settings.data_dir.resolve() / 'mail'}"
+        + (f", SMS in {settings.data_dir.resolve() / 'sms'})" if local_sms(settings) else ")"),
         f"  API key        {key}",
         f"                 (curl -H 'Authorization: Bearer {key}' {api}/v1/services)",
         f"  Metrics        {api}/metrics, http://127.0.0.1:{settings.worker_metrics_port}/metrics (worker)",

@@ -4,7 +4,7 @@ The embedded default (``./run``) sends the customers' email here, so a new user
 sees the notices (``<data_dir>/mail/`` and the API's ``/inbox`` page). When the notices
 package ships its own sink (``oferta.notices.sink.start_sink``), ``main`` runs that one.
 
-    python -m oferta.mailsink            (SMTP_HOST / SMTP_PORT / OFERTA_DATA_DIR)
+    python -m oferta.mailsink [--sms]    (SMTP_HOST / SMTP_PORT / OFERTA_SMS_SINK_PORT / OFERTA_DATA_DIR)
 """
 
 from __future__ import annotations
@@ -55,29 +55,43 @@ def read_messages(maildir: Path, limit: int = 100) -> list[tuple[Path, EmailMess
 
 
 def main() -> None:
+    """The local sinks of ``./run``: SMTP always, and with ``--sms`` the local SMS sink too."""
+    import sys
+
     from oferta.settings import get_settings
+    from oferta.smssink import start_sms_sink
 
     settings = get_settings()
     maildir = settings.data_dir / "mail"
     try:
         from oferta.notices.sink import start_sink as start  # the notices package's own sink
-    except ImportError:
+    except ModuleNotFoundError as exc:
+        if exc.name != "oferta.notices.sink":
+            raise
         start = start_sink
     controller = start(settings.smtp_host, settings.smtp_port, maildir)
     print(f"SMTP sink on {settings.smtp_host}:{settings.smtp_port}, writing to {maildir}", flush=True)
 
-    async def wait_for_stop() -> None:
+    async def serve() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        sms = None
+        if "--sms" in sys.argv[1:]:
+            smsdir = settings.data_dir / "sms"
+            sms = await start_sms_sink("127.0.0.1", settings.sms_sink_port, smsdir)
+            print(f"SMS sink on 127.0.0.1:{settings.sms_sink_port}, writing to {smsdir}", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            if sms:
+                await sms.cleanup()
 
     try:
-        asyncio.run(wait_for_stop())
+        asyncio.run(serve())
     finally:
         controller.stop()
-
 
 if __name__ == "__main__":
     main()

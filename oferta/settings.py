@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     twilio_auth_token: str = Field(default="local", alias="TWILIO_AUTH_TOKEN")
     twilio_from_number: str = Field(default="+10000000000", alias="TWILIO_FROM_NUMBER")
     twilio_base_url: str | None = Field(default=None, alias="TWILIO_BASE_URL")
+    # ./run's local SMS sink (a Twilio-compatible endpoint) when no real Twilio account is set.
+    sms_sink_port: int = Field(default=8026, alias="OFERTA_SMS_SINK_PORT")
     # Where Twilio posts delivery statuses (this API's /v1/twilio/status, as the internet sees it).
     twilio_status_callback_url: str | None = Field(default=None, alias="TWILIO_STATUS_CALLBACK_URL")
     twilio_validate_signature: bool = Field(default=True, alias="TWILIO_VALIDATE_SIGNATURE")

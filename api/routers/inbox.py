@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from oferta.mailsink import read_messages
+from oferta.smssink import read_sms
 
 router = APIRouter(tags=["inbox"], include_in_schema=False)
 
@@ -23,11 +24,15 @@ td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}}
 pre{{white-space:pre-wrap;background:#f6f6f6;padding:1rem}}</style></head><body>{body}</body></html>"""
 
 
-def _maildir(request: Request):
+def _data_dir(request: Request):
     settings = request.app.state.oferta.settings
     if not settings.inbox_enabled:
         raise HTTPException(404, "the inbox is off (OFERTA_INBOX=false)")
-    return settings.data_dir / "mail"
+    return settings.data_dir
+
+
+def _maildir(request: Request):
+    return _data_dir(request) / "mail"
 
 
 def _text(message: EmailMessage) -> str:
@@ -41,9 +46,14 @@ def inbox(request: Request) -> str:
         f"<tr><td>{html.escape(str(m.get('Date', '')))}</td><td>{html.escape(str(m.get('To', '')))}</td>"
         f"<td><a href='/inbox/{html.escape(p.name)}'>{html.escape(str(m.get('Subject', '')))}</a></td></tr>"
         for p, m in read_messages(_maildir(request)))
-    body = ("<h1>Local inbox</h1><p>Email Oferta sent through the embedded SMTP sink, newest first.</p>"
-            f"<table><tr><th>date</th><th>to</th><th>subject</th></tr>{rows}</table>"
-            if rows else "<h1>Local inbox</h1><p>No mail yet.</p>")
+    texts = "".join(
+        f"<tr><td>{html.escape(m['date_sent'])}</td><td>{html.escape(m['to'])}</td>"
+        f"<td>{html.escape(m['body'])}</td></tr>" for m in read_sms(_data_dir(request) / "sms"))
+    body = "<h1>Local inbox</h1><p>What Oferta sent through the embedded sinks, newest first.</p>"
+    body += ("<h2>Email</h2><table><tr><th>date</th><th>to</th><th>subject</th></tr>"
+             f"{rows}</table>" if rows else "<h2>Email</h2><p>No mail yet.</p>")
+    if texts:
+        body += f"<h2>SMS</h2><table><tr><th>sent</th><th>to</th><th>text</th></tr>{texts}</table>"
     return _PAGE.format(title="Oferta inbox", body=body)
 
 

@@ -26,7 +26,7 @@ def _free_port() -> int:
 
 
 def _environment(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OFERTA_", "TEMPORAL_", "SMTP_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OFERTA_", "TEMPORAL_", "SMTP_", "TWILIO_"))}
     env.pop("DATABASE_URL", None)
     return env | {
         "OFERTA_DATA_DIR": str(data_dir),
@@ -35,6 +35,7 @@ def _environment(data_dir: Path) -> dict[str, str]:
         "OFERTA_API_PORT": str(_free_port()),
         "SMTP_PORT": str(_free_port()),
         "OFERTA_WORKER_METRICS_PORT": str(_free_port()),
+        "OFERTA_SMS_SINK_PORT": str(_free_port()),
     }
 
 
@@ -75,6 +76,8 @@ def test_run_serves_the_api_stops_cleanly_and_keeps_the_data(tmp_path: Path) -> 
     with running(env) as (process, banner):
         key = (tmp_path / "api-key").read_text().strip()
         assert key in banner and f"{api}/docs" in banner and "Temporal UI" in banner
+        # No Twilio account set: SMS go to the local sink, not to api.twilio.com.
+        assert f"SMS in {tmp_path / 'sms'}" in banner
         auth = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=api, headers=auth, timeout=30) as http:
             customer = http.post("/v1/customers", json={"name": "ТОО Ромашка", "email": "a@example.kz",
