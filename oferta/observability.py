@@ -30,10 +30,22 @@ class JsonFormatter(logging.Formatter):
 def _temporal_context(record: logging.LogRecord) -> dict[str, Any]:
     # The SDK's workflow and activity loggers attach this dict to each record.
     details = getattr(record, "temporal_workflow", None) or getattr(record, "temporal_activity", None)
-    if not isinstance(details, dict):
+    if isinstance(details, dict):
+        keys = ("workflow_id", "run_id", "workflow_type", "activity_type", "activity_id", "attempt")
+        return {k: details[k] for k in keys if k in details}
+    return _current_activity()
+
+
+def _current_activity() -> dict[str, Any]:
+    """A plain logger called from activity code (e.g. a back end): the activity it serves."""
+    from temporalio import activity
+
+    if not activity.in_activity():
         return {}
-    keys = ("workflow_id", "run_id", "workflow_type", "activity_type", "activity_id", "attempt")
-    return {k: details[k] for k in keys if k in details}
+    info = activity.info()
+    return {"workflow_id": info.workflow_id, "run_id": info.workflow_run_id,
+            "workflow_type": info.workflow_type, "activity_type": info.activity_type,
+            "activity_id": info.activity_id, "attempt": info.attempt}
 
 
 def configure_logging(json_logs: bool, level: int = logging.INFO) -> None:
