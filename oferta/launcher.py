@@ -108,6 +108,38 @@ async def _listening(addresses: list[tuple[str, int]], timeout: float = 30.0) ->
                 await asyncio.sleep(0.1)
 
 
+def _ours(pid: int, data_dir: Path) -> bool:
+    """Is this pid still a child of an earlier ``oferta run`` on this data folder (not a reused pid)?"""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:  # gone, not ours to read, or no /proc (the port check still names the port)
+        return False
+    marker = str(data_dir).encode()
+    return marker in cmdline or b"OFERTA_DATA_DIR=" + marker + b"\0" in environ + b"\0"
+
+
+def stop_leftovers(data_dir: Path, timeout: float = 25.0) -> list[str]:
+    """Stop what an earlier run left behind when it was killed outright (kill -9, a crash)."""
+    path = data_dir / "run.pids"
+    if not path.exists():
+        return []
+    left = []
+    for line in path.read_text().splitlines():
+        name, _, pid = line.partition(" ")
+        if pid.isdigit() and _ours(int(pid), data_dir):
+            os.kill(int(pid), signal.SIGTERM)
+            left.append((name, int(pid)))
+    deadline = time.monotonic() + timeout
+    for _name, pid in left:
+        while _ours(pid, data_dir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _ours(pid, data_dir):
+            os.kill(pid, signal.SIGKILL)
+    path.unlink(missing_ok=True)
+    return [f"{name} ({pid})" for name, pid in left]
+
+
 class Launcher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -133,6 +165,9 @@ class Launcher:
 
     async def start(self) -> str:
         settings = self.settings
+        leftovers = stop_leftovers(self.data_dir)
+        if leftovers:
+            say(f"• stopped what an earlier run left running: {', '.join(leftovers)}")
         check_ports(settings)
         self.logs.mkdir(parents=True, exist_ok=True)
         key = api_key(settings)
@@ -237,10 +272,22 @@ async def run(settings: Settings) -> int:
     launcher = Launcher(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP: the terminal was closed; stop as for Ctrl-C rather than leave the children running.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
+    starting = asyncio.ensure_future(launcher.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # Ctrl-C while starting: stop what has started
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        say("\nstopping …")
+        launcher.stop()
+        say("stopped.")
+        return 0
+    stopping.cancel()
     try:
-        key = await launcher.start()
+        key = starting.result()
     except LaunchError as exc:
         launcher.stop()
         print(f"oferta run: {exc}", file=sys.stderr, flush=True)

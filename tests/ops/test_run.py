@@ -139,3 +139,19 @@ def test_a_taken_port_is_named_with_its_setting(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert f"port {env['OFERTA_API_PORT']} (OFERTA_API_PORT) is already in use" in run.stderr
     assert not (tmp_path / "temporal.db").exists(), "nothing was started"
+
+
+def test_a_killed_run_leaves_nothing_in_the_way_and_a_closed_terminal_stops_it(tmp_path: Path) -> None:
+    env = _environment(tmp_path)
+    with running(env) as (process, _):
+        first = _pids(tmp_path)
+        process.kill()  # kill -9: no chance to stop its children
+        process.wait(timeout=10)
+    assert all(_alive(pid) for pid in first), "the children outlived it"
+    with running(env) as (process, banner):  # the same ports: the leftovers were stopped first
+        assert "stopped what an earlier run left running" in banner
+        assert not [pid for pid in first if _alive(pid)]
+        second = _pids(tmp_path)
+        process.send_signal(signal.SIGHUP)  # the terminal was closed
+        assert process.wait(timeout=90) == 0
+    assert not [pid for pid in second if _alive(pid)]
