@@ -7,6 +7,7 @@ status codes to answer next.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,13 +20,15 @@ from aiohttp import web
 class FakeTwilio:
     invalid_numbers: set[str] = field(default_factory=set)
     fail_next: list[int] = field(default_factory=list)
+    auth_token: str | None = None  # when set, requests must carry HTTP Basic (account SID, token)
+    retry_after: str | None = None  # sent with 429 answers, as Twilio's rate limiter does
     messages: list[dict] = field(default_factory=list)
     attempts: int = 0
     base_url: str = ""
     _runner: web.AppRunner | None = None
 
     async def start(self) -> FakeTwilio:
-        app = web.Application()
+        app = web.Application(middlewares=[self._authenticate])
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._create)
         app.router.add_get("/2010-04-01/Accounts/{sid}/Messages.json", self._list)
         self._runner = web.AppRunner(app)
@@ -43,14 +46,25 @@ class FakeTwilio:
     def sent_to(self, number: str) -> list[dict]:
         return [m for m in self.messages if m["to"] == number]
 
+    @web.middleware
+    async def _authenticate(self, request: web.Request, handler):
+        if self.auth_token is not None:
+            token = base64.b64encode(f"{request.match_info['sid']}:{self.auth_token}".encode()).decode()
+            if request.headers.get("Authorization") != f"Basic {token}":
+                return web.json_response({"code": 20003, "message": "Authenticate", "status": 401,
+                                          "more_info": "https://www.twilio.com/docs/errors/20003"},
+                                         status=401)
+        return await handler(request)
+
     async def _create(self, request: web.Request) -> web.Response:
         self.attempts += 1
         form = await request.post()
         if self.fail_next:
             status = self.fail_next.pop(0)
+            headers = {"Retry-After": self.retry_after} if status == 429 and self.retry_after else None
             return web.json_response({"code": 20429 if status == 429 else 20500, "message": "try later",
                                       "more_info": "https://www.twilio.com/docs/errors", "status": status},
-                                     status=status)
+                                     status=status, headers=headers)
         to = form["To"]
         if to in self.invalid_numbers:
             return web.json_response({"code": 21211, "message": f"The 'To' number {to} is not a valid phone "

@@ -26,7 +26,7 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 @pytest_asyncio.fixture
 async def twilio() -> AsyncIterator[FakeTwilio]:
-    server = await FakeTwilio().start()
+    server = await FakeTwilio(auth_token="secret").start()
     try:
         yield server
     finally:

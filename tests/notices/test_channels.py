@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
+from temporalio.exceptions import ApplicationError
 
 from oferta.notices.email import EmailSender, message_id
 from oferta.notices.render import RenderedNotice
@@ -40,10 +40,18 @@ async def test_invalid_number_is_permanent_rate_limit_is_not(settings, twilio) -
     with pytest.raises(PermanentSmsError, match="21211"):
         await SmsSender(settings).send("+70000000000", "x")
     twilio.fail_next.append(429)
-    with pytest.raises(TwilioRestException) as raised:
+    twilio.retry_after = "17"
+    with pytest.raises(ApplicationError) as raised:
         await SmsSender(settings).send("+77010000001", "x")
-    assert raised.value.status == 429
+    # Retryable, and Temporal waits as long as Twilio asked before the next attempt.
+    assert raised.value.type == "SmsRateLimited" and not raised.value.non_retryable
+    assert raised.value.next_retry_delay == timedelta(seconds=17)
+    twilio.fail_next.append(500)
+    with pytest.raises(ApplicationError) as raised:
+        await SmsSender(settings).send("+77010000001", "x")
+    assert raised.value.type == "SmsProviderError" and raised.value.next_retry_delay is None
     assert await SmsSender(settings).send("+77010000001", "x")  # the next try goes through
+    assert len(twilio.sent_to("+77010000001")) == 1
 
 
 async def test_a_sent_sms_is_found_again_by_number_and_body(settings, twilio) -> None:
