@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy import select
@@ -19,7 +20,8 @@ router = APIRouter(tags=["twilio"])
 async def status_callback(request: Request) -> Response:
     state = request.app.state.oferta
     settings = state.settings
-    form = dict((await request.form()).items())
+    # Twilio posts application/x-www-form-urlencoded; parsed here, no multipart parser needed.
+    form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
     if settings.twilio_validate_signature:
         signature = request.headers.get("X-Twilio-Signature", "")
         url = settings.twilio_status_callback_url or str(request.url)

@@ -23,6 +23,7 @@ class FakeTwilio:
     auth_token: str | None = None  # when set, requests must carry HTTP Basic (account SID, token)
     retry_after: str | None = None  # sent with 429 answers, as Twilio's rate limiter does
     messages: list[dict] = field(default_factory=list)
+    status_callbacks: dict[str, str] = field(default_factory=dict)  # SID -> StatusCallback asked for
     attempts: int = 0
     base_url: str = ""
     _runner: web.AppRunner | None = None
@@ -80,6 +81,8 @@ class FakeTwilio:
             "subresource_uris": {}, "messaging_service_sid": None, "num_media": "0",
         }
         self.messages.append(message)
+        if form.get("StatusCallback"):
+            self.status_callbacks[message["sid"]] = form["StatusCallback"]
         return web.json_response(message, status=201)
 
     async def _list(self, request: web.Request) -> web.Response:
