@@ -1,6 +1,7 @@
 """Renders a notice in the customer's language: subject, plain text, HTML and SMS.
 
-Templates are Jinja2, one catalogue per locale (``templates/<locale>.yaml``).
+Templates are Jinja2, one catalogue per locale (``templates/<locale>.yaml``: subject,
+body and SMS of each notice); the email's HTML part is the body in ``templates/email.html.j2``.
 Dates are shown in the provider's time zone, money and plurals as the locale
 writes them (Babel). Every notice ends with its basis: the contract clause and
 the provider. A locale without a template falls back to Russian, then English.
@@ -8,7 +9,6 @@ the provider. A locale without a template falls back to Russian, then English.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -21,9 +21,10 @@ import yaml
 from babel import Locale
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
-from jinja2 import Environment, StrictUndefined, Template
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from activities.models import NoticeRequest
+from oferta.notices.kazakh import kazakh_date
 from oferta.policy import load_policy
 
 LOCALES = ("ru", "kk", "en")
@@ -67,6 +68,14 @@ def _environment() -> Environment:
 
 
 @cache
+def _html_layout() -> Template:
+    """The email's HTML part: one layout for every notice and locale, escaping what it shows."""
+    loader = FileSystemLoader(_TEMPLATES)
+    return Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                       undefined=StrictUndefined).get_template("email.html.j2")
+
+
+@cache
 def _template(locale: str, name: str, part: str) -> Template:
     return _environment().from_string(catalogue(locale)[name][part])
 
@@ -88,10 +97,13 @@ def _helpers(locale: str, tz: str) -> dict[str, Any]:
             return f"{number} {currency}"
         return f"{number} {_SYMBOLS.get(currency, currency)}"
 
-    def date(value: str | datetime | None) -> str:
+    def date(value: str | datetime | None, case: str | None = None) -> str:
+        """``case`` is for Kazakh, which marks "until", "from" and "at" on the date itself."""
         if value is None:
             return "—"
         moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if locale == "kk":
+            return kazakh_date(moment.astimezone(zone), case)
         return format_datetime(moment, "d MMMM y, HH:mm", tzinfo=zone, locale=locale)
 
     def days(count: int) -> str:
@@ -122,7 +134,6 @@ def render(request: NoticeRequest, locale: str | None) -> RenderedNotice:
     text = f"{body}\n\n{basis}"
     if request.clause:
         sms = f"{sms} ({_CLAUSE_SHORT[locale].format(clause=request.clause)})"
-    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines() if line.strip())
-    page = (f'<!doctype html><html lang="{locale}"><head><meta charset="utf-8">'
-            f"<title>{html.escape(subject)}</title></head><body>{paragraphs}</body></html>")
+    page = _html_layout().render(locale=locale, subject=subject, provider=request.provider_name,
+                                 paragraphs=body.splitlines(), basis=basis)
     return RenderedNotice(locale=locale, subject=subject, text=text, html=page, sms=sms)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -99,8 +100,14 @@ def test_plurals_and_dates_follow_the_locale() -> None:
     invoice = invoice.model_copy(update={"detail": invoice.detail | {"due_at": "2027-04-08T05:05:00+00:00"}})
     # Shown in the provider's time zone (Asia/Almaty, UTC+5).
     assert "8 апреля 2027, 10:05" in render(invoice, "ru").text
-    assert "8 сәуір 2027, 10:05" in render(invoice, "kk").text
     assert "8 April 2027, 10:05" in render(invoice, "en").text
+    # Kazakh marks "until" on the date: the dative of the word the time is read with.
+    assert "2027 жылғы 8 сәуір, сағат 10:05-ке дейін төлеңіз" in render(invoice, "kk").text
+    for at, dative in (("05:30", "10:30-ға"), ("05:00", "10:00-ға"), ("07:40", "12:40-қа"), ("18:00", "23:00-ке")):
+        moved = invoice.model_copy(update={"detail": invoice.detail | {"due_at": f"2027-04-08T{at}:00+00:00"}})
+        assert f"сағат {dative} дейін" in render(moved, "kk").text
+    tariff = next(r for r in REQUESTS if r.template is NoticeTemplate.TARIFF_CHANGE_ANNOUNCED)
+    assert re.search(r"сағат \d\d:\d\d-(тен|ден|тан|дан|нан) бастап", render(tariff, "kk").subject)  # "from"
 
 
 def test_unknown_locale_falls_back_to_russian_then_english() -> None:
