@@ -13,6 +13,13 @@ from aiosmtpd.controller import Controller
 @dataclass
 class Inbox:
     messages: list[EmailMessage] = field(default_factory=list)
+    refused: set[str] = field(default_factory=set)  # mailboxes answered 550, as for an unknown user
+
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
+        if address in self.refused:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(message_from_bytes(envelope.original_content or envelope.content,

@@ -110,3 +110,38 @@ async def test_a_worker_that_died_after_sending_an_sms_does_not_send_it_again(da
     result = await sender(database_url, settings).send(notice)
     assert result.status == "sent" and result.provider_message_id == sid
     assert len(twilio.sent_to("+77010000005")) == 1
+
+
+async def test_a_refused_mailbox_fails_for_good(database_url, settings, smtp):
+    inbox, _ = smtp
+    customer = f"c-{uuid.uuid4().hex[:8]}"
+    add_customer(database_url, customer, email=f"{customer}@example.kz")
+    inbox.refused.add(f"{customer}@example.kz")
+    notice = request(customer, Channel.EMAIL)
+    with pytest.raises(ApplicationError) as raised:
+        await sender(database_url, settings).send(notice)
+    assert raised.value.type == "InvalidRecipient" and raised.value.non_retryable
+    row = ledger_row(database_url, notice.idempotency_key)
+    assert row.status == "failed" and "550" in row.error and inbox.messages == []
+
+
+async def test_an_email_left_sending_by_a_dead_worker_goes_again_with_the_same_message_id(
+        database_url, settings, smtp):
+    """SMTP cannot be asked what it delivered: the resend carries the first Message-ID, and mail
+    clients (and most providers' inboxes) show one message per Message-ID."""
+    inbox, _ = smtp
+    customer = f"c-{uuid.uuid4().hex[:8]}"
+    address = f"{customer}@example.kz"
+    add_customer(database_url, customer, email=address)
+    notice = request(customer, Channel.EMAIL)
+    from oferta.notices.render import render
+    rendered = render(notice, "ru")
+    ledger = sender(database_url, settings)
+    ledger._claim(notice)
+    ledger._sending(notice.idempotency_key, address, rendered)
+    first_id = await EmailSender(settings).send(address, rendered, notice.idempotency_key)  # then it died
+    result = await sender(database_url, settings).send(notice)
+    assert result.status == "sent" and result.provider_message_id == first_id
+    assert {m["Message-ID"] for m in inbox.to(address)} == {first_id}
+    row = ledger_row(database_url, notice.idempotency_key)
+    assert (row.status, row.attempts) == ("sent", 2)
