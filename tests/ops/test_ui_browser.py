@@ -29,6 +29,7 @@ from oferta.timeline.state import BillingEvent, EventType, ServiceSpec
 from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; never a browser Playwright downloads
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -81,6 +82,8 @@ async def _text_appearing(page, text: str) -> str:
 
 
 async def test_operations_filter_services_by_policy_in_the_temporal_ui() -> None:
+    assert Path(CHROMIUM).is_file(), (f"{CHROMIUM} is missing: the browser test needs Debian's chromium "
+                                      "(scripts/ensure-chromium.sh, i.e. apt-get install -y chromium)")
     ui_port = _free_port()
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter, dev_server_existing_path=temporal_cli_path(),
@@ -97,7 +100,7 @@ async def test_operations_filter_services_by_policy_in_the_temporal_ui() -> None
             url = f"http://127.0.0.1:{ui_port}/namespaces/default/workflows?query={quote(query)}"
             OUTPUT.mkdir(exist_ok=True)
             async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM,
                                                            args=CHROMIUM_ARGS)
                 try:
                     page = await browser.new_page(viewport={"width": 1400, "height": 900})
