@@ -16,7 +16,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # An empty variable means "not set" (compose passes ${SMTP_USERNAME:-} as ""; an empty
+    # SMTP login would make the client try to authenticate).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(default=PROJECT_ROOT / "data", alias="OFERTA_DATA_DIR")
     database_url: str = Field(default="", alias="DATABASE_URL")

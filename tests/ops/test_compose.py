@@ -151,3 +151,15 @@ async def test_the_setup_job_script_works_against_a_real_server_twice() -> None:
         assert set(search_attributes.CLI_TYPES) <= set(listed.custom_attributes)
     finally:
         await env.shutdown()
+
+
+def test_a_variable_compose_leaves_empty_reaches_the_code_as_unset(monkeypatch) -> None:
+    """`SMTP_USERNAME: ${SMTP_USERNAME:-}` is "" in the container: no login to an open relay."""
+    optional = [name for name, value in SERVICES["worker"]["environment"].items()
+                if isinstance(value, str) and value.endswith(":-}")]
+    assert "SMTP_USERNAME" in optional
+    for name in optional:
+        monkeypatch.setenv(name, "")
+    settings = Settings(_env_file=None)
+    assert settings.smtp_username is None and settings.smtp_password is None
+    assert settings.provisioning_url is None
