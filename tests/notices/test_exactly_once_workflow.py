@@ -9,6 +9,7 @@ worker, which finds the notice in the ledger and does not send it again.
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from pathlib import Path
 
@@ -87,3 +88,71 @@ async def test_the_new_worker_finds_the_notice_sent_and_does_not_resend(dev_env,
     with session_scope(url) as session:
         rows = session.scalars(select(Notice)).all()
         assert [(r.status, r.attempts) for r in rows] == [("sent", 1)]
+
+
+async def said(process: asyncio.subprocess.Process, word: bytes) -> bytes:
+    """The worker process's first output line that starts with ``word``."""
+    while not (line := await process.stdout.readline()).startswith(word):
+        assert line, f"the worker process exited before saying {word!r}"
+    return line
+
+
+async def test_a_worker_process_killed_after_the_send_is_replaced_and_the_email_goes_once(
+        dev_env, smtp, settings, task_queue, tmp_path: Path):
+    """A real worker process, SIGKILLed after its email went out and the ledger recorded it but
+    before Temporal heard back: the activity times out, a new worker retries it, nothing is resent.
+
+    Real time: Temporal learns of a dead worker only from the send's 60 s start-to-close timeout
+    (the time-skipping server does not skip while an activity is running), so this takes ~70 s.
+    """
+    inbox, port = smtp
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(url)
+    add_customer(url, "c-kill", email="kill@example.kz", phone=None)
+    target = dev_env.client.service_client.config.target_host
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.notices.crash_worker", target, task_queue, url, str(port),
+        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parents[2])
+    service_id = f"kill-{uuid.uuid4().hex[:6]}"
+    spec = ServiceSpec(service_id=service_id, customer_id="c-kill", policy_id="ps-kz", tariff="Basic",
+                       price=Money.of("2500", "KZT"))
+    try:
+        await asyncio.wait_for(said(process, b"READY"), 30)
+        # This worker runs the workflow only; the process above runs the activities.
+        async with Worker(dev_env.client, task_queue=task_queue, workflows=[ServiceLifecycleWorkflow]):
+            handle = await dev_env.client.start_workflow(
+                ServiceLifecycleWorkflow.run,
+                ServiceWorkflowInput(policy=load_policy("ps-kz"), spec=spec),
+                id=workflow_id(service_id), task_queue=task_queue)
+            line = await asyncio.wait_for(said(process, b"SENT"), 30)
+            assert line.strip().endswith(b"sent"), line
+            process.kill()
+            await process.wait()
+            assert len(inbox.to("kill@example.kz")) == 1  # the customer has the invoice
+
+            ledger = LedgerNoticeSender(url, EmailSender(settings), SmsSender(settings))
+            others = MemoryLedger()
+            async with Worker(dev_env.client, task_queue=task_queue,
+                              activities=ServiceActivities(ledger, others, others, others).all()):
+                # After the send's 60 s start-to-close timeout and the retry's 5 s backoff.
+                notice = None
+                for _ in range(1000):  # polls the condition "the retried notice completed"
+                    timeline = await handle.query(ServiceLifecycleWorkflow.timeline)
+                    notice = next((e for e in timeline if e.type.value == "notice"), None)
+                    if notice:
+                        break
+                    await asyncio.sleep(0.1)
+                assert notice is not None, "the retried notice completed on the new worker"
+                history = await handle.fetch_history()
+                await handle.terminate("test over")
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert notice.detail["status"] == "sent" and notice.detail["template"] == "invoice_issued"
+    started = [e.activity_task_started_event_attributes for e in history.events
+               if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED]
+    assert started[0].attempt == 2 and "StartToClose" in str(started[0].last_failure), started[0]
+    assert len(inbox.to("kill@example.kz")) == 1, "and the customer got the email once"
+    with session_scope(url) as session:
+        assert [(r.status, r.attempts) for r in session.scalars(select(Notice)).all()] == [("sent", 1)]
