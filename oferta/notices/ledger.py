@@ -4,10 +4,12 @@ The ``notices`` table's UNIQUE idempotency key (workflow id, period, event,
 channel) is claimed before anything is sent; a row already ``sent`` is answered
 from the ledger, so a retried activity or a restarted worker never sends twice.
 
-A row left ``sending`` by a worker that died mid-send: for SMS, Twilio is asked
-whether a message with this body already went to this number since the claim,
-and only then is it sent again; for email (SMTP has no such question) it is sent
-again with the same Message-ID, which mail clients use to drop the duplicate.
+A notice tried before (a row left ``sending`` by a worker that died mid-send, or
+``failed`` when Twilio's answer was lost): for SMS, Twilio is asked whether a
+message with this body went to this number since the row was claimed (a SID another
+notice owns does not count), and only if not is it sent again; for email (SMTP has
+no such question) it is sent again with the same Message-ID, by which mail clients
+and providers' inboxes recognise the copy.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ class Claim:
     status: str
     locale: str | None
     provider_message_id: str | None
-    claimed_at: datetime
+    created_at: datetime
+    attempts: int
     recipient: str | None
     preview: str | None
 
@@ -69,8 +72,10 @@ class LedgerNoticeSender:
                                     error=f"the customer has no {request.channel.value} address")
             return self._result(request, "skipped", contact.locale if contact else None, None)
         notice = render(request, contact.locale)
-        if claim.status == "sending" and request.channel is Channel.SMS:
-            already = await self.sms.find_sent(address, notice.sms, claim.claimed_at)
+        if claim.attempts and request.channel is Channel.SMS:
+            # An earlier attempt died mid-send or lost Twilio's answer: did the SMS go out?
+            others = await asyncio.to_thread(self._known_sids, address, request.idempotency_key)
+            already = await self.sms.find_sent(address, notice.sms, claim.created_at, exclude=others)
             if already:
                 await asyncio.to_thread(self._mark, request.idempotency_key, status="sent",
                                         provider_message_id=already, sent_at=utcnow())
@@ -108,8 +113,8 @@ class LedgerNoticeSender:
             row = session.scalars(select(Notice).where(
                 Notice.idempotency_key == request.idempotency_key)).one()
             preview = row.subject if row.channel == Channel.EMAIL.value else row.body
-            return Claim(row.status, row.locale, row.provider_message_id, utc(row.updated_at),
-                         row.recipient, preview)
+            return Claim(row.status, row.locale, row.provider_message_id, utc(row.created_at),
+                         row.attempts, row.recipient, preview)
 
     def _contact(self, customer_id: str) -> Contact | None:
         with session_scope(self.url) as session:
@@ -117,6 +122,13 @@ class LedgerNoticeSender:
             if customer is None:
                 return None
             return Contact(customer.email, customer.phone, customer.locale)
+
+    def _known_sids(self, recipient: str, key: str) -> set[str]:
+        """SIDs other notices to this number already own: never taken for this one."""
+        with session_scope(self.url) as session:
+            return set(session.scalars(select(Notice.provider_message_id).where(
+                Notice.recipient == recipient, Notice.idempotency_key != key,
+                Notice.provider_message_id.is_not(None))))
 
     def _sending(self, key: str, recipient: str, notice: RenderedNotice) -> None:
         with session_scope(self.url) as session:

@@ -87,12 +87,15 @@ class SmsSender:
             await client.http_client.close()
         return message.sid
 
-    async def find_sent(self, to: str, body: str, since: datetime) -> str | None:
-        """The SID of a message with this body already sent to ``to`` since ``since``, if any."""
+    async def find_sent(self, to: str, body: str, since: datetime,
+                        exclude: set[str] | frozenset[str] = frozenset()) -> str | None:
+        """The SID of a message with this body already sent to ``to`` since ``since``, if any
+        (other than the ``exclude``d SIDs)."""
         client = self._client()
         try:
-            for message in await client.messages.list_async(to=to, date_sent_after=since, limit=50):
-                if message.body == body:
+            found = await client.messages.list_async(to=to, date_sent_after=since.astimezone(UTC), limit=50)
+            for message in found:
+                if message.body == body and message.sid not in exclude:
                     return message.sid
         finally:
             await client.http_client.close()

@@ -11,7 +11,7 @@ import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
 from aiohttp import web
 
@@ -22,6 +22,7 @@ class FakeTwilio:
     fail_next: list[int] = field(default_factory=list)
     auth_token: str | None = None  # when set, requests must carry HTTP Basic (account SID, token)
     retry_after: str | None = None  # sent with 429 answers, as Twilio's rate limiter does
+    lose_next_response: bool = False  # create the next message, then answer 502 as a proxy might
     messages: list[dict] = field(default_factory=list)
     status_callbacks: dict[str, str] = field(default_factory=dict)  # SID -> StatusCallback asked for
     attempts: int = 0
@@ -81,13 +82,17 @@ class FakeTwilio:
             "subresource_uris": {}, "messaging_service_sid": None, "num_media": "0",
         }
         self.messages.append(message)
+        if self.lose_next_response:
+            self.lose_next_response = False
+            return web.json_response({"code": 20500, "message": "Bad gateway", "status": 502}, status=502)
         if form.get("StatusCallback"):
             self.status_callbacks[message["sid"]] = form["StatusCallback"]
         return web.json_response(message, status=201)
 
     async def _list(self, request: web.Request) -> web.Response:
-        to = request.query.get("To")
-        found = [m for m in self.messages if to is None or m["to"] == to]
+        to, after = request.query.get("To"), request.query.get("DateSent>")
+        found = [m for m in self.messages if (to is None or m["to"] == to) and (
+            after is None or parsedate_to_datetime(m["date_sent"]) >= datetime.fromisoformat(after))]
         return web.json_response({"messages": found, "end": len(found), "first_page_uri": request.path,
                                   "next_page_uri": None, "page": 0, "page_size": 50, "previous_page_uri": None,
                                   "start": 0, "uri": request.path})

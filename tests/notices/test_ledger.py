@@ -145,3 +145,30 @@ async def test_an_email_left_sending_by_a_dead_worker_goes_again_with_the_same_m
     assert {m["Message-ID"] for m in inbox.to(address)} == {first_id}
     row = ledger_row(database_url, notice.idempotency_key)
     assert (row.status, row.attempts) == ("sent", 2)
+
+
+async def test_an_sms_whose_answer_was_lost_is_found_not_sent_again(database_url, settings, twilio):
+    """Twilio created the message but its answer never arrived (a 502): the retry asks Twilio first."""
+    customer = f"c-{uuid.uuid4().hex[:8]}"
+    add_customer(database_url, customer, phone="+77010000004")
+    notice = request(customer, Channel.SMS)
+    twilio.lose_next_response = True
+    with pytest.raises(ApplicationError):
+        await sender(database_url, settings).send(notice)
+    assert ledger_row(database_url, notice.idempotency_key).status == "failed"
+    result = await sender(database_url, settings).send(notice)
+    [message] = twilio.sent_to("+77010000004")
+    assert result.status == "sent" and result.provider_message_id == message["sid"]
+
+
+async def test_the_same_text_sent_for_another_notice_is_not_taken_for_this_one(database_url, settings, twilio):
+    customer = f"c-{uuid.uuid4().hex[:8]}"
+    add_customer(database_url, customer, phone="+77010000006")
+    first, second = request(customer, Channel.SMS), request(customer, Channel.SMS)  # the same words
+    twilio.fail_next.append(503)
+    with pytest.raises(ApplicationError):
+        await sender(database_url, settings).send(first)  # claimed, then Twilio was down
+    other = await sender(database_url, settings).send(second)  # the same text goes out meanwhile
+    retried = await sender(database_url, settings).send(first)
+    assert retried.status == "sent" and retried.provider_message_id != other.provider_message_id
+    assert len(twilio.sent_to("+77010000006")) == 2  # the first notice went out too
