@@ -22,6 +22,8 @@ from oferta.temporal import quiet_runtime, test_server_path
 from tests.workflows.scenarios import pay, scenario
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "histories"
+# Bump when the workflow's commands change (behind workflow.patched); older files stay.
+VERSION = "v2-notices-in-background"
 
 SCENARIOS = {
     "ps-kz-grace-then-deleted": scenario("ps-kz", [pay(timedelta(minutes=5)), pay(timedelta(days=36))], 75),
@@ -46,7 +48,9 @@ async def main() -> None:
             while run_id:
                 handle = env.client.get_workflow_handle(f"service-{result.service_id}", run_id=run_id)
                 history = await handle.fetch_history()
-                path = OUT / f"{name}.run{part}.json"
+                path = OUT / f"{VERSION}.{name}.run{part}.json"
+                if path.exists():
+                    raise SystemExit(f"{path.name} exists: bump VERSION instead of re-recording")
                 path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
                 print(f"wrote {path.name}: {len(history.events)} events")
                 last = history.events[-1]

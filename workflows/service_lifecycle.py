@@ -7,6 +7,7 @@ effects through activities, and continues as new at each billing period.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
@@ -39,6 +40,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 WORKFLOW_NAME = "ServiceLifecycle"
+
+# workflow.patched markers: each names a change to the order of commands.
+NOTICES_IN_BACKGROUND = "notices-in-background"
 
 NOTICE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -91,6 +95,7 @@ class ServiceLifecycleWorkflow:
         self._inbox: list[BillingEvent] = []
         self._outcomes: dict[str, str | None] = {}
         self._recorded = input.recorded_entries
+        self._notifying: set[asyncio.Task[None]] = set()
         self._last_at = self._state.timeline[-1].at if self._state.timeline else self._state.created_at
 
     # -- the main loop ------------------------------------------------------
@@ -105,7 +110,7 @@ class ServiceLifecycleWorkflow:
             if self._state.terminal:
                 break
             if self._period_rolled or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._quiesce()
                 if not self._inbox:
                     self._continue_as_new()
                 continue
@@ -119,7 +124,7 @@ class ServiceLifecycleWorkflow:
             transition = self._contract.on_deadline(self._state, deadline, max(at, self._last_at))
             self._period_rolled = transition.new_period
             await self._carry_out(transition)
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._quiesce()
         self._publish(None)
         return self._contract.view(self._state)
 
@@ -217,16 +222,56 @@ class ServiceLifecycleWorkflow:
     # -- effects --------------------------------------------------------------
 
     async def _carry_out(self, transition: Transition) -> None:
+        if not workflow.patched(NOTICES_IN_BACKGROUND):
+            await self._carry_out_in_sequence(transition)
+            return
+        # Provisioning and refunds in order; notices go out on their own, so a slow or
+        # failing mail server never holds up the contract or the next billing input.
+        entries = list(transition.entries)
+        deliveries = list(transition.deliveries)
+        for intent in transition.provisioning:
+            await self._provision(intent.action, intent.key, intent.clause)
+        for refund in transition.refunds:
+            paid = await self._refund(refund)
+            if paid:
+                entries += paid.entries
+                deliveries += paid.deliveries
+        if entries:
+            self._last_at = max(self._last_at, max(e.at for e in entries))
+            await self._record(entries)
+        for delivery in deliveries:
+            self._notify_in_background(delivery)
+
+    async def _carry_out_in_sequence(self, transition: Transition) -> None:
+        """Before NOTICES_IN_BACKGROUND: each notice awaited in turn (kept for running histories)."""
         entries = list(transition.entries)
         for intent in transition.provisioning:
             await self._provision(intent.action, intent.key, intent.clause)
         for refund in transition.refunds:
-            entries += await self._refund(refund)
+            paid = await self._refund(refund)
+            if paid:
+                entries += paid.entries
+                for delivery in paid.deliveries:
+                    entries.append(await self._send(delivery))
         for delivery in transition.deliveries:
             entries.append(await self._send(delivery))
         if entries:
             self._last_at = max(self._last_at, max(e.at for e in entries))
             await self._record(entries)
+
+    def _notify_in_background(self, delivery: Delivery) -> None:
+        async def notify() -> None:
+            entry = await self._send(delivery)
+            self._last_at = max(self._last_at, entry.at)
+            await self._record([entry])
+
+        task = asyncio.ensure_future(notify())
+        self._notifying.add(task)
+        task.add_done_callback(self._notifying.discard)
+
+    async def _quiesce(self) -> None:
+        """Every handler and notice finished: safe to continue as new or to complete."""
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._notifying)
 
     async def _provision(self, action: str, key: str, clause: str | None) -> None:
         request = ProvisioningRequest(
@@ -243,7 +288,8 @@ class ServiceLifecycleWorkflow:
         except ActivityError as err:
             workflow.logger.error("provisioning %s failed for good: %s", action, err)
 
-    async def _refund(self, refund: RefundIntent) -> list[TimelineEntry]:
+    async def _refund(self, refund: RefundIntent) -> Transition | None:
+        """Pays the refund; the refund_paid step once the payout system says it is paid."""
         request = RefundRequest(
             idempotency_key=f"{workflow.info().workflow_id}:{refund.key}",
             service_id=self._state.spec.service_id, customer_id=self._state.spec.customer_id,
@@ -259,16 +305,12 @@ class ServiceLifecycleWorkflow:
         except ActivityError as err:
             # Refused for good by the payout system: operations settle it by hand.
             workflow.logger.error("refund %s refused: %s", request.idempotency_key, err.cause or err)
-            return []
+            return None
         if result.status != "paid":
             # A bank transfer is only requested here; the payout system confirms it later.
             workflow.logger.info("refund %s requested as %s", request.idempotency_key, result.reference)
-            return []
-        paid = self._contract.refund_paid(self._state, refund, result.reference, self._event_time())
-        entries = list(paid.entries)
-        for delivery in paid.deliveries:
-            entries.append(await self._send(delivery))
-        return entries
+            return None
+        return self._contract.refund_paid(self._state, refund, result.reference, self._event_time())
 
     async def _send(self, delivery: Delivery) -> TimelineEntry:
         spec = self._state.spec
