@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import httpx
@@ -20,6 +21,8 @@ from activities.factory import build_activities
 from api.main import create_app
 from oferta.db.api_keys import create_key
 from oferta.settings import Settings
+from tests.fakes.smtp import Inbox, start_smtp
+from tests.fakes.twilio_server import FakeTwilio
 from workflows import WORKFLOWS
 
 BOOTSTRAP_KEY = "bootstrap-" + uuid.uuid4().hex
@@ -45,12 +48,24 @@ class Oferta:
         return self.settings.effective_database_url
 
 
-def settings_for(env: WorkflowEnvironment, database_url: str, task_queue: str) -> Settings:
+@cache
+def mail_server() -> tuple[Inbox, int]:
+    """One real SMTP server on loopback for the API tests' notices (stopped with the process)."""
+    _controller, inbox, port = start_smtp()
+    return inbox, port
+
+
+def settings_for(env: WorkflowEnvironment, database_url: str, task_queue: str,
+                 twilio_url: str | None = None) -> Settings:
+    _, smtp_port = mail_server()
     return Settings(
         DATABASE_URL=database_url,
         TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
         OFERTA_TASK_QUEUE=task_queue,
         OFERTA_BOOTSTRAP_API_KEY=BOOTSTRAP_KEY,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_port,
+        TWILIO_BASE_URL=twilio_url,
     )
 
 
@@ -72,11 +87,15 @@ def _keys(url: str) -> dict[str, str]:
 async def oferta(env: WorkflowEnvironment, database_url: str, *, with_worker: bool = True,
                  serve: bool = False, **app_options: Any) -> AsyncIterator[Oferta]:
     """The API in process (or on a real port with ``serve``), with a worker on its own task queue."""
-    settings = settings_for(env, database_url, f"oferta-{uuid.uuid4().hex[:10]}")
+    twilio = await FakeTwilio().start()
+    settings = settings_for(env, database_url, f"oferta-{uuid.uuid4().hex[:10]}", twilio.base_url)
     app = create_app(settings, temporal_client=env.client, **app_options)
-    async with _maybe_worker(env, settings, with_worker), _running(app, serve) as base_url:
-        keys = await asyncio.to_thread(_keys, database_url)
-        yield Oferta(app=app, settings=settings, temporal=env.client, keys=keys, base_url=base_url)
+    try:
+        async with _maybe_worker(env, settings, with_worker), _running(app, serve) as base_url:
+            keys = await asyncio.to_thread(_keys, database_url)
+            yield Oferta(app=app, settings=settings, temporal=env.client, keys=keys, base_url=base_url)
+    finally:
+        await twilio.stop()
 
 
 @asynccontextmanager
