@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -47,11 +48,13 @@ async def wait_for_server(address: str, namespace: str, timeout: float = 60.0) -
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         try:
-            client = await Client.connect(address, namespace=namespace,
-                                          data_converter=pydantic_data_converter)
-            await client.workflow_service.get_system_info(GetSystemInfoRequest())
+            # Bounded: a port that accepts but does not answer must not hold start-up forever.
+            client = await asyncio.wait_for(Client.connect(address, namespace=namespace,
+                                                           data_converter=pydantic_data_converter), 10)
+            await client.workflow_service.get_system_info(GetSystemInfoRequest(),
+                                                          timeout=timedelta(seconds=5))
             return client
-        except RuntimeError:
+        except (RuntimeError, RPCError, TimeoutError):
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.5)

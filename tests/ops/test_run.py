@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,12 +45,26 @@ def _environment(data_dir: Path) -> dict[str, str]:
 def running(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str]]:
     process = subprocess.Popen([sys.executable, "-m", "oferta.cli", "run"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = []
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:  # a thread, so a silent launcher cannot block the test past its deadline
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    output: list[str] = []
     try:
         deadline = time.monotonic() + 120
-        for line in process.stdout:
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
             output.append(line)
-            if "Ctrl-C stops everything." in line or time.monotonic() > deadline:
+            if "Ctrl-C stops everything." in line:
                 break
         assert "Oferta is running." in "".join(output), "".join(output)
         yield process, "".join(output)
