@@ -50,7 +50,14 @@ async def test_customer_service_payment_then_active_with_next_deadline_and_claus
         assert row["id"] == service["id"] and row["live"] is False
         assert row["next_deadline"]["clause"] == "5.8"
 
-        timeline = (await http.get(f"/v1/services/{service['id']}/timeline")).json()
+        async def with_notices():
+            # Notices go out in the background; their entries follow the steps they belong to.
+            found = (await http.get(f"/v1/services/{service['id']}/timeline")).json()
+            kinds = [e["type"] for e in found["events"]]
+            contiguous = [e["sequence"] for e in found["events"]] == list(range(len(kinds)))
+            return found if "notice" in kinds and contiguous else None
+
+        timeline = await eventually(with_notices)
         types = [e["type"] for e in timeline["events"]]
         contract_steps = [t for t in types if t != "notice"]
         assert contract_steps[:3] == ["invoice_issued", "payment_received", "activated"]
