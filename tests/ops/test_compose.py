@@ -60,11 +60,18 @@ def test_oferta_services_use_real_settings_and_real_commands() -> None:
     assert SERVICES["api"]["command"][:2] == ["oferta", "api"]
     build_parser().parse_args(SERVICES["api"]["command"][1:])  # the CLI accepts these arguments
     assert SERVICES["worker"]["deploy"]["replicas"] >= 2
-    assert SERVICES["api"]["environment"]["OFERTA_API_PORT"] == "8000"
-    assert "8000:8000" in SERVICES["api"]["ports"]
-    assert SERVICES["api"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+    defaults = Settings(_env_file=None)
+    api_port = str(defaults.api_port)
+    assert SERVICES["api"]["environment"]["OFERTA_API_PORT"] == api_port
+    assert SERVICES["api"]["command"][-2:] == ["--port", api_port]
+    assert f"{api_port}:{api_port}" in SERVICES["api"]["ports"]
+    assert api_port in " ".join(SERVICES["api"]["healthcheck"]["test"])
+    temporal_port = defaults.temporal_address.rpartition(":")[2]
+    assert SERVICES["api"]["environment"]["TEMPORAL_ADDRESS"] == f"temporal:{temporal_port}"
+    assert f"{temporal_port}:{temporal_port}" in SERVICES["temporal"]["ports"]
     worker_port = SERVICES["worker"]["environment"]["OFERTA_WORKER_METRICS_PORT"]
-    assert worker_port == str(Settings().worker_metrics_port)
+    assert worker_port == str(defaults.worker_metrics_port)
+    assert worker_port in " ".join(SERVICES["worker"]["healthcheck"]["test"])
 
 
 def test_the_setup_job_registers_every_search_attribute() -> None:
