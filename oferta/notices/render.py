@@ -9,6 +9,7 @@ the provider. A locale without a template falls back to Russian, then English.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -113,11 +114,25 @@ def _helpers(locale: str, tz: str) -> dict[str, Any]:
     return {"money": money, "date": date, "days": days}
 
 
+_PERIOD_INVOICE = re.compile(r"^(fee-)?p(\d+)$")
+
+
+def invoice_number(invoice_id: str | None, service_id: str) -> str | None:
+    """What the customer reads: Oferta's own period invoices (p0, fee-p1) as service/period numbers."""
+    match = _PERIOD_INVOICE.match(invoice_id or "")
+    if not match:
+        return invoice_id
+    number = f"{service_id}/{int(match.group(2)) + 1}"
+    return f"{number}-F" if match.group(1) else number
+
+
 def _defaults(detail: dict[str, Any]) -> dict[str, Any]:
     """Every key a template may test, present (None when the step has no such value)."""
     keys = ("trial_until", "paid_until", "note", "restore_until", "deletion_at", "terminates_at",
             "restore_by", "debt", "due_by", "reason", "capped", "deadlines_extended", "destination")
-    return {key: None for key in keys} | detail
+    values = {key: None for key in keys} | detail
+    values["invoice_no"] = invoice_number(detail.get("invoice_id"), detail.get("service_id", ""))
+    return values
 
 
 def render(request: NoticeRequest, locale: str | None) -> RenderedNotice:

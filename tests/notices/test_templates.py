@@ -114,3 +114,11 @@ def test_unknown_locale_falls_back_to_russian_then_english() -> None:
     assert resolve_locale("de", "suspended") == "ru"
     assert resolve_locale(None, "suspended") == "ru"
     assert render(REQUESTS[0], "de").locale == "ru"
+
+
+def test_oferta_invoices_read_as_service_and_period_numbers() -> None:
+    from oferta.notices.render import invoice_number
+
+    assert invoice_number("p0", "svc-1") == "svc-1/1"
+    assert invoice_number("fee-p2", "svc-1") == "svc-1/3-F"
+    assert invoice_number("INV-2027-0042", "svc-1") == "INV-2027-0042"  # billing's own numbers stay
