@@ -100,6 +100,9 @@ class Suspension(Strict):
         default=None, description="Contract terminated when a debt stays unpaid this long."
     )
     terminate_for_debt_anchor: Literal["invoice_issued", "due_date", "suspension"] = "due_date"
+    abuse: Rule | None = Field(
+        default=None, description="The clause that lets the provider block a service for abuse."
+    )
 
 
 class LateFee(Strict):

@@ -412,13 +412,13 @@ class Contract:
                    NoticeTemplate.FORCE_MAJEURE_ENDED, f"force_majeure_ended:{fm_id}")
 
     def _on_abuse_suspend(self, state, event: BillingEvent, now, out: Transition) -> None:
-        rule = self.policy.other_rules.get("abuse_suspension")
+        rule = self.policy.suspension.abuse
         self._suspend(state, now, out, SuspensionReason.ABUSE, rule.clause if rule else None,
                       key=f"suspended:abuse:{event.event_id}", note=event.reason)
 
     def _on_abuse_resolved(self, state, event: BillingEvent, now, out: Transition) -> None:
         state.suspension_reasons.remove(SuspensionReason.ABUSE)
-        rule = self.policy.other_rules.get("abuse_suspension")
+        rule = self.policy.suspension.abuse
         if not state.suspension_reasons:
             self._resume(state, now, out, rule.clause if rule else None, f"abuse:{event.event_id}")
 

@@ -102,6 +102,7 @@ def test_abuse_block_suspends_and_resumes_without_touching_billing() -> None:
     state, result = run(events, days=10)
     suspended = next(e for e in result.entries if e.type.value == "suspended")
     assert suspended.detail["reason"] == "abuse" and suspended.detail["note"] == "spam"
+    assert suspended.clause == PS_KZ.suspension.abuse.clause == "4.2.5"
     assert result.provisioning == ["activate", "suspend", "resume"]
     assert state.phase.value == "active"
 
