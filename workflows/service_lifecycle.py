@@ -96,6 +96,8 @@ class ServiceLifecycleWorkflow:
         self._outcomes: dict[str, str | None] = {}
         self._recorded = input.recorded_entries
         self._notifying: set[asyncio.Task[None]] = set()
+        self._period_rolled = False  # a new billing period began: continue as new
+        self._published: list[SearchAttributePair] | None = None
         self._last_at = self._state.timeline[-1].at if self._state.timeline else self._state.created_at
 
     # -- the main loop ------------------------------------------------------
@@ -128,8 +130,6 @@ class ServiceLifecycleWorkflow:
         self._publish(None)
         return self._contract.view(self._state)
 
-    _period_rolled = False
-    _published: list[SearchAttributePair] | None = None
 
     async def _wait_for_input_or(self, deadline: Deadline | None) -> bool:
         """True when an input arrived, False when the deadline came first."""
