@@ -2,5 +2,8 @@
 
 from workflows.force_majeure import ForceMajeureWorkflow
 from workflows.service_lifecycle import ServiceLifecycleWorkflow
+from workflows.service_lifecycle_v1 import ServiceLifecycleV1Workflow
 
-WORKFLOWS: list[type] = [ServiceLifecycleWorkflow, ForceMajeureWorkflow]
+# ServiceLifecycleV1Workflow stays registered while services started before the
+# clause-faithful engine are still open (README: "Versioning").
+WORKFLOWS: list[type] = [ServiceLifecycleWorkflow, ServiceLifecycleV1Workflow, ForceMajeureWorkflow]

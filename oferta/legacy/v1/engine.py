@@ -14,13 +14,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from oferta.policy.schema import NoticeTemplate, Policy, RefundDestination, Term
-from oferta.timeline.calendar import add_term, subtract_term
-from oferta.timeline.charges import assess_late_fee, prorate
+from oferta.legacy.v1.schema import NoticeTemplate, Policy, RefundDestination, Term
+from oferta.legacy.v1.calendar import add_term, subtract_term
+from oferta.legacy.v1.charges import assess_late_fee, prorate
 from oferta.timeline.money import Money
-from oferta.timeline.notices import Delivery, NoticeIntent, deliveries_for
-from oferta.timeline.periods import period_boundary
-from oferta.timeline.state import (
+from oferta.legacy.v1.notices import Delivery, NoticeIntent, deliveries_for
+from oferta.legacy.v1.periods import period_boundary
+from oferta.legacy.v1.state import (
     BillingEvent,
     Deadline,
     EntryType,

@@ -1,0 +1,1 @@
+"""Frozen code that running workflow histories still need; see each package's docstring."""

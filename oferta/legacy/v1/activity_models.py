@@ -1,0 +1,87 @@
+"""Inputs and results of the activities.
+
+Plain pydantic models only: the workflow imports this module inside its sandbox.
+Every request carries an idempotency key that the receiving side enforces.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel
+
+from oferta.legacy.v1.schema import Channel, NoticeTemplate, RefundDestination
+from oferta.timeline.money import Money
+from oferta.legacy.v1.state import Deadline, Phase, TimelineEntry
+
+
+class NoticeRequest(BaseModel):
+    idempotency_key: str
+    service_id: str
+    customer_id: str
+    policy_id: str
+    provider_name: str
+    template: NoticeTemplate
+    channel: Channel
+    clause: str | None
+    detail: dict[str, Any]
+    at: AwareDatetime
+
+
+class NoticeResult(BaseModel):
+    idempotency_key: str
+    status: Literal["sent", "failed", "skipped"]
+    channel: Channel
+    template: NoticeTemplate
+    locale: str | None
+    provider_message_id: str | None = None
+    error: str | None = None
+    # What the customer reads: the email's subject, or the SMS text.
+    preview: str | None = None
+
+
+class ProvisioningRequest(BaseModel):
+    idempotency_key: str
+    service_id: str
+    kind: str
+    action: Literal["activate", "suspend", "resume", "delete", "terminate"]
+    clause: str | None
+    at: AwareDatetime
+
+
+class ProvisioningResult(BaseModel):
+    idempotency_key: str
+    status: Literal["done", "already_done"]
+    reference: str | None = None
+
+
+class RefundRequest(BaseModel):
+    idempotency_key: str
+    service_id: str
+    customer_id: str
+    amount: Money
+    due_by: AwareDatetime | None
+    destination: RefundDestination
+    clause: str | None
+    at: AwareDatetime
+
+
+class RefundResult(BaseModel):
+    idempotency_key: str
+    reference: str
+    status: Literal["paid", "requested"]
+
+
+class TimelineRecord(BaseModel):
+    """Facts to write down: new timeline entries and the state they led to."""
+
+    service_id: str
+    customer_id: str
+    policy_id: str
+    entries: list[TimelineEntry]
+    first_sequence: int
+    state: Phase
+    period_index: int
+    paid_until: AwareDatetime | None
+    next_deadline: Deadline | None
+    debt: Money

@@ -1,0 +1,394 @@
+"""FROZEN: the service workflow as it ran before the clause-faithful engine (v1).
+
+Services started before the engine was rewritten run this workflow type
+("ServiceLifecycle") with the frozen engine in ``oferta.legacy.v1`` until they
+end, so their histories replay command for command. New services start the
+``ServiceContract`` type (``workflows.service_lifecycle``). Do not change this
+file; it is deleted once no "ServiceLifecycle" execution is open (README:
+"Versioning").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from oferta.legacy.v1.activity_models import (
+        NoticeRequest,
+        NoticeResult,
+        ProvisioningRequest,
+        ProvisioningResult,
+        RefundRequest,
+        RefundResult,
+        TimelineRecord,
+    )
+    from oferta import search_attributes as sa
+    from oferta.legacy.v1.schema import Policy
+    from oferta.legacy.v1.engine import Contract, RefundIntent, Transition, describe
+    from oferta.legacy.v1.notices import Delivery
+    from oferta.legacy.v1.state import (
+        BillingEvent,
+        Deadline,
+        EntryType,
+        ServiceSpec,
+        ServiceState,
+        ServiceView,
+        TimelineEntry,
+    )
+
+WORKFLOW_NAME = "ServiceLifecycle"
+
+# workflow.patched markers: each names a change to the order of commands.
+NOTICES_IN_BACKGROUND = "notices-in-background"
+
+NOTICE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=8,
+    non_retryable_error_types=["InvalidRecipient"],
+)
+# Provisioning, refunds and records must happen: retried until they do (a back end
+# refuses for good only with a non-retryable ApplicationError).
+EFFECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=30),
+    maximum_attempts=0,
+)
+
+
+def workflow_id(service_id: str) -> str:
+    return f"service-{service_id}"
+
+
+class ServiceWorkflowInput(BaseModel):
+    """The contract the service was signed under and, after continue-as-new, its state."""
+
+    policy: Policy
+    spec: ServiceSpec
+    state: ServiceState | None = None
+    # The time machine runs contracts at a fixed offset from the test server's clock.
+    clock_shift: timedelta = timedelta(0)
+    publish_search_attributes: bool = True
+    recorded_entries: int = 0
+
+
+class EventReceipt(BaseModel):
+    event_id: str
+    applied: bool
+    duplicate: bool = False
+    rejected: str | None = None
+    view: ServiceView
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class ServiceLifecycleV1Workflow:
+    @workflow.init
+    def __init__(self, input: ServiceWorkflowInput) -> None:
+        self._input = input
+        self._contract = Contract(input.policy)
+        self._state = input.state or ServiceState.new(input.spec, self._now())
+        self._inbox: list[BillingEvent] = []
+        self._outcomes: dict[str, str | None] = {}
+        self._recorded = input.recorded_entries
+        self._notifying: set[asyncio.Task[None]] = set()
+        self._period_rolled = False  # a new billing period began: continue as new
+        self._published: list[SearchAttributePair] | None = None
+        self._last_at = self._state.timeline[-1].at if self._state.timeline else self._state.created_at
+
+    # -- the main loop ------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: ServiceWorkflowInput) -> ServiceView:
+        if input.state is None:
+            await self._carry_out(self._contract.start(self._state, self._now()))
+        while True:
+            while self._inbox:
+                await self._apply(self._inbox.pop(0))
+            if self._state.terminal:
+                break
+            if self._period_rolled or workflow.info().is_continue_as_new_suggested():
+                await self._quiesce()
+                if not self._inbox:
+                    self._continue_as_new()
+                continue
+            deadline = self._contract.next_deadline(self._state)
+            self._publish(deadline)
+            if await self._wait_for_input_or(deadline):
+                continue
+            assert deadline is not None
+            now = self._now()
+            at = deadline.at if deadline.at > self._last_at else now
+            transition = self._contract.on_deadline(self._state, deadline, max(at, self._last_at))
+            self._period_rolled = transition.new_period
+            await self._carry_out(transition)
+        await self._quiesce()
+        self._publish(None)
+        return self._contract.view(self._state)
+
+
+    async def _wait_for_input_or(self, deadline: Deadline | None) -> bool:
+        """True when an input arrived, False when the deadline came first."""
+        if deadline is None:
+            await workflow.wait_condition(lambda: bool(self._inbox))
+            return True
+        remaining = deadline.at - self._now()
+        if remaining <= timedelta(0):
+            return bool(self._inbox)
+        try:
+            await workflow.wait_condition(
+                lambda: bool(self._inbox),
+                timeout=remaining,
+                timeout_summary=f"{deadline.action} (clause {deadline.clause or 'n/a'})",
+            )
+            return True
+        except TimeoutError:
+            return False
+
+    async def _apply(self, event: BillingEvent) -> None:
+        if event.event_id in self._state.applied_event_ids:
+            return
+        transition = self._contract.on_event(self._state, event, self._event_time(event.occurred_at))
+        self._outcomes[event.event_id] = transition.rejected
+        if transition.rejected:
+            workflow.logger.info("event %s refused: %s", event.event_id, transition.rejected)
+        await self._carry_out(transition)
+
+    def _continue_as_new(self) -> None:
+        workflow.continue_as_new(
+            ServiceWorkflowInput(
+                policy=self._input.policy,
+                spec=self._state.spec,
+                state=self._state,
+                clock_shift=self._input.clock_shift,
+                publish_search_attributes=self._input.publish_search_attributes,
+                recorded_entries=self._recorded,
+            )
+        )
+
+    # -- inputs ---------------------------------------------------------------
+
+    @workflow.signal(name="billing_event")
+    def billing_event(self, event: BillingEvent) -> None:
+        if event.event_id in self._state.applied_event_ids:
+            return
+        if any(queued.event_id == event.event_id for queued in self._inbox):
+            return
+        self._inbox.append(event)
+
+    @workflow.update(name="apply_event")
+    async def apply_event(self, event: BillingEvent) -> EventReceipt:
+        if event.event_id in self._state.applied_event_ids and event.event_id not in self._outcomes:
+            return self._receipt(event, duplicate=True)
+        self.billing_event(event)
+        await workflow.wait_condition(lambda: event.event_id in self._outcomes)
+        return self._receipt(event)
+
+    @apply_event.validator
+    def _validate_event(self, event: BillingEvent) -> None:
+        if event.event_id in self._state.applied_event_ids:
+            return
+        reason = self._contract.refusal(self._state, event)
+        if reason:
+            raise ApplicationError(reason, type="EventRefused", non_retryable=True)
+
+    def _receipt(self, event: BillingEvent, duplicate: bool = False) -> EventReceipt:
+        rejected = self._outcomes.get(event.event_id)
+        return EventReceipt(event_id=event.event_id, applied=rejected is None, duplicate=duplicate,
+                            rejected=rejected, view=self._contract.view(self._state))
+
+    # -- queries --------------------------------------------------------------
+
+    @workflow.query(name="view")
+    def view(self) -> ServiceView:
+        return self._contract.view(self._state)
+
+    @workflow.query(name="next_deadline")
+    def next_deadline(self) -> Deadline | None:
+        return self._contract.next_deadline(self._state)
+
+    @workflow.query(name="timeline")
+    def timeline(self) -> list[TimelineEntry]:
+        return list(self._state.timeline)
+
+    @workflow.query(name="state")
+    def state(self) -> ServiceState:
+        return self._state
+
+    # -- effects --------------------------------------------------------------
+
+    async def _carry_out(self, transition: Transition) -> None:
+        if not workflow.patched(NOTICES_IN_BACKGROUND):
+            await self._carry_out_in_sequence(transition)
+            return
+        # Provisioning and refunds in order; notices go out on their own, so a slow or
+        # failing mail server never holds up the contract or the next billing input.
+        entries = list(transition.entries)
+        deliveries = list(transition.deliveries)
+        for intent in transition.provisioning:
+            await self._provision(intent.action, intent.key, intent.clause)
+        for refund in transition.refunds:
+            paid = await self._refund(refund)
+            if paid:
+                entries += paid.entries
+                deliveries += paid.deliveries
+        if entries:
+            self._last_at = max(self._last_at, max(e.at for e in entries))
+            await self._record(entries)
+        for delivery in deliveries:
+            self._notify_in_background(delivery)
+
+    async def _carry_out_in_sequence(self, transition: Transition) -> None:
+        """Before NOTICES_IN_BACKGROUND: each notice awaited in turn (kept for running histories)."""
+        entries = list(transition.entries)
+        for intent in transition.provisioning:
+            await self._provision(intent.action, intent.key, intent.clause)
+        for refund in transition.refunds:
+            paid = await self._refund(refund)
+            if paid:
+                entries += paid.entries
+                for delivery in paid.deliveries:
+                    entries.append(await self._send(delivery))
+        for delivery in transition.deliveries:
+            entries.append(await self._send(delivery))
+        if entries:
+            self._last_at = max(self._last_at, max(e.at for e in entries))
+            await self._record(entries)
+
+    def _notify_in_background(self, delivery: Delivery) -> None:
+        async def notify() -> None:
+            entry = await self._send(delivery)
+            self._last_at = max(self._last_at, entry.at)
+            await self._record([entry])
+
+        task = asyncio.ensure_future(notify())
+        self._notifying.add(task)
+        task.add_done_callback(self._notifying.discard)
+
+    async def _quiesce(self) -> None:
+        """Every handler and notice finished: safe to continue as new or to complete."""
+        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._notifying)
+
+    async def _provision(self, action: str, key: str, clause: str | None) -> None:
+        request = ProvisioningRequest(
+            idempotency_key=f"{workflow.info().workflow_id}:{action}:{key}",
+            service_id=self._state.spec.service_id, kind=self._state.spec.kind,
+            action=action, clause=clause, at=self._now(),
+        )
+        try:
+            await workflow.execute_activity(
+                "provision", request, result_type=ProvisioningResult,
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=EFFECT_RETRY,
+                summary=f"{action} service (clause {clause or 'n/a'})",
+            )
+        except ActivityError as err:
+            workflow.logger.error("provisioning %s failed for good: %s", action, err)
+
+    async def _refund(self, refund: RefundIntent) -> Transition | None:
+        """Pays the refund; the refund_paid step once the payout system says it is paid."""
+        request = RefundRequest(
+            idempotency_key=f"{workflow.info().workflow_id}:{refund.key}",
+            service_id=self._state.spec.service_id, customer_id=self._state.spec.customer_id,
+            amount=refund.amount, due_by=refund.due_by, destination=refund.destination,
+            clause=refund.clause, at=self._now(),
+        )
+        try:
+            result = await workflow.execute_activity(
+                "request_refund", request, result_type=RefundResult,
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=EFFECT_RETRY,
+                summary=f"refund {refund.amount} (clause {refund.clause or 'n/a'})",
+            )
+        except ActivityError as err:
+            # Refused for good by the payout system: operations settle it by hand.
+            workflow.logger.error("refund %s refused: %s", request.idempotency_key, err.cause or err)
+            return None
+        if result.status != "paid":
+            # A bank transfer is only requested here; the payout system confirms it later.
+            workflow.logger.info("refund %s requested as %s", request.idempotency_key, result.reference)
+            return None
+        return self._contract.refund_paid(self._state, refund, result.reference, self._event_time())
+
+    async def _send(self, delivery: Delivery) -> TimelineEntry:
+        spec = self._state.spec
+        request = NoticeRequest(
+            idempotency_key=f"{workflow.info().workflow_id}:{delivery.idempotency_suffix}",
+            service_id=spec.service_id, customer_id=spec.customer_id, policy_id=spec.policy_id,
+            provider_name=self._input.policy.provider.name, template=delivery.template,
+            channel=delivery.channel, clause=delivery.clause, detail=delivery.detail,
+            at=max(delivery.send_at, self._last_at),
+        )
+        detail = {"channel": delivery.channel.value, "template": delivery.template.value}
+        try:
+            result = await workflow.execute_activity(
+                "send_notice", request, result_type=NoticeResult,
+                start_to_close_timeout=timedelta(seconds=60), retry_policy=NOTICE_RETRY,
+                summary=f"{delivery.template.value} by {delivery.channel.value} "
+                        f"(clause {delivery.clause or 'n/a'})",
+            )
+            detail |= {"locale": result.locale, "status": result.status}
+            if result.preview:
+                detail["preview"] = result.preview
+        except ActivityError as err:
+            detail |= {"locale": None, "status": "failed", "error": str(err.cause or err)}
+        entry = TimelineEntry(at=request.at, type=EntryType.NOTICE, clause=delivery.clause, detail=detail)
+        self._state.record(entry)
+        return entry
+
+    async def _record(self, entries: list[TimelineEntry]) -> None:
+        view = self._contract.view(self._state)
+        spec = self._state.spec
+        record = TimelineRecord(
+            service_id=spec.service_id, customer_id=spec.customer_id, policy_id=spec.policy_id,
+            entries=entries, first_sequence=self._recorded, state=view.state,
+            period_index=view.period_index, paid_until=view.paid_until,
+            next_deadline=view.next_deadline, debt=view.debt,
+        )
+        self._recorded += len(entries)
+        await workflow.execute_activity(
+            "record_timeline", record, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=EFFECT_RETRY, summary=f"record {len(entries)} timeline entries",
+        )
+
+    # -- time and visibility --------------------------------------------------
+
+    def _now(self) -> datetime:
+        # Contract time has a resolution of one second.
+        return (workflow.now() + self._input.clock_shift).replace(microsecond=0)
+
+    def _event_time(self, occurred_at: datetime | None = None) -> datetime:
+        now = self._now()
+        if occurred_at is None or occurred_at > now:
+            return max(now, self._last_at)
+        return max(occurred_at, self._last_at)
+
+    def _publish(self, deadline: Deadline | None) -> None:
+        view = self._contract.view(self._state)
+        workflow.set_current_details(describe(view))
+        if not self._input.publish_search_attributes:
+            return
+        spec = self._state.spec
+        pairs = [
+            SearchAttributePair(sa.CUSTOMER_ID, spec.customer_id),
+            SearchAttributePair(sa.POLICY, spec.policy_id),
+            SearchAttributePair(sa.SERVICE_STATE, view.state.value),
+            SearchAttributePair(sa.OVERDUE_MINOR, int(view.debt.amount * 100)),
+        ]
+        if deadline:
+            pairs += [
+                SearchAttributePair(sa.NEXT_ACTION, deadline.action),
+                SearchAttributePair(sa.NEXT_CLAUSE, deadline.clause or ""),
+                SearchAttributePair(sa.NEXT_DEADLINE, deadline.at - self._input.clock_shift),
+            ]
+        updates = [pair.key.value_set(pair.value) for pair in pairs]
+        if not deadline:
+            updates += [key.value_unset() for key in (sa.NEXT_ACTION, sa.NEXT_CLAUSE, sa.NEXT_DEADLINE)]
+        if pairs != self._published:
+            self._published = pairs
+            workflow.upsert_search_attributes(updates)
