@@ -1,4 +1,4 @@
-"""One long-lived workflow per customer service, enforcing its contract's timeline.
+"""One long-lived workflow per customer service, enforcing its contract's timeline (type ServiceContract).
 
 The workflow is thin: the pure ``Contract`` engine decides what happens and
 when; the workflow waits (for the next deadline or an input), carries out the
@@ -39,7 +39,9 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
     )
 
-WORKFLOW_NAME = "ServiceLifecycle"
+# A new type, not a patch: the engine behind it changed every deadline (terms now end
+# at 24:00 of their last day), so services started before keep "ServiceLifecycle".
+WORKFLOW_NAME = "ServiceContract"
 
 # workflow.patched markers: each names a change to the order of commands.
 NOTICES_IN_BACKGROUND = "notices-in-background"
@@ -59,6 +61,12 @@ EFFECT_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=30),
     maximum_attempts=0,
 )
+
+
+def _basis(clause: str | None, operational: bool = False) -> str:
+    if clause:
+        return f"clause {clause}"
+    return "operational, not a contract term" if operational else "no clause"
 
 
 def workflow_id(service_id: str) -> str:
@@ -143,7 +151,7 @@ class ServiceLifecycleWorkflow:
             await workflow.wait_condition(
                 lambda: bool(self._inbox),
                 timeout=remaining,
-                timeout_summary=f"{deadline.action} (clause {deadline.clause or 'n/a'})",
+                timeout_summary=f"{deadline.action.value} ({_basis(deadline.clause, deadline.operational)})",
             )
             return True
         except TimeoutError:
@@ -192,20 +200,20 @@ class ServiceLifecycleWorkflow:
     def _validate_event(self, event: BillingEvent) -> None:
         if event.event_id in self._state.applied_event_ids:
             return
-        reason = self._contract.refusal(self._state, event)
+        reason = self._contract.refusal(self._state, event, self._event_time(event.occurred_at))
         if reason:
             raise ApplicationError(reason, type="EventRefused", non_retryable=True)
 
     def _receipt(self, event: BillingEvent, duplicate: bool = False) -> EventReceipt:
         rejected = self._outcomes.get(event.event_id)
         return EventReceipt(event_id=event.event_id, applied=rejected is None, duplicate=duplicate,
-                            rejected=rejected, view=self._contract.view(self._state))
+                            rejected=rejected, view=self._contract.view(self._state, self._now()))
 
     # -- queries --------------------------------------------------------------
 
     @workflow.query(name="view")
     def view(self) -> ServiceView:
-        return self._contract.view(self._state)
+        return self._contract.view(self._state, self._now())
 
     @workflow.query(name="next_deadline")
     def next_deadline(self) -> Deadline | None:
@@ -339,7 +347,7 @@ class ServiceLifecycleWorkflow:
         return entry
 
     async def _record(self, entries: list[TimelineEntry]) -> None:
-        view = self._contract.view(self._state)
+        view = self._contract.view(self._state, self._now())
         spec = self._state.spec
         record = TimelineRecord(
             service_id=spec.service_id, customer_id=spec.customer_id, policy_id=spec.policy_id,
@@ -366,7 +374,7 @@ class ServiceLifecycleWorkflow:
         return max(occurred_at, self._last_at)
 
     def _publish(self, deadline: Deadline | None) -> None:
-        view = self._contract.view(self._state)
+        view = self._contract.view(self._state, self._now())
         workflow.set_current_details(describe(view))
         if not self._input.publish_search_attributes:
             return
@@ -375,11 +383,11 @@ class ServiceLifecycleWorkflow:
             SearchAttributePair(sa.CUSTOMER_ID, spec.customer_id),
             SearchAttributePair(sa.POLICY, spec.policy_id),
             SearchAttributePair(sa.SERVICE_STATE, view.state.value),
-            SearchAttributePair(sa.OVERDUE_MINOR, int(view.debt.amount * 100)),
+            SearchAttributePair(sa.OVERDUE_MINOR, int(view.overdue_amount * 100)),
         ]
         if deadline:
             pairs += [
-                SearchAttributePair(sa.NEXT_ACTION, deadline.action),
+                SearchAttributePair(sa.NEXT_ACTION, deadline.action.value),
                 SearchAttributePair(sa.NEXT_CLAUSE, deadline.clause or ""),
                 SearchAttributePair(sa.NEXT_DEADLINE, deadline.at - self._input.clock_shift),
             ]

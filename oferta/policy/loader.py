@@ -57,10 +57,11 @@ def load_policies(directory: Path | None = None) -> dict[str, Policy]:
     return {p.stem: load_policy_file(p) for p in sorted(directory.glob("*.yaml"))}
 
 
+@cache
 def load_policy(policy_id: str) -> Policy:
-    policies = load_policies()
-    try:
-        return policies[policy_id]
-    except KeyError:
-        known = ", ".join(sorted(policies))
-        raise KeyError(f"unknown policy {policy_id!r}; known: {known}") from None
+    """One policy by id; a broken file elsewhere in the directory does not stop it."""
+    path = policy_dir() / f"{policy_id}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in policy_dir().glob("*.yaml")))
+        raise KeyError(f"unknown policy {policy_id!r}; known: {known}")
+    return load_policy_file(path)

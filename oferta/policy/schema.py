@@ -21,23 +21,61 @@ class Strict(BaseModel):
 
 class TimeUnit(StrEnum):
     HOURS = "hours"
+    DAYS = "days"  # the contract's bare "day": resolved through ``definitions.day``
     CALENDAR_DAYS = "calendar_days"
     WORKING_DAYS = "working_days"
+    WEEKS = "weeks"
     MONTHS = "months"
 
 
 class Term(Strict):
-    """A span of time fixed by a clause, e.g. "7 calendar days (3.16)"."""
+    """A span of time fixed by a clause, e.g. "7 calendar days (3.16)".
+
+    A step the contract does not require (a courtesy reminder, a renewal invoice's
+    lead time, a final warning) is ``operational``: it cites no clause, and its
+    notice says it is the provider's reminder, not a term of the contract.
+    """
 
     amount: int = Field(ge=0)
     unit: TimeUnit
-    clause: str = Field(min_length=1)
+    clause: str | None = Field(default=None, min_length=1)
+    operational: bool = False
     reading: str | None = Field(
         default=None, description="How an ambiguous wording was read, and why."
     )
 
+    @model_validator(mode="after")
+    def _cited_or_operational(self) -> Term:
+        if self.operational and self.clause is not None:
+            raise ValueError("an operational term cites no clause (the contract does not require it)")
+        if not self.operational and self.clause is None:
+            raise ValueError("clause: a contract term names its clause (or is marked operational)")
+        return self
+
     def __str__(self) -> str:
-        return f"{self.amount} {self.unit.value.replace('_', ' ')} ({self.clause})"
+        basis = f"clause {self.clause}" if self.clause else "operational"
+        return f"{self.amount} {self.unit.value.replace('_', ' ')} ({basis})"
+
+
+class DayDefinition(Strict):
+    """What a bare "day" means in this contract."""
+
+    means: Literal["calendar_days", "working_days"]
+    clause: str | None = Field(
+        description="The contract's own definition (PS.kz 1.12); null when the law's default applies."
+    )
+    reading: str | None = None
+
+
+class Definitions(Strict):
+    """How the contract counts its terms (law-terms.md); the contract's own words first."""
+
+    day: DayDefinition
+    last_day_off: Literal["next_working_day", "stays"] = Field(
+        description="A term whose last day is a day off ends on the next working day."
+    )
+    last_day_off_basis: str = Field(description="The statute, e.g. KZ Civil Code art. 175.")
+    reading: str | None = None
 
 
 class Rule(Strict):
@@ -59,19 +97,19 @@ class Provider(Strict):
 
 
 class PaymentModel(StrEnum):
-    INVOICE = "invoice"
-    PREPAID_BALANCE = "prepaid_balance"
+    INVOICE = "invoice"  # invoices with due dates; arrears are what is overdue
+    BALANCE = "balance"  # a prepaid balance debited for the services rendered
+    TARIFF_PURCHASE = "tariff_purchase"  # the client buys each Tariff; nothing renews by itself
 
 
 class Billing(Strict):
     model: PaymentModel
     model_clause: str
     invoice_due: Term | None = Field(
-        description="Time to pay an invoice after it is issued; null when charges are"
-        " written off a prepaid balance and fall due at once."
+        description="Time to pay an invoice after it is issued; null when the contract has no invoices."
     )
-    renewal_invoice_lead: Term = Field(
-        description="How long before the paid period ends the renewal is billed."
+    renewal_invoice_lead: Term | None = Field(
+        default=None, description="How long before the paid period ends the renewal is billed."
     )
     reminders_before_due: list[Term] = Field(default_factory=list)
     balance_credit_delay: Term | None = Field(
@@ -82,7 +120,9 @@ class Billing(Strict):
 class Suspension(Strict):
     """Suspension for non-payment and what follows it."""
 
-    after_due: Term = Field(description="Delay after the due date before suspension (0 = at once).")
+    after_due: Term | None = Field(
+        default=None, description="Delay after the due date before suspension (0 = at once)."
+    )
     restore_within: Term | None = Field(
         description="How fast service is restored after the arrears are paid."
     )
@@ -92,7 +132,7 @@ class Suspension(Strict):
     data_deletion_after: Term | None = Field(
         description="When data is deleted, counted from the anchor below."
     )
-    data_deletion_anchor: Literal["suspension", "due_date"] = "suspension"
+    data_deletion_anchor: Literal["suspension", "due_date", "balance_zero"] = "suspension"
     deletion_warning_before: Term | None = Field(
         default=None, description="Final warning sent this long before deletion."
     )
@@ -103,6 +143,12 @@ class Suspension(Strict):
     abuse: Rule | None = Field(
         default=None, description="The clause that lets the provider block a service for abuse."
     )
+    kinds_without_data: list[str] = Field(
+        default_factory=list,
+        description="Service kinds whose end is never a data deletion (domains, colocation): the"
+        " deletion step ends the service instead.",
+    )
+    kinds_without_data_reading: str | None = None
 
 
 class LateFee(Strict):
@@ -111,6 +157,10 @@ class LateFee(Strict):
         gt=0, le=1, description="Maximum fee as a share of the debt; null = no cap."
     )
     applies_to: Literal["all_debts", "credit_invoices"] = "all_debts"
+    base: Literal["unpaid_remainder", "invoice_amount"] = Field(
+        description="Accrue per day on what is still unpaid (SmartApe 7.9, PS.kz 6.4) or on the"
+        " invoice amount as written (ONELAB 5.3)."
+    )
     clause: str
     fee_invoice_due: Term | None = None
     reading: str | None = None
@@ -118,12 +168,36 @@ class LateFee(Strict):
 
 class Termination(Strict):
     customer_notice: Term | None = Field(
-        description="Notice the customer must give; null when the contract gives no such right."
+        description="Notice to terminate the whole contract; null when the contract gives no such right."
+    )
+    service_refusal_notice: Term | None = Field(
+        default=None,
+        description="Notice to refuse one service (SmartApe 2.4.10); null = the contract notice applies.",
     )
     customer_right: Rule
-    provider_notice: Term | None
+    provider_notice: Term | None = Field(
+        description="Notice the provider gives to terminate without cause (event provider_termination)."
+    )
+    serious_breach: Rule | None = Field(
+        default=None, description="Termination at once for a serious breach (event breach_termination)."
+    )
+    breach_forfeits_unused: bool = Field(
+        default=False, description="A breach termination refunds nothing (PS.kz 3.12, Center Pro 5.3.8)."
+    )
     consent_withdrawal_terminate_after: Term | None = None
-    force_majeure_notice_within: Term | None = None
+    consumer_withdrawal: Term | None = Field(
+        default=None,
+        description="A consumer may withdraw within this term of the contract's start: it ends at"
+        " once, only the days used are charged (event withdrawal).",
+    )
+    promise_to_pay: Rule | None = Field(
+        default=None, description="A promised payment date postpones the deletion (event promise_to_pay)."
+    )
+    ends_with_paid_tariff: Rule | None = Field(
+        default=None,
+        description="Tariff purchase: the client leaves by not buying a new Tariff; a cancellation"
+        " takes effect when the paid Tariff ends.",
+    )
 
 
 class AutoRenewal(Strict):
@@ -135,6 +209,8 @@ class AutoRenewal(Strict):
 class Trial(Strict):
     length: Term
     once_per_customer: bool = True
+    service_kinds: list[str] = Field(min_length=1, description="The kinds the trial exists for.")
+    refusal: Rule = Field(description="Refusing during the trial ends it at once and costs nothing.")
 
 
 class RefundDestination(StrEnum):
@@ -149,21 +225,31 @@ class Refunds(Strict):
     destination_clause: str | None
     proration: Literal["calendar_days", "none"]
     proration_clause: str | None
-    first_period_refundable: bool = True
-    first_period_clause: str | None = None
+    minimum_period: Term | None = Field(
+        default=None,
+        description="Paid time inside the minimum period is kept on early termination (SmartApe"
+        " 7.11: one month); what lies beyond it is refunded.",
+    )
     paid_tariff_refundable: bool = True
     paid_tariff_clause: str | None = None
+    reading: str | None = None
 
 
 class ForceMajeure(Strict):
     notice_within: Term | None
     terminate_after: Term | None = Field(
-        description="The contract ends when force majeure lasts this long; null = never."
+        description="How long a force majeure lasts before termination applies; null = never."
     )
-    deadlines_extended: bool = Field(
-        description="Whether contract deadlines are pushed back by the force majeure's length."
+    termination: Literal["automatic", "option", "none"] = Field(
+        description="automatic: the contract ends at terminate_after (PS.kz 6.17); option: either"
+        " party may then terminate (SmartApe 8.5), the service waits for that choice."
+    )
+    deadlines_extended: bool | None = Field(
+        description="Whether deadlines are pushed back by the force majeure's length; null = the"
+        " contract is silent (nothing is pushed back)."
     )
     clause: str
+    reading: str | None = None
 
 
 class TariffChange(Strict):
@@ -178,6 +264,11 @@ class Channel(StrEnum):
 
 
 class NoticeTemplate(StrEnum):
+    # Templates added with the clause-faithful engine; v1 services never use them.
+    PROMISE_TO_PAY_RECORDED = "promise_to_pay_recorded"
+    FORCE_MAJEURE_OPTION = "force_majeure_option"
+    TARIFF_ENDED = "tariff_ended"
+    TARIFF_PURCHASED = "tariff_purchased"
     ACTIVATED = "activated"
     INVOICE_ISSUED = "invoice_issued"
     PAYMENT_REMINDER = "payment_reminder"
@@ -209,6 +300,7 @@ class Policy(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     version: int = Field(ge=1)
     provider: Provider
+    definitions: Definitions
     service_kinds: list[str]
     locales: list[Literal["ru", "kk", "en"]]
     billing: Billing
@@ -220,7 +312,9 @@ class Policy(Strict):
     refunds: Refunds
     force_majeure: ForceMajeure
     tariff_change: TariffChange
-    notices: dict[NoticeTemplate, list[Channel]]
+    notices: dict[NoticeTemplate, list[Channel]] = Field(
+        description="Channels per notice; a notice not listed goes by e-mail, every contract's channel."
+    )
     quiet_hours: QuietHours
     other_rules: dict[str, Rule] = Field(
         default_factory=dict,
@@ -243,9 +337,18 @@ class Policy(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
-        if self.billing.model is PaymentModel.INVOICE and self.billing.invoice_due is None:
-            raise ValueError("billing.invoice_due: an invoice-based policy needs a due term")
-        missing = [t.value for t in NoticeTemplate if t not in self.notices]
-        if missing:
-            raise ValueError(f"notices: no channels chosen for {', '.join(missing)}")
+        billing = self.billing
+        if billing.model is PaymentModel.INVOICE:
+            if billing.invoice_due is None or billing.renewal_invoice_lead is None:
+                raise ValueError(
+                    "billing: an invoice policy needs invoice_due and renewal_invoice_lead"
+                )
+            if self.suspension.after_due is None:
+                raise ValueError("suspension.after_due: an invoice policy says when arrears suspend")
+        if self.trial and not set(self.trial.service_kinds) <= set(self.service_kinds):
+            raise ValueError("trial.service_kinds: a trial kind the policy does not sell")
+        if self.trial and billing.model is not PaymentModel.INVOICE:
+            raise ValueError("trial: a trial runs before the first invoice (invoice model only)")
+        if self.force_majeure.termination != "none" and self.force_majeure.terminate_after is None:
+            raise ValueError("force_majeure.terminate_after: needed unless termination is none")
         return self

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
 from oferta.policy.schema import LateFee
 from oferta.timeline.calendar import calendar_days_between
 from oferta.timeline.money import Money
+from oferta.timeline.state import Invoice
 
 
 class LateFeeAssessment(BaseModel):
@@ -18,15 +20,30 @@ class LateFeeAssessment(BaseModel):
     capped: bool
 
 
-def assess_late_fee(
-    debt: Money, due_at: datetime, paid_at: datetime, rule: LateFee, tz: str
-) -> LateFeeAssessment:
-    """Penalty for each calendar day of delay, capped at a share of the debt."""
-    days = max(0, calendar_days_between(due_at, paid_at, tz)) if paid_at > due_at else 0
-    fee = debt.times(rule.rate_per_day * days)
+def assess_late_fee(invoice: Invoice, paid_at: datetime, rule: LateFee, tz: str) -> LateFeeAssessment:
+    """Penalty for each calendar day of delay, capped at a share of the debt.
+
+    A day of delay is each day after the last day to pay, up to and including the
+    day the invoice was paid in full. The rate applies to what was still unpaid at
+    the start of that day (``base: unpaid_remainder``, SmartApe 7.9, PS.kz 6.4) or
+    to the whole invoice as written (``base: invoice_amount``, ONELAB 5.3).
+    """
+    zone = ZoneInfo(tz)
+    paid_on = paid_at.astimezone(zone).date()
+    days = max(0, (paid_on - invoice.due_on).days)
+    fee = Money.zero(invoice.amount.currency)
+    for offset in range(1, days + 1):
+        day = invoice.due_on + timedelta(days=offset)
+        if rule.base == "invoice_amount":
+            base = invoice.amount
+        else:
+            paid_before = sum((i.amount.amount for i in invoice.installments
+                               if i.at.astimezone(zone).date() < day), Decimal(0))
+            base = Money.of(max(Decimal(0), invoice.amount.amount - paid_before), invoice.amount.currency)
+        fee = fee + base.times(rule.rate_per_day)
     capped = False
     if rule.cap_ratio is not None:
-        cap = debt.times(rule.cap_ratio)
+        cap = invoice.amount.times(rule.cap_ratio)
         if fee.amount > cap.amount:
             fee, capped = cap, True
     return LateFeeAssessment(fee=fee, days_late=days, capped=capped)

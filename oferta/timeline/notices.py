@@ -62,7 +62,7 @@ def deliveries_for(
     intent: NoticeIntent, policy: Policy, now: datetime, period_index: int
 ) -> list[Delivery]:
     result = []
-    for channel in policy.notices.get(intent.template, []):
+    for channel in policy.notices.get(intent.template, [Channel.EMAIL]):
         send_at = now
         if channel is Channel.SMS:
             send_at = quiet_hours_end(now, policy.quiet_hours, policy.provider.timezone)

@@ -6,7 +6,7 @@ queries), so they are plain pydantic models with no behaviour that does I/O.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
@@ -34,9 +34,10 @@ class Phase(StrEnum):
 
 
 class SuspensionReason(StrEnum):
-    NON_PAYMENT = "non_payment"
+    NON_PAYMENT = "non_payment"  # invoice arrears, or a balance that cannot cover the services
     ABUSE = "abuse"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    TARIFF_ENDED = "tariff_ended"  # tariff purchase: access limited until a new Tariff is bought
 
 
 class EventType(StrEnum):
@@ -52,6 +53,17 @@ class EventType(StrEnum):
     ABUSE_RESOLVED = "abuse_resolved"
     TARIFF_CHANGE = "tariff_change"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    WITHDRAWAL = "withdrawal"  # a consumer withdraws within the contract's term (SmartApe 11.6)
+    PROMISE_TO_PAY = "promise_to_pay"  # the customer names its payment date (ONELAB 11.11.1)
+    PROVIDER_TERMINATION = "provider_termination"  # without cause, with the contract's notice
+    BREACH_TERMINATION = "breach_termination"  # at once, for a serious breach
+    TARIFF_PURCHASE = "tariff_purchase"  # the client buys a Tariff from its balance (Center Pro 6.6)
+    FORCE_MAJEURE_TERMINATE = "force_majeure_terminate"  # a party exercises its option (SmartApe 8.5)
+
+
+class CancelScope(StrEnum):
+    SERVICE = "service"  # refuse this service (SmartApe 2.4.10)
+    CONTRACT = "contract"  # terminate the whole contract (SmartApe 11.3)
 
 
 class BillingEvent(BaseModel):
@@ -65,6 +77,10 @@ class BillingEvent(BaseModel):
     new_tariff: str | None = None
     reason: str | None = None
     force_majeure_id: str | None = None
+    scope: CancelScope | None = None
+    # promise_to_pay: the date the customer promises to pay by (local date of this instant).
+    promised_at: AwareDatetime | None = None
+    party: Literal["customer", "provider"] | None = None
     # When it happened in the billing system (e.g. funds received); applied no
     # earlier than the last step already taken and no later than now.
     occurred_at: AwareDatetime | None = None
@@ -90,6 +106,11 @@ class EntryType(StrEnum):
     FORCE_MAJEURE_ENDED = "force_majeure_ended"
     TARIFF_CHANGE_ANNOUNCED = "tariff_change_announced"
     NOTICE = "notice"
+    PROMISE_TO_PAY = "promise_to_pay"
+    FORCE_MAJEURE_OPTION = "force_majeure_option"
+    TARIFF_ENDED = "tariff_ended"
+    TARIFF_PURCHASED = "tariff_purchased"
+    BALANCE_DEBITED = "balance_debited"
 
 
 class TimelineEntry(BaseModel):
@@ -99,17 +120,29 @@ class TimelineEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class Installment(BaseModel):
+    at: AwareDatetime
+    amount: Money
+
+
 class Invoice(BaseModel):
     invoice_id: str
     kind: Literal["period", "extra", "late_fee"]
     amount: Money
     paid: Money
     issued_at: AwareDatetime
+    # The instant the invoice becomes overdue: 24:00 local of its last day to pay.
     due_at: AwareDatetime
+    # That last day to pay (a local date).
+    due_on: date
     clause: str | None
     period_index: int | None = None
     covers_until: AwareDatetime | None = None
     reminders_sent: int = 0
+    installments: list[Installment] = Field(default_factory=list)
+
+    def overdue_at(self, at: datetime) -> bool:
+        return not self.is_paid and at >= self.due_at
 
     @property
     def outstanding(self) -> Money:
@@ -123,6 +156,8 @@ class Invoice(BaseModel):
 class ForceMajeure(BaseModel):
     force_majeure_id: str
     started_at: AwareDatetime
+    # Option contracts (SmartApe 8.5): the parties were told they may now terminate.
+    option_announced: bool = False
 
 
 class TariffChange(BaseModel):
@@ -140,6 +175,8 @@ class ServiceSpec(BaseModel):
     price: Money
     period: str = "P1M"
     trial: bool = False
+    # A consumer (not a business) has the statutory withdrawal right where the contract gives it.
+    consumer: bool = False
 
 
 class ServiceState(BaseModel):
@@ -147,6 +184,10 @@ class ServiceState(BaseModel):
     created_at: AwareDatetime
     terminal: Literal["terminated", "deleted"] | None = None
     billing_anchor: AwareDatetime | None = None
+    # The period index that starts at billing_anchor: a Tariff bought after a lapse, or a
+    # balance topped up after a block, starts a new run of periods (indexes keep growing,
+    # since notices are keyed by them).
+    anchor_period: int = 0
     period_index: int = 0
     period_start: AwareDatetime | None = None
     period_end: AwareDatetime | None = None
@@ -155,10 +196,16 @@ class ServiceState(BaseModel):
     invoices: list[Invoice] = Field(default_factory=list)
     suspension_reasons: list[SuspensionReason] = Field(default_factory=list)
     suspended_at: AwareDatetime | None = None
-    debt_since: AwareDatetime | None = None
     deletion_warned: bool = False
+    # Balance model: when the balance stopped covering the services (the 8.6.4 anchor).
+    balance_short_since: AwareDatetime | None = None
+    # ONELAB 11.11.1: the deletion waits for the date the customer promised to pay by.
+    promised_payment_on: date | None = None
+    # Tariff purchase: Tariffs bought and not yet started (each starts when the last ends).
+    tariffs_queued: int = 0
     cancellation_requested_at: AwareDatetime | None = None
     cancellation_effective_at: AwareDatetime | None = None
+    cancellation_reason: Literal["customer_notice", "service_refusal", "provider_notice"] | None = None
     consent_terminate_at: AwareDatetime | None = None
     force_majeure: ForceMajeure | None = None
     tariff_change: TariffChange | None = None
@@ -167,7 +214,6 @@ class ServiceState(BaseModel):
     refunded: Money
     applied_event_ids: list[str] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
-    invoice_seq: int = 0
 
     @classmethod
     def new(cls, spec: ServiceSpec, created_at: datetime) -> ServiceState:
@@ -215,7 +261,7 @@ class ServiceState(BaseModel):
     def shift_deadlines(self, by: timedelta) -> None:
         """Push every future contract date back, e.g. after a force majeure."""
         for name in (
-            "period_end", "paid_until", "suspended_at", "debt_since",
+            "period_end", "paid_until", "suspended_at", "balance_short_since",
             "cancellation_effective_at", "consent_terminate_at", "billing_anchor",
         ):
             value = getattr(self, name)
@@ -223,19 +269,42 @@ class ServiceState(BaseModel):
                 setattr(self, name, value + by)
         for invoice in self.invoices:
             invoice.due_at += by
+            invoice.due_on += timedelta(days=by.days)
             if invoice.covers_until:
                 invoice.covers_until += by
         if self.tariff_change:
             self.tariff_change.effective_at += by
 
 
+class DeadlineAction(StrEnum):
+    """Steps the contract takes by itself when their time comes."""
+
+    SEND_NOTICE = "send_notice"
+    START_PERIOD = "start_period"
+    ISSUE_INVOICE = "issue_invoice"
+    REMIND = "remind"
+    SUSPEND = "suspend"
+    WARN_DELETION = "warn_deletion"
+    DELETE_DATA = "delete_data"
+    TERMINATE_FOR_DEBT = "terminate_for_debt"
+    TERMINATE = "terminate"
+    TERMINATE_CONSENT = "terminate_consent"
+    TERMINATE_FORCE_MAJEURE = "terminate_force_majeure"
+    ANNOUNCE_FORCE_MAJEURE_OPTION = "announce_force_majeure_option"
+    END_TRIAL = "end_trial"
+    DEBIT_BALANCE = "debit_balance"
+    END_TARIFF = "end_tariff"
+
+
 class Deadline(BaseModel):
     """The next thing the contract makes happen, with the clause behind it."""
 
     at: AwareDatetime
-    action: str
+    action: DeadlineAction
     clause: str | None
     detail: dict[str, Any] = Field(default_factory=dict)
+    # True when the contract does not require the step (a courtesy reminder, a lead time).
+    operational: bool = False
 
 
 class ServiceView(BaseModel):
@@ -251,7 +320,9 @@ class ServiceView(BaseModel):
     debt: Money
     next_deadline: Deadline | None
     applied_events: int = 0
+    # What is past its due date (the arrears); ``debt`` also counts invoices not yet due.
+    overdue: Money | None = None
 
     @property
     def overdue_amount(self) -> Decimal:
-        return self.debt.amount
+        return (self.overdue or self.debt).amount

@@ -1,0 +1,183 @@
+"""What every billing model answers: how a service starts, bills, falls behind and settles.
+
+A model is chosen by the policy's ``billing.model`` (invoice, balance, tariff
+purchase). The core asks it for its deadlines and hands it the inputs it owns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from oferta.policy.schema import NoticeTemplate, Term, TimeUnit
+from oferta.timeline.charges import prorate
+from oferta.timeline.engine.effects import ProvisionIntent, Transition
+from oferta.timeline.money import Money
+from oferta.timeline.state import (
+    BillingEvent,
+    Deadline,
+    DeadlineAction,
+    EntryType,
+    EventType,
+    Invoice,
+    ServiceState,
+)
+
+if TYPE_CHECKING:
+    from oferta.timeline.engine.core import Contract
+
+# "Until the promised date has passed": zero days counted from that date.
+_ZERO_DAYS = Term(amount=0, unit=TimeUnit.CALENDAR_DAYS, operational=True)
+
+DeadlineHandler = Callable[[ServiceState, Deadline, datetime, Transition], None]
+EventHandler = Callable[[ServiceState, BillingEvent, datetime, Transition], None]
+
+
+class BillingModel:
+    """The shared part; each model overrides what its contract does differently."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.policy = contract.policy
+
+    # -- what the core asks ------------------------------------------------
+
+    def start(self, state: ServiceState, now: datetime, out: Transition) -> None:
+        raise NotImplementedError
+
+    def deadlines(self, state: ServiceState) -> list[Deadline]:
+        raise NotImplementedError
+
+    def deadline_handlers(self) -> dict[DeadlineAction, DeadlineHandler]:
+        return {}
+
+    def event_handlers(self) -> dict[EventType, EventHandler]:
+        return {EventType.PAYMENT: self.on_payment}
+
+    def refusal(self, state: ServiceState, event: BillingEvent, now: datetime) -> str | None:
+        if event.type is EventType.PAYMENT:
+            if event.amount is None or not event.amount.is_positive:
+                return "amount must be a positive sum"
+        elif event.type is EventType.INVOICE:
+            return f"the contract issues no invoices ({self.policy.billing.model_clause})"
+        elif event.type is EventType.TARIFF_PURCHASE:
+            return "the contract has no Tariff purchases: services are billed by period"
+        elif event.type is EventType.PROMISE_TO_PAY:
+            return "the contract gives no promised-payment date"
+        return None
+
+    def overdue_amount(self, state: ServiceState, at: datetime) -> Money:
+        """What is past its due date at ``at`` (the arrears)."""
+        return Money.zero(state.spec.price.currency)
+
+    def suspension_detail(self, state: ServiceState, now: datetime) -> dict[str, Any]:
+        return {}
+
+    def close_open_invoices(self, state: ServiceState, at: datetime) -> None:
+        """On an ending: nothing is owed for time after ``at``."""
+
+    def cancellation_end(self, state: ServiceState, now: datetime) -> datetime | None:
+        """When a cancellation takes effect if the model fixes it (a paid Tariff's end)."""
+        return None
+
+    def on_payment(self, state: ServiceState, event: BillingEvent, now: datetime,
+                   out: Transition) -> None:
+        assert event.amount is not None
+        state.balance = state.balance + event.amount
+        detail = {"amount": str(event.amount.amount), "currency": event.amount.currency,
+                  "event_id": event.event_id}
+        self.contract.emit(state, out, now, EntryType.PAYMENT_RECEIVED,
+                           self.policy.billing.model_clause, detail,
+                           NoticeTemplate.PAYMENT_RECEIVED, f"payment:{event.event_id}")
+        self.after_payment(state, now, out)
+
+    def after_payment(self, state: ServiceState, now: datetime, out: Transition) -> None:
+        raise NotImplementedError
+
+    # -- money on an ending ------------------------------------------------
+
+    def unused(self, state: ServiceState, at: datetime, keep_minimum: bool = True) -> Money:
+        """What the customer paid for time after ``at``, plus money not yet spent.
+
+        Paid time inside the contract's minimum period is kept (SmartApe 7.11);
+        everything beyond it is returned, whatever the length of the period paid.
+        """
+        rules = self.policy.refunds
+        total = state.balance
+        if rules.proration == "none" or not rules.paid_tariff_refundable:
+            return total
+        from_ = at
+        minimum = rules.minimum_period
+        if keep_minimum and minimum and state.billing_anchor:
+            start = self.first_paid_start(state)
+            from_ = max(at, self.contract.span_end(start, minimum))
+        for start, end, amount in self.paid_spans(state):
+            if end > from_:
+                total = total + prorate(amount, start, end, from_, end, self.contract.tz)
+        return total
+
+    def first_paid_start(self, state: ServiceState) -> datetime:
+        spans = self.paid_spans(state)
+        return min((s for s, _, _ in spans), default=state.billing_anchor or state.created_at)
+
+    def paid_spans(self, state: ServiceState) -> list[tuple[datetime, datetime, Money]]:
+        """(start, end, amount) of each stretch of service time paid for and not yet used up."""
+        return []
+
+    def keeps_paid_invoice(self, state: ServiceState, invoice: Invoice) -> bool:
+        return False
+
+    # -- the deletion of data after non-payment (invoice and balance models) ---------
+
+    def deletion_deadlines(self, state: ServiceState, deletion: datetime | None) -> list[Deadline]:
+        """The final warning (operational) and the deletion itself, per the policy."""
+        rules = self.policy.suspension
+        if deletion is None or rules.data_deletion_after is None:
+            return []
+        if state.promised_payment_on is not None:
+            # ONELAB 11.11.1: the data is kept until the promised payment date has passed.
+            deletion = max(deletion, self.contract.after_date(
+                state.promised_payment_on, _ZERO_DAYS))
+        found: list[Deadline] = []
+        warning = rules.deletion_warning_before
+        if warning and not state.deletion_warned:
+            at = self.contract.before(deletion, warning)
+            if state.suspended_at is None or at > state.suspended_at:
+                found.append(Deadline(at=at, action=DeadlineAction.WARN_DELETION, clause=warning.clause,
+                                      operational=warning.operational,
+                                      detail={"deletion_at": deletion.isoformat()}))
+        found.append(Deadline(at=deletion, action=DeadlineAction.DELETE_DATA,
+                              clause=rules.data_deletion_after.clause))
+        return found
+
+    def do_warn_deletion(self, state: ServiceState, deadline: Deadline, now: datetime,
+                         out: Transition) -> None:
+        state.deletion_warned = True
+        detail = {"deletion_at": deadline.detail["deletion_at"],
+                  "debt": str(self.overdue_amount(state, now).amount),
+                  "currency": state.spec.price.currency}
+        self.contract.emit(state, out, now, EntryType.NOTICE, deadline.clause, detail,
+                           NoticeTemplate.DELETION_WARNING, f"deletion_warning:{state.suspended_at}",
+                           operational=deadline.operational)
+
+    def do_delete_data(self, state: ServiceState, deadline: Deadline, now: datetime,
+                       out: Transition) -> None:
+        contract = self.contract
+        if state.spec.kind in self.policy.suspension.kinds_without_data:
+            # A domain or a colocated server has no data of ours to delete: the service ends.
+            contract.terminate(state, now, out, "non_payment", deadline.clause)
+            return
+        state.terminal = "deleted"
+        written_off = self.write_off_on_deletion(state)
+        detail: dict[str, Any] = {"debt": str(self.overdue_amount(state, now).amount),
+                                  "currency": state.spec.price.currency}
+        if written_off is not None:
+            detail["balance_written_off"] = str(written_off.amount)
+        contract.emit(state, out, now, EntryType.DELETED, deadline.clause, detail,
+                      NoticeTemplate.DELETED, "deleted")
+        out.provisioning.append(ProvisionIntent(action="delete", key="delete", clause=deadline.clause))
+        contract.settle(state, now, out)
+
+    def write_off_on_deletion(self, state: ServiceState) -> Money | None:
+        return None
