@@ -32,7 +32,12 @@ for _country in ("KZ", "EE"):
 
 
 def is_working_day(day: date, country: str) -> bool:
-    return day.weekday() < 5 and day not in _holidays(country)
+    """Mon–Fri except public holidays and the days off they move; a Saturday or Sunday the
+    government made a working day (KZ transfers, e.g. Sat 4 May 2024) is a working day."""
+    calendar = _holidays(country)
+    if day in calendar.weekend_workdays:
+        return True
+    return day.weekday() < 5 and day not in calendar
 
 
 def add_working_days(start: datetime, count: int, country: str, tz: str) -> datetime:

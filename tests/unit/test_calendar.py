@@ -104,3 +104,10 @@ def test_subtract_undoes_add_for_calendar_units(start: datetime, amount: int, un
     assert later >= start
     if unit is not TimeUnit.MONTHS or start.day <= 28:
         assert subtract_term(later, term, "KZ", ALMATY) == start
+
+
+def test_a_weekend_the_government_made_a_working_day_counts_as_one() -> None:
+    # KZ 2024: Sat 4 May was worked and its day off moved to Wed 8 May.
+    assert is_working_day(date(2024, 5, 4), "KZ")
+    assert not is_working_day(date(2024, 5, 8), "KZ")
+    assert not is_working_day(date(2024, 5, 5), "KZ")  # an ordinary Sunday

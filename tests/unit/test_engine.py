@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from oferta.policy import load_policy
-from oferta.policy.schema import Term, TimeUnit, Trial
+from oferta.policy.schema import Rule, Term, TimeUnit, Trial
 from oferta.timeline.dry_run import dry_run
 from oferta.timeline.engine import Contract, describe
 from oferta.timeline.money import Money
@@ -57,7 +57,9 @@ def test_partial_payment_keeps_the_service_suspended_until_the_debt_is_paid() ->
     assert resumed_at == START + 32 * DAY + timedelta(hours=2)
     # Only the late-fee invoice of 6.6 is open; it does not hold the service back.
     assert state.phase.value == "active"
-    assert state.debt() == Money.of("2.50", "KZT")  # 0.1% x 1 day x 2500
+    # Renewal due by 24:00 on Tue 30 March (3 working days from Thu 25 March); 31 March, 1 and 2
+    # April are days of delay, each on the 2500 unpaid that morning: 0.1% x 3 x 2500.
+    assert state.debt() == Money.of("7.50", "KZT")
 
 
 def test_overpayment_pays_the_next_renewal_from_the_balance() -> None:
@@ -80,11 +82,14 @@ def test_a_billing_event_is_applied_once() -> None:
 def test_refusals_name_the_reason() -> None:
     contract = Contract(PS_KZ)
     state = ServiceState.new(spec(), START)
-    assert "differs" in contract.refusal(state, event("e", EventType.PAYMENT, amount=Money.of("1", "EUR")))
-    assert "positive" in contract.refusal(state, event("e", EventType.PAYMENT, amount=Money.of("-1", "KZT")))
-    assert "no cancellation" in contract.refusal(state, event("e", EventType.CANCEL_WITHDRAWN))
+    def refusal(e: BillingEvent) -> str:
+        return contract.refusal(state, e, START) or ""
+
+    assert "differs" in refusal(event("e", EventType.PAYMENT, amount=Money.of("1", "EUR")))
+    assert "positive" in refusal(event("e", EventType.PAYMENT, amount=Money.of("-1", "KZT")))
+    assert "no cancellation" in refusal(event("e", EventType.CANCEL_WITHDRAWN))
     state.terminal = "deleted"
-    assert "deleted" in contract.refusal(state, pay("late"))
+    assert "deleted" in refusal(pay("late"))
 
 
 def test_withdrawn_cancellation_keeps_the_service_running() -> None:
@@ -111,7 +116,10 @@ def test_withdrawn_consent_terminates_after_ten_days() -> None:
     events = [(timedelta(minutes=5), pay("p1")), (3 * DAY, event("k", EventType.CONSENT_WITHDRAWN))]
     state, result = run(events, days=20)
     terminated = next(e for e in result.entries if e.type.value == "terminated")
-    assert terminated.clause == "7.4" and terminated.at == START + 13 * DAY
+    # 7.4 "10 (ten) days" are working days (1.12): withdrawn Thu 4 March; 5, 9-12, 15-19 March
+    # (8 March is a holiday) make ten; the term ends at 24:00 on Fri 19 March.
+    assert terminated.clause == "7.4"
+    assert terminated.at == datetime(2027, 3, 20, tzinfo=ZoneInfo("Asia/Almaty"))
     assert terminated.detail["reason"] == "consent_withdrawn"
 
 
@@ -123,7 +131,8 @@ def test_tariff_change_is_announced_thirty_days_ahead_and_applies_from_the_next_
     announced = next(e for e in result.entries if e.type.value == "tariff_change_announced")
     assert announced.clause == "4.2.7"
     effective = datetime.fromisoformat(announced.detail["effective_at"])
-    assert effective == START + 32 * DAY
+    # 30 calendar days from Wed 3 March: the last day is Fri 2 April, the change applies from 24:00.
+    assert effective == datetime(2027, 4, 3, tzinfo=ZoneInfo("Asia/Almaty"))
     invoices = [e for e in result.entries if e.type.value == "invoice_issued"]
     # Period 1 starts on 1 April, before the change: old price; period 2 (1 May): new price.
     assert [i.detail["amount"] for i in invoices] == ["2500.00", "2500.00", "3000.00"]
@@ -131,12 +140,15 @@ def test_tariff_change_is_announced_thirty_days_ahead_and_applies_from_the_next_
 
 
 def test_trial_runs_free_then_bills_the_first_period() -> None:
-    trial = Trial(length=Term(amount=10, unit=TimeUnit.CALENDAR_DAYS, clause="annex 4.3"))
+    trial = Trial(length=Term(amount=10, unit=TimeUnit.CALENDAR_DAYS, clause="annex 4.3"),
+                  service_kinds=["hosting"], refusal=Rule(clause="annex 4.3", text="free"))
     policy = PS_KZ.model_copy(update={"trial": trial})
     state, result = run([], days=15, policy=policy, trial=True)
     assert types(result)[0] == "activated"
     first_invoice = next(e for e in result.entries if e.type.value == "invoice_issued")
-    assert first_invoice.at == START + 7 * DAY  # 3 days (5.8) before the trial ends
+    # The trial ends at 24:00 on 11 March; the first invoice goes out 7 days (the policy's
+    # operational lead) before that.
+    assert first_invoice.at == datetime(2027, 3, 5, tzinfo=ZoneInfo("Asia/Almaty"))
     assert state.phase.value == "suspended"  # nobody paid after the trial
 
 
@@ -149,15 +161,18 @@ def test_sms_waits_for_the_end_of_quiet_hours_email_does_not() -> None:
     # A service activated at 22:00: its reminder SMS is held, its email is not.
     evening = datetime.fromisoformat("2027-03-01T22:00:00+05:00")
     state, result = dry_run(Contract(PS_KZ), spec(), evening, [(evening, pay("p1"))], evening + 40 * DAY)
-    reminders = [d for d in result.deliveries if d.template.value == "payment_reminder"]
-    assert {d.channel.value: d.send_at.astimezone(ZoneInfo("Asia/Almaty")).hour for d in reminders} == {
-        "email": 22, "sms": 9}
+    # The renewal falls due at 24:00 on 30 March: the suspension's email goes at 00:00, its SMS at 09:00.
+    suspended = [d for d in result.deliveries if d.template.value == "suspended"]
+    assert {d.channel.value: d.send_at.astimezone(ZoneInfo("Asia/Almaty")).hour for d in suspended} == {
+        "email": 0, "sms": 9}
 
 
 def test_describe_says_the_state_next_step_and_clause() -> None:
     state, _ = run([(timedelta(minutes=5), pay("p1"))], days=2)
     text = describe(Contract(PS_KZ).view(state))
-    assert text.startswith("active; next: issue invoice at 2027-03-29") and "clause 5.8" in text
+    # The renewal invoice's timing is the provider's choice, not a contract term: no clause is cited.
+    assert text.startswith("active; next: issue invoice at 2027-03-25") and "operational" in text
+    assert "clause" not in text
 
 
 def test_late_fee_is_not_charged_on_the_first_invoice() -> None:
