@@ -23,7 +23,7 @@ from tests.workflows.scenarios import pay, scenario
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "histories"
 # Bump when the workflow's commands change (behind workflow.patched); older files stay.
-VERSION = "v2-notices-in-background"
+VERSION = "v3-service-contract"
 
 SCENARIOS = {
     "ps-kz-grace-then-deleted": scenario("ps-kz", [pay(timedelta(minutes=5)), pay(timedelta(days=36))], 75),
