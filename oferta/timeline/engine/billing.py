@@ -14,6 +14,7 @@ from oferta.policy.schema import NoticeTemplate, Term, TimeUnit
 from oferta.timeline.charges import prorate
 from oferta.timeline.engine.effects import ProvisionIntent, Transition
 from oferta.timeline.money import Money
+from oferta.timeline.notices import NoticeIntent
 from oferta.timeline.state import (
     BillingEvent,
     Deadline,
@@ -157,9 +158,13 @@ class BillingModel:
         detail = {"deletion_at": deadline.detail["deletion_at"],
                   "debt": str(self.overdue_amount(state, now).amount),
                   "currency": state.spec.price.currency}
-        self.contract.emit(state, out, now, EntryType.NOTICE, deadline.clause, detail,
-                           NoticeTemplate.DELETION_WARNING, f"deletion_warning:{state.suspended_at}",
-                           operational=deadline.operational)
+        if deadline.operational:
+            detail["operational"] = True
+        # A warning is a notice only: the timeline shows it as sent (or not) by its delivery.
+        self.contract.notify(state, now, out, NoticeIntent(
+            template=NoticeTemplate.DELETION_WARNING, key=f"deletion_warning:{state.suspended_at}",
+            clause=None if deadline.operational else deadline.clause,
+            detail=self.contract.common_detail(state) | detail))
 
     def do_delete_data(self, state: ServiceState, deadline: Deadline, now: datetime,
                        out: Transition) -> None:
