@@ -63,7 +63,10 @@ async def test_updates_validate_and_apply_each_billing_event_once(short_history_
         receipt = await handle.execute_update(ServiceLifecycleWorkflow.apply_event, _payment("pay-1"),
                                               id="pay-1")
         assert receipt.applied and receipt.view.state.value == "active"
-        assert receipt.view.next_deadline and receipt.view.next_deadline.clause == "5.8"
+        # Next: the renewal invoice, whose timing is the provider's choice (no clause).
+        deadline = receipt.view.next_deadline
+        assert deadline and deadline.action.value == "issue_invoice"
+        assert deadline.operational and deadline.clause is None
 
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(ServiceLifecycleWorkflow.apply_event,
@@ -115,5 +118,5 @@ async def test_search_attributes_let_operations_find_the_service(short_history_e
         assert view.next_deadline and deadline == view.next_deadline.at
         details = await handle.query("__temporal_workflow_metadata")
         assert "active; next: issue invoice" in details.current_details
-        assert "clause 5.8" in details.current_details
+        assert "(operational, not a contract term)" in details.current_details
         await handle.terminate("test over")

@@ -21,15 +21,21 @@ def test_reference_timeline_as_json_cites_the_clauses() -> None:
     assert run.returncode == 0, run.stderr
     items = json.loads(run.stdout)  # stdout is exactly one JSON array
     steps = [(i["type"], i["clause"]) for i in items if i["type"] != "notice"]
+    # The courtesy reminder is the provider's own step: it cites no clause.
     assert steps == [
         ("invoice_issued", "5.8"), ("payment_received", "5.8"), ("activated", "5.8"),
-        ("invoice_issued", "5.8"), ("reminder", "5.8"), ("suspended", "3.16"), ("deleted", "3.17"),
+        ("invoice_issued", "5.8"), ("reminder", None), ("suspended", "4.2.4"), ("deleted", "3.17"),
     ]
     assert items[0]["at"] == "2026-12-01T10:00:00+05:00"
+    reminder = next(i for i in items if i["type"] == "reminder")
+    assert reminder["detail"]["operational"] is True
     suspended = next(i for i in items if i["type"] == "suspended")
     deleted = next(i for i in items if i["type"] == "deleted")
-    assert suspended["at"] == "2027-01-01T10:05:00+05:00"
-    assert deleted["at"] == "2027-01-08T10:05:00+05:00"  # 7 calendar days (3.16-3.17)
+    # Renewal issued Fri 25 Dec; 3 working days (5.8, 1.12): 28, 29, 30 Dec; suspended at 24:00.
+    assert suspended["at"] == "2026-12-31T00:00:00+05:00"
+    # 7 calendar days (3.16-3.17) from 31 Dec end on Thu 7 Jan, Orthodox Christmas, a day off:
+    # the term runs to the end of Fri 8 Jan (Civil Code art. 175).
+    assert deleted["at"] == "2027-01-09T00:00:00+05:00"
     notices = [i for i in items if i["type"] == "notice"]
     assert all({"channel", "template", "locale"} <= set(n["detail"]) for n in notices)
     assert {n["detail"]["locale"] for n in notices} == {"ru"}
