@@ -117,6 +117,9 @@ class Deadline(BaseModel):
     at: datetime
     action: str
     clause: str | None
+    operational: bool = Field(
+        default=False, description="The provider's own step (a reminder, a renewal's timing): no clause."
+    )
 
 
 class ErrorItem(BaseModel):

@@ -67,7 +67,8 @@ def service_out(row: Service, view: ServiceView | None = None) -> ServiceOut:
             period_index=view.period_index, paid_until=view.paid_until,
             debt=_money(view.debt.amount, view.debt.currency),
             balance=_money(view.balance.amount, view.balance.currency),
-            next_deadline=Deadline(at=deadline.at, action=deadline.action, clause=deadline.clause)
+            next_deadline=Deadline(at=deadline.at, action=deadline.action, clause=deadline.clause,
+                                   operational=deadline.operational)
             if deadline else None,
             live=True,
         )

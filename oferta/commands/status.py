@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from oferta.timeline.state import Deadline
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,9 +66,15 @@ def format_view(view, workflow_status: str) -> str:
         ("paid until", view.paid_until.isoformat() if view.paid_until else "—"),
         ("debt", str(view.debt)),
         ("balance", str(view.balance)),
-        ("next step", deadline.action.replace("_", " ") if deadline else "— (waits for billing)"),
+        ("next step", deadline.action.value.replace("_", " ") if deadline else "— (waits for billing)"),
         ("when", deadline.at.isoformat() if deadline else "—"),
-        ("clause", (deadline.clause or "—") if deadline else "—"),
+        ("clause", _basis(deadline) if deadline else "—"),
     ]
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label.rjust(width)}  {value}" for label, value in rows)
+
+
+def _basis(deadline: Deadline) -> str:
+    if deadline.clause:
+        return deadline.clause
+    return "none: operational, not a contract term" if deadline.operational else "—"

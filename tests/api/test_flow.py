@@ -34,8 +34,9 @@ async def test_customer_service_payment_then_active_with_next_deadline_and_claus
         assert shown["live"] is True and shown["state"] == "active"
         assert shown["debt"] == {"amount": "0.00", "currency": "KZT"}
         deadline = shown["next_deadline"]
-        # PS.kz bills the renewal ahead of the paid period's end, under clause 5.8.
-        assert deadline["action"] == "issue_invoice" and deadline["clause"] == "5.8"
+        # PS.kz bills the renewal ahead of the paid period's end; when is the provider's choice.
+        assert deadline["action"] == "issue_invoice" and deadline["clause"] is None
+        assert deadline["operational"] is True
         assert datetime.fromisoformat(deadline["at"]) < datetime.fromisoformat(shown["paid_until"])
         assert datetime.fromisoformat(deadline["at"]).utcoffset() is not None
 
@@ -48,7 +49,7 @@ async def test_customer_service_payment_then_active_with_next_deadline_and_claus
         listed = await eventually(mirrored)
         row = listed["items"][0]
         assert row["id"] == service["id"] and row["live"] is False
-        assert row["next_deadline"]["clause"] == "5.8"
+        assert row["next_deadline"]["action"] == "issue_invoice" and row["next_deadline"]["clause"] is None
 
         async def with_notices():
             # Notices go out in the background; their entries follow the steps they belong to.

@@ -106,7 +106,9 @@ def test_run_serves_the_api_stops_cleanly_and_keeps_the_data(tmp_path: Path) -> 
             assert paid.status_code == 200, paid.text
             shown = http.get(f"/v1/services/{service['id']}").json()
             assert shown["state"] == "active"
-            assert shown["next_deadline"]["clause"] == "5.8"
+            # The renewal's timing is the provider's choice: no clause, marked operational.
+            assert shown["next_deadline"]["clause"] is None
+            assert shown["next_deadline"]["operational"] is True
             # The database mirror follows the workflow as its record activity runs.
             for _ in range(50):
                 metrics = httpx.get(f"{api}/metrics").text

@@ -49,7 +49,7 @@ async def test_status_tells_state_next_step_date_and_clause(dev_env, task_queue)
     lines = dict(line.strip().split("  ", 1) for line in run.stdout.splitlines())
     assert lines["state"].strip() == "active"
     assert lines["next step"].strip() == "issue invoice"
-    assert lines["clause"].strip() == "5.8"
+    assert lines["clause"].strip() == "none: operational, not a contract term"
     assert lines["when"].strip() == receipt.view.next_deadline.at.isoformat()
     missing = await oferta("status", "no-such-service", TEMPORAL_ADDRESS=address)
     assert missing.returncode == 1 and "no service 'no-such-service'" in missing.stderr
