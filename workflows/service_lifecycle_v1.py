@@ -19,6 +19,7 @@ from temporalio.common import RetryPolicy, SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from oferta import search_attributes as sa
     from oferta.legacy.v1.activity_models import (
         NoticeRequest,
         NoticeResult,
@@ -28,10 +29,9 @@ with workflow.unsafe.imports_passed_through():
         RefundResult,
         TimelineRecord,
     )
-    from oferta import search_attributes as sa
-    from oferta.legacy.v1.schema import Policy
     from oferta.legacy.v1.engine import Contract, RefundIntent, Transition, describe
     from oferta.legacy.v1.notices import Delivery
+    from oferta.legacy.v1.schema import Policy
     from oferta.legacy.v1.state import (
         BillingEvent,
         Deadline,

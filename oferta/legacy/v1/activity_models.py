@@ -11,8 +11,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel
 
 from oferta.legacy.v1.schema import Channel, NoticeTemplate, RefundDestination
-from oferta.timeline.money import Money
 from oferta.legacy.v1.state import Deadline, Phase, TimelineEntry
+from oferta.timeline.money import Money
 
 
 class NoticeRequest(BaseModel):

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from oferta.legacy.v1.schema import LateFee
 from oferta.legacy.v1.calendar import calendar_days_between
+from oferta.legacy.v1.schema import LateFee
 from oferta.timeline.money import Money
 
 

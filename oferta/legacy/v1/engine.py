@@ -14,12 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from oferta.legacy.v1.schema import NoticeTemplate, Policy, RefundDestination, Term
 from oferta.legacy.v1.calendar import add_term, subtract_term
 from oferta.legacy.v1.charges import assess_late_fee, prorate
-from oferta.timeline.money import Money
 from oferta.legacy.v1.notices import Delivery, NoticeIntent, deliveries_for
 from oferta.legacy.v1.periods import period_boundary
+from oferta.legacy.v1.schema import NoticeTemplate, Policy, RefundDestination, Term
 from oferta.legacy.v1.state import (
     BillingEvent,
     Deadline,
@@ -34,6 +33,7 @@ from oferta.legacy.v1.state import (
     TariffChange,
     TimelineEntry,
 )
+from oferta.timeline.money import Money
 
 ProvisionAction = Literal["activate", "suspend", "resume", "delete", "terminate"]
 

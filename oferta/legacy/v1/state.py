@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from oferta.timeline.money import Money
 from oferta.legacy.v1.notices import Delivery
+from oferta.timeline.money import Money
 
 # Entries kept in workflow state; the full timeline lives in the database.
 TIMELINE_TAIL = 200

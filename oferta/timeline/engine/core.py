@@ -11,8 +11,8 @@ from typing import Any
 
 from oferta.policy.schema import NoticeTemplate, PaymentModel, Policy, Term, TimeUnit
 from oferta.timeline.calendar import add_calendar_days, add_months
-from oferta.timeline.engine.billing import BillingModel
 from oferta.timeline.engine.balance import BalanceBilling
+from oferta.timeline.engine.billing import BillingModel
 from oferta.timeline.engine.effects import ProvisionIntent, RefundIntent, Transition, iso
 from oferta.timeline.engine.exits import Exits
 from oferta.timeline.engine.invoice import InvoiceBilling

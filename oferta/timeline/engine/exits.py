@@ -152,7 +152,8 @@ class Exits(_Base):
                 if term is None:
                     return "the contract gives no right of withdrawal"
                 if not state.spec.consumer:
-                    return f"withdrawal ({term.clause}) is a consumer's right; this customer is not a consumer"
+                    return (f"withdrawal ({term.clause}) is a consumer's right; "
+                            "this customer is not a consumer")
                 ends = self.after(state.created_at, term)
                 if now >= ends:
                     return f"the withdrawal term ({term}) ended at {ends.isoformat()}"
