@@ -102,7 +102,9 @@ def run(policy_id: str, spec: ServiceSpec, start: str, events: list[tuple[str, B
 
 @cache
 def seed_text(policy_id: str) -> str:
-    return (SEEDS / load_policy(policy_id).provider.seed).read_text(encoding="utf-8")
+    """The seed as plain lines: HTML tags (some seeds keep them) become line breaks."""
+    raw = (SEEDS / load_policy(policy_id).provider.seed).read_text(encoding="utf-8")
+    return re.sub(r"<[^>]+>", "\n", raw)
 
 
 def clause_in_seed(policy_id: str, clause: str) -> bool:

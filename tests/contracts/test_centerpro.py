@@ -218,10 +218,6 @@ def test_a_request_to_leave_waits_for_a_tariff_already_bought_after_the_running_
     assert not r.entries("refund_due") and r.refunded().amount == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: a tariff_purchase after a cancel_request is accepted and queued, but the termination"
-    " stays at the end of the Tariff running when the request was made (1 Mar 10:10): the Tariff"
-    " bought on 15 Feb for 5000 never starts and nothing is refunded"))
 def test_a_tariff_bought_after_a_request_to_leave_is_not_lost() -> None:
     """6.6: «Клиент производит оплату за Тариф с Баланса ..., после чего Тариф начинает действие»;
     6.8: «Клиенту не возвращаются денежные средства за оплаченный им Тариф» - so a Tariff the client
@@ -365,10 +361,6 @@ def test_force_majeure_does_not_push_back_the_end_of_a_paid_tariff() -> None:
     assert not r.entries("terminated")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: while a force majeure is open the Tariff's end is frozen, so a Tariff bought after the"
-    " paid one expired is queued and backdated to the old end (starts 1 Mar 10:10, limited 1 Apr"
-    " 10:10) instead of starting at the purchase (6.6)"))
 def test_a_tariff_bought_during_force_majeure_after_the_old_one_expired_starts_at_the_purchase() -> None:
     """6.6: «Клиент производит оплату за Тариф с Баланса ..., после чего Тариф начинает действие»;
     6.10: a paid Tariff runs «до полного их истечения срока» - and no longer; 11.1 moves no term.
@@ -470,9 +462,6 @@ def plain_seed() -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", seed_text(ID))))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "harness: clause_in_seed anchors a clause number at the start of a line, but seed 003 puts most"
-    " clauses after a <p> tag in mid-line (6.6, 6.8, 13.2, 11.1, 11.2, 6.10, 6.4, ... are not found)"))
 def test_every_cited_clause_is_in_the_seed() -> None:
     missing = sorted(c for c in cited_clauses() if not clause_in_seed(ID, c))
     assert missing == []

@@ -78,10 +78,13 @@ class TariffPurchaseBilling(BillingModel):
         price = self.contract.price_for(state, now)
         state.balance = state.balance - price
         clause = self.policy.billing.model_clause
+        lapsed = not self._running(state) or (state.period_end is not None and state.period_end <= now)
         if state.billing_anchor is None:
             starts_at = now
-        elif not self._running(state):
+        elif lapsed:
+            # After a lapse (or a Tariff whose end a force majeure held back) it starts now (6.6).
             starts_at = now
+            state.tariffs_queued = 0
             self.contract.anchor_periods(state, now)
         else:
             state.tariffs_queued += 1
@@ -95,6 +98,9 @@ class TariffPurchaseBilling(BillingModel):
         elif SuspensionReason.TARIFF_ENDED in state.suspension_reasons:
             self.contract.lift(state, SuspensionReason.TARIFF_ENDED, now, out, clause,
                                f"tariff:{event.event_id}")
+        if state.cancellation_effective_at and state.cancellation_reason == "customer_notice":
+            # Leaving means not buying again (13.7): a Tariff bought meanwhile still runs out.
+            state.cancellation_effective_at = self.cancellation_end(state, now)
 
     def cancellation_end(self, state: ServiceState, now: datetime) -> datetime | None:
         """The client leaves by not buying again: it ends when the paid Tariffs end."""
