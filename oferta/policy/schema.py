@@ -193,6 +193,11 @@ class Termination(Strict):
     promise_to_pay: Rule | None = Field(
         default=None, description="A promised payment date postpones the deletion (event promise_to_pay)."
     )
+    exit_is_deletion: bool = Field(
+        default=False,
+        description="The customer leaves by having the account deleted (registry.kz 8.6.1): its"
+        " notice ends in a deletion, with the balance written off (8.7).",
+    )
     ends_with_paid_tariff: Rule | None = Field(
         default=None,
         description="Tariff purchase: the client leaves by not buying a new Tariff; a cancellation"

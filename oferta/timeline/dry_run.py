@@ -43,14 +43,18 @@ def dry_run(
 
     take(contract.start(state, start), start)
     queue = sorted(events, key=lambda pair: pair[0])
+    last_at = start
     while True:
         deadline = contract.next_deadline(state)
         next_event_at = queue[0][0] if queue else None
         if deadline and deadline.at <= until and (next_event_at is None or deadline.at <= next_event_at):
-            take(contract.on_deadline(state, deadline, deadline.at), deadline.at)
+            # As in the workflow: a step whose time passed (say, during a force majeure) runs now.
+            last_at = max(deadline.at, last_at)
+            take(contract.on_deadline(state, deadline, last_at), last_at)
             continue
         if next_event_at is not None and next_event_at <= until:
             at, event = queue.pop(0)
+            last_at = max(at, last_at)
             transition = contract.on_event(state, event, at)
             if transition.rejected:
                 result.rejected.append((event, transition.rejected))

@@ -168,10 +168,14 @@ class BillingModel:
 
     def do_delete_data(self, state: ServiceState, deadline: Deadline, now: datetime,
                        out: Transition) -> None:
+        self.delete_data(state, now, out, deadline.clause, reason="non_payment")
+
+    def delete_data(self, state: ServiceState, now: datetime, out: Transition, clause: str | None,
+                    reason: str = "customer_notice") -> None:
         contract = self.contract
         if state.spec.kind in self.policy.suspension.kinds_without_data:
             # A domain or a colocated server has no data of ours to delete: the service ends.
-            contract.terminate(state, now, out, "non_payment", deadline.clause)
+            contract.terminate(state, now, out, reason, clause)
             return
         state.terminal = "deleted"
         written_off = self.write_off_on_deletion(state)
@@ -179,9 +183,9 @@ class BillingModel:
                                   "currency": state.spec.price.currency}
         if written_off is not None:
             detail["balance_written_off"] = str(written_off.amount)
-        contract.emit(state, out, now, EntryType.DELETED, deadline.clause, detail,
+        contract.emit(state, out, now, EntryType.DELETED, clause, detail,
                       NoticeTemplate.DELETED, "deleted")
-        out.provisioning.append(ProvisionIntent(action="delete", key="delete", clause=deadline.clause))
+        out.provisioning.append(ProvisionIntent(action="delete", key="delete", clause=clause))
         contract.settle(state, now, out)
 
     def write_off_on_deletion(self, state: ServiceState) -> Money | None:

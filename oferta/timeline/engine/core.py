@@ -133,8 +133,13 @@ class Contract(Exits):
             found.append(Deadline(at=first.send_at, action=DeadlineAction.SEND_NOTICE,
                                   clause=first.clause, detail={"template": first.template.value}))
         if state.force_majeure:
-            # Performance is excused while it lasts: only its own ending runs.
-            return found + self.force_majeure_deadlines(state)
+            found += self.force_majeure_deadlines(state)
+            if self.policy.force_majeure.deadlines_extended:
+                # The contract extends its terms by the force majeure's length (PS.kz, SmartApe 8.2):
+                # nothing runs out while it lasts; every date moves on when it ends.
+                return found
+            # Otherwise force majeure only excuses liability (registry.kz 7.13, Center Pro 11.1):
+            # the contract keeps its course.
         found += self.exit_deadlines(state)
         found += self.billing.deadlines(state)
         return found

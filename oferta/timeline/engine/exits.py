@@ -104,8 +104,12 @@ class Exits(_Base):
 
     def _do_terminate(self, state: ServiceState, deadline: Deadline, now: datetime,
                       out: Transition) -> None:
-        self.terminate(state, now, out, state.cancellation_reason or "customer_notice",
-                       deadline.clause)
+        reason = state.cancellation_reason or "customer_notice"
+        if reason != "provider_notice" and self.policy.termination.exit_is_deletion:
+            # registry.kz 8.6.1: the customer leaves by having its account deleted.
+            self.billing.delete_data(state, now, out, deadline.clause)
+            return
+        self.terminate(state, now, out, reason, deadline.clause)
 
     def _do_terminate_consent(self, state: ServiceState, deadline: Deadline, now: datetime,
                               out: Transition) -> None:
@@ -327,8 +331,11 @@ class Exits(_Base):
         state.terminal = "terminated"
         state.force_majeure = None
         state.cancellation_effective_at = None
-        detail = {"reason": reason, "debt": str(state.debt().amount),
-                  "currency": state.spec.price.currency, "note": note}
+        detail: dict[str, Any] = {"reason": reason, "debt": str(state.debt().amount),
+                                  "currency": state.spec.price.currency, "note": note}
+        written_off = self.billing.write_off_on_deletion(state)
+        if written_off is not None:
+            detail["balance_written_off"] = str(written_off.amount)
         self.emit(state, out, now, EntryType.TERMINATED, clause, detail,
                   NoticeTemplate.TERMINATED, "terminated")
         out.provisioning.append(ProvisionIntent(action="terminate", key="terminate", clause=clause))
