@@ -143,6 +143,10 @@ class CustomerIn(Strict):
     phone: Phone | None = None
     locale: Locale = "ru"
     timezone: Timezone | None = None
+    consumer: bool = Field(
+        default=False, description="A consumer (not a business): has the statutory withdrawal right where "
+                                   "the contract gives it. Services created afterwards carry the flag."
+    )
 
 
 class CustomerPatch(Strict):
@@ -151,6 +155,7 @@ class CustomerPatch(Strict):
     phone: Phone | None = None
     locale: Locale | None = None
     timezone: Timezone | None = None
+    consumer: bool | None = Field(default=None, description="Applies to services created afterwards")
 
 
 class CustomerOut(BaseModel):
@@ -160,6 +165,7 @@ class CustomerOut(BaseModel):
     phone: str | None
     locale: str
     timezone: str | None
+    consumer: bool
     created_at: datetime
     updated_at: datetime
 

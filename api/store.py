@@ -44,11 +44,18 @@ def audit(session: Session, actor: str, action: str, service_id: str | None = No
 
 def customer_out(row: Customer) -> CustomerOut:
     return CustomerOut(id=row.id, name=row.name, email=row.email, phone=row.phone, locale=row.locale,
-                       timezone=row.timezone, created_at=utc(row.created_at), updated_at=utc(row.updated_at))
+                       timezone=row.timezone, consumer=bool(row.consumer), created_at=utc(row.created_at),
+                       updated_at=utc(row.updated_at))
 
 
 def customer_exists(session: Session, customer_id: str) -> bool:
     return session.get(Customer, customer_id) is not None
+
+
+def customer_is_consumer(session: Session, customer_id: str) -> bool | None:
+    """Whether the customer is a consumer; None when there is no such customer."""
+    row = session.get(Customer, customer_id)
+    return None if row is None else bool(row.consumer)
 
 
 # -- services -----------------------------------------------------------------

@@ -30,7 +30,7 @@ async def create_customer(body: CustomerIn, writer: BillingWriter) -> CustomerOu
             now = utcnow()
             if not insert_once(session, Customer, id=customer_id, name=body.name, email=body.email,
                                phone=body.phone, locale=body.locale, timezone=body.timezone,
-                               created_at=now, updated_at=now):
+                               consumer=body.consumer, created_at=now, updated_at=now):
                 raise conflict(f"customer {customer_id!r} already exists", "exists")
             audit(session, writer.actor, "customer_created", detail={"customer_id": customer_id})
             return customer_out(session.get(Customer, customer_id))
@@ -56,7 +56,7 @@ async def get_customer(customer_id: CustomerId, state: State, _key: Reader) -> C
 @router.patch("/{customer_id}", response_model=CustomerOut, responses={404: {"model": ErrorOut}})
 async def update_customer(customer_id: CustomerId, body: CustomerPatch, writer: BillingWriter) -> CustomerOut:
     changes = body.model_dump(exclude_unset=True)
-    for required in ("name", "locale"):
+    for required in ("name", "locale", "consumer"):
         if required in changes and changes[required] is None:
             raise ApiError(422, "invalid_input", f"{required} cannot be removed", field=required)
 

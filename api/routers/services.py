@@ -14,10 +14,19 @@ from api.deps import BillingWriter, Reader, State
 from api.errors import ApiError, conflict, invalid, not_found
 from api.lifecycle import live_view, start_service
 from api.schemas import ID_PATTERN, ErrorOut, ServiceIn, ServiceList, ServiceOut, TimelineOut
-from api.store import audit, customer_exists, get_service, list_services, service_out, timeline
+from api.store import (
+    audit,
+    customer_exists,
+    customer_is_consumer,
+    get_service,
+    list_services,
+    service_out,
+    timeline,
+)
 from oferta.db.models import Service, utcnow
 from oferta.db.once import insert_once
 from oferta.policy import load_policy
+from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
 from oferta.timeline.state import Phase, ServiceSpec
 from workflows.service_lifecycle import workflow_id
@@ -39,15 +48,24 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
     if body.currency != policy.provider.currency:
         raise invalid("currency", f"policy {policy.id} bills in {policy.provider.currency}, "
                                   f"not {body.currency}")
-    if body.trial and policy.trial is None:
-        raise invalid("trial", f"policy {policy.id} offers no trial")
+
+    def spec_for(service_id: str, consumer: bool = False) -> ServiceSpec:
+        return ServiceSpec(service_id=service_id, customer_id=body.customer_id, policy_id=policy.id,
+                           kind=body.kind, tariff=body.tariff, price=Money.of(body.price, body.currency),
+                           period=body.period, trial=body.trial, consumer=consumer)
+
+    # The contract says whether this kind of service may start on a trial (and why not).
+    refusal = Contract(policy).trial_refusal(spec_for(body.id or "new"))
+    if refusal:
+        raise invalid("trial", f"policy {policy.id}: {refusal}")
 
     async def produce():
         state = writer.state
         service_id = body.id or f"svc-{uuid.uuid4().hex[:16]}"
-        spec = ServiceSpec(service_id=service_id, customer_id=body.customer_id, policy_id=policy.id,
-                           kind=body.kind, tariff=body.tariff, price=Money.of(body.price, body.currency),
-                           period=body.period, trial=body.trial)
+        consumer = await state.db.run(lambda s: customer_is_consumer(s, body.customer_id))
+        if consumer is None:
+            raise invalid("customer_id", f"no customer with id {body.customer_id!r}")
+        spec = spec_for(service_id, consumer)
         client = await state.client()
 
         def insert(session: Session) -> Service:
@@ -70,7 +88,8 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
             await state.db.run(lambda s: s.execute(delete(Service).where(Service.id == service_id)))
             raise
         await state.db.run(lambda s: audit(s, writer.actor, "service_created", service_id,
-                                           detail={"policy": policy.id, "customer_id": body.customer_id}))
+                                           detail={"policy": policy.id, "customer_id": body.customer_id,
+                                                   "consumer": spec.consumer}))
         view = await live_view(client, service_id, state.query_timeout)
         return 201, service_out(row, view).model_dump(mode="json")
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import false
 
 
 def utcnow() -> datetime:
@@ -58,6 +60,8 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     locale: Mapped[str] = mapped_column(String(8), default="ru")
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # A consumer has the statutory withdrawal right where the contract gives it (migration 0002).
+    consumer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 
