@@ -141,3 +141,5 @@ def writer(*scopes: str) -> Callable[..., Awaitable[Writer]]:
 
 BillingWriter = Annotated[Writer, Depends(writer("billing"))]
 OpsWriter = Annotated[Writer, Depends(writer("ops"))]
+# Inputs either side may bring: billing relays the customer's, operations the provider's.
+PartyWriter = Annotated[Writer, Depends(writer("billing", "ops"))]

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from oferta.timeline.periods import parse_period
-from oferta.timeline.state import Phase
+from oferta.timeline.state import CancelScope, Phase
 
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -233,6 +233,11 @@ class InvoiceIn(Strict):
 class CancellationIn(Strict):
     reason: Reason
     effective_at: Time | None = Field(default=None, description="Not earlier than the contract's notice")
+    scope: CancelScope = Field(
+        default=CancelScope.SERVICE,
+        description="service: refuse this service (e.g. SmartApe 2.4.10); contract: terminate the whole "
+                    "contract (e.g. SmartApe 11.3). Contracts with one notice apply it to both.",
+    )
 
 
 class TariffChangeIn(Strict):
@@ -244,6 +249,32 @@ class TariffChangeIn(Strict):
 
 class AbuseIn(Strict):
     reason: Reason
+
+
+class WithdrawalIn(Strict):
+    reason: Reason | None = None
+
+
+class PromiseToPayIn(Strict):
+    promised_at: Time = Field(description="The customer promises to pay by this moment; its date in the "
+                                          "provider's time zone is the promised date")
+
+
+class ProviderTerminationIn(Strict):
+    reason: Reason
+    effective_at: Time | None = Field(default=None, description="Not earlier than the contract's notice")
+
+
+class BreachTerminationIn(Strict):
+    reason: Reason
+
+
+class TariffPurchaseIn(Strict):
+    """Nothing to say: the Tariff is paid for from the balance at its current price."""
+
+
+class ForceMajeureTerminationIn(Strict):
+    party: Literal["customer", "provider"] = Field(description="Who exercises the option to terminate")
 
 
 class EventOut(BaseModel):

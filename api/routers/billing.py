@@ -1,4 +1,5 @@
-"""Billing inputs: payments, invoices, cancellations, tariff changes and abuse blocks.
+"""Billing inputs: payments, invoices, cancellations, tariff changes, abuse blocks, the ways out
+the contracts give (withdrawal, the provider's notice, a breach, force majeure) and Tariff purchases.
 
 Each goes to the service's workflow as the ``apply_event`` update; the contract
 decides. Send an ``Idempotency-Key``: it becomes the event id, so a retry is applied once.
@@ -11,21 +12,27 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Body, Path
 from sqlalchemy.orm import Session
 
-from api.deps import BillingWriter
+from api.deps import BillingWriter, OpsWriter, PartyWriter
 from api.errors import ApiError, conflict, invalid, not_found
 from api.lifecycle import apply_event
 from api.schemas import (
     ID_PATTERN,
     AbuseIn,
+    BreachTerminationIn,
     CancellationIn,
     ErrorOut,
     EventOut,
+    ForceMajeureTerminationIn,
     InvoiceIn,
     PaymentIn,
+    PromiseToPayIn,
+    ProviderTerminationIn,
     TariffChangeIn,
+    TariffPurchaseIn,
+    WithdrawalIn,
 )
 from api.store import TERMINAL, audit, get_service, invoice_exists, record_input, service_out
 from oferta.timeline.money import Money
@@ -95,10 +102,11 @@ async def invoice(service_id: ServiceId, body: InvoiceIn, writer: BillingWriter)
 
 @router.post("/cancellation", response_model=EventOut)
 async def cancel(service_id: ServiceId, body: CancellationIn, writer: BillingWriter) -> EventOut:
-    """The customer gives notice; the contract sets the earliest date it takes effect."""
+    """The customer gives notice, for this service (``scope: service``, the default) or the whole
+    contract (``scope: contract``); the contract sets the earliest date it takes effect."""
     return await _submit(writer, service_id, EventType.CANCEL_REQUEST, lambda event_id: BillingEvent(
         event_id=event_id, type=EventType.CANCEL_REQUEST, effective_at=body.effective_at,
-        reason=body.reason))
+        reason=body.reason, scope=body.scope))
 
 
 @router.delete("/cancellation", response_model=EventOut)
@@ -128,3 +136,59 @@ async def resolve_abuse(service_id: ServiceId, writer: BillingWriter) -> EventOu
     """The abuse is resolved: the service resumes unless something else holds it."""
     return await _submit(writer, service_id, EventType.ABUSE_RESOLVED, lambda event_id: BillingEvent(
         event_id=event_id, type=EventType.ABUSE_RESOLVED))
+
+
+@router.post("/withdrawal", response_model=EventOut)
+async def withdraw(service_id: ServiceId, writer: BillingWriter,
+                   body: Annotated[WithdrawalIn | None, Body()] = None) -> EventOut:
+    """A consumer withdraws within the contract's withdrawal term (e.g. SmartApe 11.6): the service
+    ends at once and only the days used are paid. Refused (409) for a customer who is not a consumer
+    and where the contract gives no such right. The body is optional."""
+    reason = body.reason if body else None
+    return await _submit(writer, service_id, EventType.WITHDRAWAL, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.WITHDRAWAL, reason=reason))
+
+
+@router.post("/promise-to-pay", response_model=EventOut)
+async def promise_to_pay(service_id: ServiceId, body: PromiseToPayIn, writer: BillingWriter) -> EventOut:
+    """The customer names the date it will pay by (e.g. ONELAB 11.11.1): the deletion waits for it.
+    Refused (409) when nothing is overdue, the date has passed, or the contract has no such rule."""
+    return await _submit(writer, service_id, EventType.PROMISE_TO_PAY, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.PROMISE_TO_PAY, promised_at=body.promised_at))
+
+
+@router.post("/provider-termination", response_model=EventOut)
+async def terminate_by_provider(service_id: ServiceId, body: ProviderTerminationIn,
+                                writer: OpsWriter) -> EventOut:
+    """The provider terminates without cause, with the notice the contract requires (ops scope)."""
+    return await _submit(writer, service_id, EventType.PROVIDER_TERMINATION, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.PROVIDER_TERMINATION, effective_at=body.effective_at,
+        reason=body.reason))
+
+
+@router.post("/breach-termination", response_model=EventOut)
+async def terminate_for_breach(service_id: ServiceId, body: BreachTerminationIn,
+                               writer: OpsWriter) -> EventOut:
+    """The provider terminates at once for a serious breach the contract names (ops scope)."""
+    return await _submit(writer, service_id, EventType.BREACH_TERMINATION, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.BREACH_TERMINATION, reason=body.reason))
+
+
+@router.post("/tariff-purchase", response_model=EventOut)
+async def purchase_tariff(service_id: ServiceId, writer: BillingWriter,
+                          body: Annotated[TariffPurchaseIn | None, Body()] = None) -> EventOut:
+    """The client buys a Tariff from its balance (e.g. Center Pro 6.6): it starts now, or when the
+    running one ends. Refused (409) when the balance does not cover it. No body, or ``{}``."""
+    return await _submit(writer, service_id, EventType.TARIFF_PURCHASE, lambda event_id: BillingEvent(
+        event_id=event_id, type=EventType.TARIFF_PURCHASE))
+
+
+@router.post("/force-majeure-termination", response_model=EventOut)
+async def terminate_for_force_majeure(service_id: ServiceId, body: ForceMajeureTerminationIn,
+                                      writer: PartyWriter) -> EventOut:
+    """A party exercises the contract's option to terminate after a long force majeure (e.g.
+    SmartApe 8.5); billing or ops scope. Refused (409) before the option opens."""
+    return await _submit(writer, service_id, EventType.FORCE_MAJEURE_TERMINATE,
+                         lambda event_id: BillingEvent(event_id=event_id,
+                                                       type=EventType.FORCE_MAJEURE_TERMINATE,
+                                                       party=body.party))
