@@ -13,7 +13,15 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -21,12 +29,21 @@ from temporalio.worker import Worker
 
 from activities.memory import MemoryLedger
 from activities.service_activities import ServiceActivities
-from oferta.policy import load_policy
+from oferta.policy import PolicyError, load_policy
 from oferta.policy.schema import Policy
 from oferta.temporal import quiet_runtime, test_server_path
+from oferta.timeline.engine import Contract
 from oferta.timeline.money import Amount, Money
 from oferta.timeline.periods import parse_period
-from oferta.timeline.state import BillingEvent, EventType, ServiceSpec, ServiceView, TimelineEntry
+from oferta.timeline.state import (
+    BillingEvent,
+    CancelScope,
+    EventType,
+    ServiceSpec,
+    ServiceState,
+    ServiceView,
+    TimelineEntry,
+)
 from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
 
 
@@ -62,6 +79,8 @@ class ScenarioCustomer(_Strict):
     email: str | None = None
     phone: str | None = None
     locale: Literal["ru", "kk", "en"] = "ru"
+    # A consumer has the statutory withdrawal right where the contract gives it.
+    consumer: bool = False
 
 
 class ScenarioEvent(_Strict):
@@ -75,6 +94,24 @@ class ScenarioEvent(_Strict):
     price: Amount | None = None
     tariff: str | None = None
     reason: str | None = None
+    # cancel_request: this service (the default) or the whole contract.
+    scope: CancelScope | None = None
+    # promise_to_pay: the customer promises to pay by this moment (its local date counts).
+    promised_at: AwareDatetime | None = None
+    # force_majeure_terminate: who exercises the option.
+    party: Literal["customer", "provider"] | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_the_type(self) -> ScenarioEvent:
+        if self.type is EventType.PROMISE_TO_PAY and self.promised_at is None:
+            raise ValueError("promise_to_pay needs promised_at, the moment the customer promises to pay by")
+        only = {"scope": EventType.CANCEL_REQUEST, "promised_at": EventType.PROMISE_TO_PAY,
+                "party": EventType.FORCE_MAJEURE_TERMINATE}
+        for name, event_type in only.items():
+            if getattr(self, name) is not None and self.type is not event_type:
+                raise ValueError(f"{name} belongs to {event_type.value} events, not {self.type.value}")
+        return self
+
 
 class Scenario(_Strict):
     policy: str
@@ -138,9 +175,15 @@ def parse_scenario(text: str) -> Scenario:
         field = ".".join(str(p) for p in err["loc"])
         raise ScenarioError(f"{field}: {err['msg']}", _line_of(raw, err["loc"])) from exc
     try:
-        load_policy(scenario.policy)
+        policy = load_policy(scenario.policy)
     except KeyError as exc:
         raise ScenarioError(str(exc.args[0]), raw.get("__line__")) from exc
+    except PolicyError as exc:
+        raise ScenarioError(f"policy {scenario.policy} does not load: {exc}",
+                            _line_of(raw, ("policy",))) from exc
+    refusal = Contract(policy).trial_refusal(_spec(scenario, policy, "sim-check"))
+    if refusal:
+        raise ScenarioError(f"service.trial: {refusal}", _line_of(raw, ("service", "trial")))
     if scenario.until <= scenario.start:
         raise ScenarioError("until must be after start", _line_of(raw, ("until",)))
     for index, event in enumerate(scenario.events):
@@ -164,7 +207,18 @@ def _billing_event(event: ScenarioEvent, index: int, currency: str) -> BillingEv
         invoice_id=event.invoice_id, due_at=event.due_at, effective_at=event.effective_at,
         new_price=money(event.price), new_tariff=event.tariff, reason=event.reason,
         force_majeure_id=f"fm-{index}" if event.type is EventType.FORCE_MAJEURE_START else None,
+        scope=event.scope, promised_at=event.promised_at, party=event.party,
         occurred_at=event.at,
+    )
+
+
+def _spec(scenario: Scenario, policy: Policy, service_id: str) -> ServiceSpec:
+    return ServiceSpec(
+        service_id=service_id, customer_id=f"sim-customer-{service_id}", policy_id=policy.id,
+        kind=scenario.service.kind, tariff=scenario.service.tariff,
+        price=Money.of(scenario.service.price, scenario.service.currency),
+        period=scenario.service.period, trial=scenario.service.trial,
+        consumer=scenario.customer.consumer,
     )
 
 
@@ -175,6 +229,8 @@ class SimulationResult(BaseModel):
     final_state: str
     view: ServiceView
     ignored: list[str]
+    # Events the contract refused (nothing on the timeline shows them), each with its reason.
+    refused: list[str] = Field(default_factory=list)
     first_run_id: str = ""
 
 
@@ -194,16 +250,10 @@ async def run_scenario(
     """Run a scenario through the real workflow and activities (in-memory back ends)."""
     policy = policy or load_policy(scenario.policy)
     service_id = f"sim-{uuid.uuid4().hex[:12]}"
-    customer_id = f"sim-customer-{service_id}"
+    spec = _spec(scenario, policy, service_id)
     ledger = ledger or MemoryLedger()
-    ledger.locales[customer_id] = scenario.customer.locale
+    ledger.locales[spec.customer_id] = scenario.customer.locale
     activities = ServiceActivities(ledger, ledger, ledger, ledger)
-    spec = ServiceSpec(
-        service_id=service_id, customer_id=customer_id, policy_id=policy.id,
-        kind=scenario.service.kind, tariff=scenario.service.tariff,
-        price=Money.of(scenario.service.price, scenario.service.currency),
-        period=scenario.service.period, trial=scenario.service.trial,
-    )
     ignored: list[str] = []
     task_queue = f"simulate-{service_id}"
     async with Worker(env.client, task_queue=task_queue,
@@ -215,20 +265,40 @@ async def run_scenario(
                                  publish_search_attributes=False),
             id=workflow_id(service_id), task_queue=task_queue,
         )
+        contract = Contract(policy)
+        sent: list[tuple[ScenarioEvent, BillingEvent, str | None]] = []
         for index, event in enumerate(sorted(scenario.events, key=lambda e: e.at)):
             await _sleep_until(env, event.at - shift)
             billing_event = _billing_event(event, index, scenario.service.currency)
+            foreseen = await _foreseen_refusal(handle, contract, billing_event, event.at)
             if not await _signal(handle, billing_event):
                 ignored.append(f"{event.at.isoformat()} {event.type.value}: the service had ended")
+            else:
+                sent.append((event, billing_event, foreseen))
         await _sleep_until(env, scenario.until - shift)
         latest = env.client.get_workflow_handle(handle.id)
         view = await latest.query(ServiceLifecycleWorkflow.view)
+        applied = set((await latest.query(ServiceLifecycleWorkflow.state)).applied_event_ids)
         if (await latest.describe()).status.name == "RUNNING":
             await latest.terminate("simulation reached its end")
+    # An event the contract refused leaves nothing on the timeline: say so, with the reason.
+    refused = [f"{event.at.isoformat()} {event.type.value}: {reason or 'the contract did not apply it'}"
+               for event, billing_event, reason in sent if billing_event.event_id not in applied]
     entries = sorted(ledger.timeline.get(service_id, []), key=lambda e: e.at)
     return SimulationResult(policy=policy, timeline=entries, final_state=view.state.value,
-                            ignored=ignored, view=view, service_id=service_id,
+                            ignored=ignored, refused=refused, view=view, service_id=service_id,
                             first_run_id=handle.first_execution_run_id or handle.result_run_id or "")
+
+
+async def _foreseen_refusal(handle: WorkflowHandle, contract: Contract, event: BillingEvent,
+                            at: datetime) -> str | None:
+    """Why the contract would refuse ``event`` in the workflow's current state (advisory: only
+    events the workflow did not apply are reported, with this as their reason)."""
+    try:
+        state: ServiceState = await handle.query(ServiceLifecycleWorkflow.state)
+    except Exception:  # a closed or busy workflow: the reason stays unknown
+        return None
+    return contract.refusal(state, event, max(at, state.timeline[-1].at) if state.timeline else at)
 
 
 async def _sleep_until(env: WorkflowEnvironment, moment: datetime) -> None:
@@ -269,6 +339,7 @@ def render_text(result: SimulationResult) -> str:
         lines.append(f"{at}  {entry.type.value:<24} {clause:<9} {_summary(entry)}")
     lines += ["", f"final state: {result.final_state}"]
     lines += [f"ignored: {note}" for note in result.ignored]
+    lines += [f"refused: {note}" for note in result.refused]
     return "\n".join(lines)
 
 
@@ -280,8 +351,8 @@ def _summary(entry: TimelineEntry) -> str:
     parts = []
     if "amount" in d:
         parts.append(f"{d['amount']} {d.get('currency', '')}".strip())
-    for key in ("reason", "due_at", "paid_until", "restore_until", "deletion_at", "effective_at",
-                "due_by", "terminates_at", "days_late", "restore_by"):
+    for key in ("reason", "note", "due_at", "paid_until", "restore_until", "deletion_at", "effective_at",
+                "due_by", "terminates_at", "days_late", "restore_by", "starts_at", "promised_on"):
         if d.get(key) not in (None, ""):
             parts.append(f"{key.replace('_', ' ')} {d[key]}")
     return ", ".join(parts)

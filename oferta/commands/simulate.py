@@ -39,6 +39,8 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(to_json_items(result), ensure_ascii=False, indent=2))
         for note in result.ignored:
             print(f"ignored: {note}", file=sys.stderr)
+        for note in result.refused:
+            print(f"refused: {note}", file=sys.stderr)
     else:
         print(render_text(result))
     return 0
