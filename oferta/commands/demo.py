@@ -19,8 +19,10 @@ DEMO = [
     ("Alatau Media", "kk", "registry-kz", "Domain .kz", "5600.00", "KZT", "unpaid"),
     ("Baltic Bytes OÜ", "en", "smartape", "VPS M", "12.00", "EUR", "force_majeure"),
     ("Tallinn Shop OÜ", "en", "smartape", "Hosting S", "4.00", "EUR", "force_majeure"),
-    ("ТОО Документ", "ru", "centerpro", "EDO Business", "30000.00", "KZT", "active"),
+    ("ТОО Документ", "ru", "centerpro", "EDO Business", "30000.00", "KZT", "tariff"),
 ]
+# Services are hosting unless the contract is for something else.
+KINDS = {"centerpro": "saas"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -85,7 +87,7 @@ def _demo(http, run_id: str) -> int:
             "name": name, "email": f"demo{n}@example.com", "phone": f"+7701000{n:04d}", "locale": locale})
         service = _call(http, "POST", "/v1/services", {
             "customer_id": customer["id"], "policy": policy, "tariff": tariff, "price": price,
-            "currency": currency, "period": "P1M"})
+            "currency": currency, "period": "P1M", "kind": KINDS.get(policy, "hosting")})
         sid = service["id"]
         if fate != "unpaid":
             _call(http, "POST", f"/v1/services/{sid}/payments", {"amount": price, "currency": currency},
@@ -93,6 +95,8 @@ def _demo(http, run_id: str) -> int:
         if fate == "cancel":
             _call(http, "POST", f"/v1/services/{sid}/cancellation", {"reason": "moving to another host"},
                   key=f"demo-{run_id}-cancel-{n}")
+        if fate == "tariff":  # the payment tops up the balance; the client buys a Tariff from it (6.6)
+            _call(http, "POST", f"/v1/services/{sid}/tariff-purchase", key=f"demo-{run_id}-tariff-{n}")
         if fate == "abuse":
             _call(http, "POST", f"/v1/services/{sid}/abuse", {"reason": "spam complaint #4512"},
                   key=f"demo-{run_id}-abuse-{n}")
