@@ -4,13 +4,14 @@ Kazakh marks "until", "from", "no later than" and "at" with a case suffix on the
 date itself ("10:05-ке дейін", "10:05-тен бастап", "10:05-те"). A time written in
 digits takes the suffix of the word it is read as: the minutes (or the hour, on
 the hour), read by their last word, so "10:05" ends in "бес" and "10:30" in "отыз".
+A calendar day shown without a time takes the suffix on the month's name ("24 наурызға").
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 
 CASES = ("dat", "abl", "loc")  # dative (… дейін), ablative (… бастап, … кешіктірмей), locative (at)
 
@@ -23,6 +24,14 @@ _SUFFIXES = {
     "жеті": ("ге", "де", "ден"), "сегіз": ("ге", "де", "ден"), "тоғыз": ("ға", "да", "дан"),
     "нөл": ("ге", "де", "ден"), "он": ("ға", "да", "нан"), "жиырма": ("ға", "да", "дан"),
     "отыз": ("ға", "да", "дан"), "қырық": ("қа", "та", "тан"), "елу": ("ге", "де", "ден"),
+}
+
+
+# A date without a time ends in the month's name, which takes the suffix itself: "24 наурызға дейін".
+_MONTH_SUFFIXES = {
+    1: ("ға", "да", "дан"), 2: ("ға", "да", "нан"), 3: ("ға", "да", "дан"), 4: ("ге", "де", "ден"),
+    5: ("ға", "да", "дан"), 6: ("ға", "да", "нан"), 7: ("ге", "де", "ден"), 8: ("ға", "да", "дан"),
+    9: ("ке", "те", "тен"), 10: ("ға", "да", "нан"), 11: ("ға", "да", "дан"), 12: ("ға", "да", "нан"),
 }
 
 
@@ -47,3 +56,14 @@ def kazakh_date(local: datetime, case: str | None = None) -> str:
     if case not in CASES:
         raise ValueError(f"unknown case {case!r}; one of {CASES}")
     return f"{text}-{suffix(local.hour, local.minute, case)}"
+
+
+def kazakh_day(day: date, case: str | None = None) -> str:
+    """'2027 жылғы 24 наурыз' (a calendar day, no time) with, when asked, its case: '… 24 наурызға'."""
+    text = format_date(day, "y 'жылғы' d MMMM", locale="kk")
+    if case is None:
+        return text
+    if case not in CASES:
+        raise ValueError(f"unknown case {case!r}; one of {CASES}")
+    dative, locative, ablative = _MONTH_SUFFIXES[day.month]
+    return text + {"dat": dative, "loc": locative, "abl": ablative}[case]

@@ -4,13 +4,17 @@ Templates are Jinja2, one catalogue per locale (``templates/<locale>.yaml``: sub
 body and SMS of each notice); the email's HTML part is the body in ``templates/email.html.j2``.
 Dates are shown in the provider's time zone, money and plurals as the locale
 writes them (Babel). Every notice ends with its basis: the contract clause and
-the provider. A locale without a template falls back to Russian, then English.
+the provider, or, for an operational step (one the contract does not require: a
+courtesy reminder, a final warning), a line saying it is the provider's own
+reminder and not a term of the contract. A locale without a template falls back
+to Russian, then English.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date as Date
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -20,12 +24,12 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from activities.models import NoticeRequest
-from oferta.notices.kazakh import kazakh_date
+from oferta.notices.kazakh import kazakh_date, kazakh_day
 from oferta.policy import load_policy
 
 LOCALES = ("ru", "kk", "en")
@@ -45,7 +49,15 @@ _BASIS = {
     "en": ("Basis: clause {clause} of the {provider} public offer contract.",
            "Basis: the {provider} public offer contract."),
 }
+# A step the contract does not require cites no clause and says it is the provider's own.
+_OPERATIONAL = {
+    "ru": "Это напоминание от {provider}, а не условие договора-оферты.",
+    "kk": "Бұл — {provider} жіберген еске салу, жария оферта шартының талабы емес.",
+    "en": "This is a reminder from {provider}; it is not a term of the contract.",
+}
 _CLAUSE_SHORT = {"ru": "п. {clause}", "kk": "{clause}-тарм.", "en": "cl. {clause}"}
+_OPERATIONAL_SHORT = {"ru": "напоминание, не условие договора", "kk": "еске салу, шарт талабы емес",
+                      "en": "a reminder, not a contract term"}
 
 
 @dataclass(frozen=True)
@@ -107,11 +119,22 @@ def _helpers(locale: str, tz: str) -> dict[str, Any]:
             return kazakh_date(moment.astimezone(zone), case)
         return format_datetime(moment, "d MMMM y, HH:mm", tzinfo=zone, locale=locale)
 
+    def day(value: str | Date | None, case: str | None = None) -> str:
+        """A calendar day without a time (a last day to pay, a promised date): '24 марта 2027'."""
+        if value is None:
+            return "—"
+        when = Date.fromisoformat(value) if isinstance(value, str) else value
+        if isinstance(when, datetime):
+            when = when.astimezone(zone).date()
+        if locale == "kk":
+            return kazakh_day(when, case)
+        return format_date(when, "d MMMM y", locale=locale)
+
     def days(count: int) -> str:
         forms = _DAYS[locale]
         return forms.get(plural(int(count)), forms["other"])
 
-    return {"money": money, "date": date, "days": days}
+    return {"money": money, "date": date, "day": day, "days": days}
 
 
 _PERIOD_INVOICE = re.compile(r"^(fee-)?p(\d+)$")
@@ -129,10 +152,25 @@ def invoice_number(invoice_id: str | None, service_id: str) -> str | None:
 def _defaults(detail: dict[str, Any]) -> dict[str, Any]:
     """Every key a template may test, present (None when the step has no such value)."""
     keys = ("trial_until", "paid_until", "note", "restore_until", "deletion_at", "terminates_at",
-            "restore_by", "debt", "due_by", "reason", "capped", "deadlines_extended", "destination")
+            "restore_by", "debt", "due_by", "reason", "capped", "deadlines_extended", "destination",
+            "operational", "by", "balance", "needed", "balance_written_off", "due_on", "due_at", "base")
     values = {key: None for key in keys} | detail
     values["invoice_no"] = invoice_number(detail.get("invoice_id"), detail.get("service_id", ""))
     return values
+
+
+def is_operational(request: NoticeRequest) -> bool:
+    """A step the contract does not require: it reaches the notice with no clause, marked operational."""
+    return request.clause is None and bool(request.detail.get("operational"))
+
+
+def basis_line(request: NoticeRequest, locale: str) -> str:
+    """The clause the step rests on; for an operational step, that it is no term of the contract."""
+    if request.clause:
+        return _BASIS[locale][0].format(clause=request.clause, provider=request.provider_name)
+    if is_operational(request):
+        return _OPERATIONAL[locale].format(provider=request.provider_name)
+    return _BASIS[locale][1].format(provider=request.provider_name)
 
 
 def render(request: NoticeRequest, locale: str | None) -> RenderedNotice:
@@ -143,12 +181,12 @@ def render(request: NoticeRequest, locale: str | None) -> RenderedNotice:
                **_helpers(locale, policy.provider.timezone)}
     subject, body, sms = (_template(locale, name, part).render(context).strip() for part in PARTS)
     body = "\n".join(line for line in body.splitlines() if line.strip())
-    with_clause, without_clause = _BASIS[locale]
-    basis = (with_clause if request.clause else without_clause).format(
-        clause=request.clause, provider=request.provider_name)
+    basis = basis_line(request, locale)
     text = f"{body}\n\n{basis}"
     if request.clause:
         sms = f"{sms} ({_CLAUSE_SHORT[locale].format(clause=request.clause)})"
+    elif is_operational(request):
+        sms = f"{sms} ({_OPERATIONAL_SHORT[locale]})"
     page = _html_layout().render(locale=locale, subject=subject, provider=request.provider_name,
                                  paragraphs=body.splitlines(), basis=basis)
     return RenderedNotice(locale=locale, subject=subject, text=text, html=page, sms=sms)

@@ -97,14 +97,21 @@ def test_plurals_and_dates_follow_the_locale() -> None:
         assert f"{days} күн" in render(shifted, "kk").text
         assert (f"{days} day" + ("" if days == 1 else "s")) in render(shifted, "en").text
     invoice = next(r for r in REQUESTS if r.policy_id == "ps-kz" and r.template is NoticeTemplate.INVOICE_ISSUED)
-    invoice = invoice.model_copy(update={"detail": invoice.detail | {"due_at": "2027-04-08T05:05:00+00:00"}})
+    invoice = invoice.model_copy(update={"detail": invoice.detail | {"due_on": "2027-04-08"}})
+    # An invoice shows its last day to pay, inclusive, not the midnight after it.
+    assert "до 8 апреля 2027 включительно" in render(invoice, "ru").text
+    assert "by 8 April 2027 inclusive" in render(invoice, "en").text
+    assert "2027 жылғы 8 сәуірге дейін (қоса алғанда) төлеңіз" in render(invoice, "kk").text
+    paid = next(r for r in REQUESTS if r.policy_id == "ps-kz" and r.template is NoticeTemplate.ACTIVATED)
+    paid = paid.model_copy(update={"detail": paid.detail | {"trial_until": None,
+                                                            "paid_until": "2027-04-08T05:05:00+00:00"}})
     # Shown in the provider's time zone (Asia/Almaty, UTC+5).
-    assert "8 апреля 2027, 10:05" in render(invoice, "ru").text
-    assert "8 April 2027, 10:05" in render(invoice, "en").text
+    assert "8 апреля 2027, 10:05" in render(paid, "ru").text
+    assert "8 April 2027, 10:05" in render(paid, "en").text
     # Kazakh marks "until" on the date: the dative of the word the time is read with.
-    assert "2027 жылғы 8 сәуір, сағат 10:05-ке дейін төлеңіз" in render(invoice, "kk").text
+    assert "2027 жылғы 8 сәуір, сағат 10:05-ке дейін төленген" in render(paid, "kk").text
     for at, dative in (("05:30", "10:30-ға"), ("05:00", "10:00-ға"), ("07:40", "12:40-қа"), ("18:00", "23:00-ке")):
-        moved = invoice.model_copy(update={"detail": invoice.detail | {"due_at": f"2027-04-08T{at}:00+00:00"}})
+        moved = paid.model_copy(update={"detail": paid.detail | {"paid_until": f"2027-04-08T{at}:00+00:00"}})
         assert f"сағат {dative} дейін" in render(moved, "kk").text
     tariff = next(r for r in REQUESTS if r.template is NoticeTemplate.TARIFF_CHANGE_ANNOUNCED)
     assert re.search(r"сағат \d\d:\d\d-(тен|ден|тан|дан|нан) бастап", render(tariff, "kk").subject)  # "from"
