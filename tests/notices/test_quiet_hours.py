@@ -28,21 +28,22 @@ class RecordingSender(MemoryLedger):
         return await super().send(request)
 
 
-async def test_a_reminder_due_at_night_goes_by_email_now_and_by_sms_at_nine(time_env) -> None:
-    # Paid five minutes after the start: the period, and so its reminder, begins at 23:00.
+async def test_a_suspension_at_midnight_goes_by_email_now_and_by_sms_at_nine(time_env) -> None:
+    # The renewal of a service paid at 23:00 on 1 March falls due by 24:00 on 30 March (3 working
+    # days, 5.8 and 1.12): it is suspended at 00:00 on 31 March, inside the quiet hours.
     start = datetime(2027, 3, 1, 22, 55, tzinfo=ALMATY)
     sender = RecordingSender()
-    result = await run_scenario(time_env, scenario("ps-kz", [pay(timedelta(minutes=5))], days=40, start=start),
+    result = await run_scenario(time_env, scenario("ps-kz", [pay(timedelta(minutes=5))], days=35, start=start),
                                 ledger=sender)
-    reminder_step = next(e.at for e in result.timeline if e.type.value == "reminder").astimezone(ALMATY)
-    assert (reminder_step.hour, reminder_step.minute) == (23, 0)
+    suspended_step = next(e.at for e in result.timeline if e.type.value == "suspended").astimezone(ALMATY)
+    assert suspended_step == datetime(2027, 3, 31, 0, 0, tzinfo=ALMATY)
     sent = {channel: (at.astimezone(ALMATY), ran) for template, channel, at, ran in sender.sends
-            if template == "payment_reminder"}
-    assert sent["email"][0] == reminder_step
-    assert sent["sms"][0] == (reminder_step + timedelta(days=1)).replace(hour=9, minute=0)
-    # Not only stamped 09:00: the worker really ran the SMS ten (skipped) hours after the email.
+            if template == "suspended"}
+    assert sent["email"][0] == suspended_step
+    assert sent["sms"][0] == suspended_step.replace(hour=9)
+    # Not only stamped 09:00: the worker really ran the SMS nine (skipped) hours after the email.
     waited = sent["sms"][1] - sent["email"][1]
-    assert abs(waited - timedelta(hours=10)) < timedelta(seconds=5), waited  # + the tasks' own real time
+    assert abs(waited - timedelta(hours=9)) < timedelta(seconds=5), waited  # + the tasks' own real time
     entries = {e.detail["channel"]: e.at.astimezone(ALMATY) for e in result.timeline
-               if e.type.value == "notice" and e.detail["template"] == "payment_reminder"}
+               if e.type.value == "notice" and e.detail["template"] == "suspended"}
     assert entries == {"email": sent["email"][0], "sms": sent["sms"][0]}

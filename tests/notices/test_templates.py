@@ -33,7 +33,8 @@ def _requests() -> list[NoticeRequest]:
     for policy in load_policies().values():
         if policy.trial is None:
             policy = policy.model_copy(update={"trial": Trial.model_validate(
-                {"length": {"amount": 10, "unit": "calendar_days", "clause": "t"}})})
+                {"length": {"amount": 10, "unit": "calendar_days", "clause": "t"},
+                 "service_kinds": policy.service_kinds, "refusal": {"clause": "t", "text": "free"}})})
         price = Money.of("12.00" if policy.provider.currency == "EUR" else "2500.00", policy.provider.currency)
         def ev(n: str, kind: EventType, **kw) -> BillingEvent:
             return BillingEvent(event_id=n, type=kind, **kw)
@@ -46,6 +47,13 @@ def _requests() -> list[NoticeRequest]:
              (10, ev("c", EventType.CANCEL_REQUEST)), (11, ev("w", EventType.CANCEL_WITHDRAWN)),
              (12, ev("c2", EventType.CANCEL_REQUEST))],
             [(1, ev("p", EventType.PAYMENT, amount=price)), (2, ev("f", EventType.FORCE_MAJEURE_START))],
+            # The new ways out, and the tariff-purchase contract's own steps (others refuse them).
+            [(1, ev("p", EventType.PAYMENT, amount=price.times(2))), (2, ev("tp", EventType.TARIFF_PURCHASE)),
+             (3, ev("tp2", EventType.TARIFF_PURCHASE)),
+             (4, ev("pt", EventType.PROVIDER_TERMINATION, reason="closing the line"))],
+            [(1, ev("p", EventType.PAYMENT, amount=price)),
+             (45, ev("pp", EventType.PROMISE_TO_PAY, promised_at=START + timedelta(days=50))),
+             (46, ev("b", EventType.BREACH_TERMINATION, reason="spam"))],
         ]
         for trial in (False, True):
             for life in lives:

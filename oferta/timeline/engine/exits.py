@@ -289,7 +289,8 @@ class Exits(_Base):
         fm_id = event.force_majeure_id or event.event_id
         state.force_majeure = ForceMajeure(force_majeure_id=fm_id, started_at=now)
         detail: dict[str, Any] = {"force_majeure_id": fm_id, "reason": event.reason,
-                                  "termination": rules.termination}
+                                  "termination": rules.termination,
+                                  "deadlines_extended": bool(rules.deadlines_extended)}
         if rules.notice_within:
             detail["notify_by"] = self.after(now, rules.notice_within).isoformat()
         if rules.terminate_after and rules.termination != "none":
