@@ -67,3 +67,58 @@ def test_unknown_event_type_and_policy_are_refused(tmp_path: Path) -> None:
     bad.write_text(REFERENCE.read_text().replace("policy: ps-kz", "policy: nowhere"))
     run = oferta("simulate", str(bad))
     assert run.returncode == 2 and "unknown policy 'nowhere'" in run.stderr
+
+
+SMARTAPE_WITHDRAWAL = ROOT / "examples" / "smartape-withdrawal.yaml"
+CENTERPRO_TARIFF = ROOT / "examples" / "centerpro-tariff.yaml"
+
+
+def test_a_consumer_withdrawal_ends_the_contract_and_refunds_the_unused_days() -> None:
+    run = oferta("simulate", str(SMARTAPE_WITHDRAWAL), "--json")
+    assert run.returncode == 0, run.stderr
+    items = json.loads(run.stdout)
+    terminated = [i for i in items if i["type"] == "terminated"]
+    assert len(terminated) == 1 and terminated[0]["detail"]["reason"] == "withdrawal"
+    assert terminated[0]["at"].startswith("2027-03-05T12:00")  # at once, on day 5
+    refunds = [i for i in items if i["type"] in ("refund_due", "refund_paid")]
+    assert refunds and float(refunds[0]["detail"]["amount"]) > 0
+    assert "refused:" not in run.stderr
+
+
+def test_tariffs_bought_from_the_balance_end_limit_access_and_are_bought_again() -> None:
+    run = oferta("simulate", str(CENTERPRO_TARIFF), "--json")
+    assert run.returncode == 0, run.stderr
+    steps = [(i["type"], i["detail"].get("reason")) for i in json.loads(run.stdout) if i["type"] != "notice"]
+    assert [t for t, _ in steps].count("tariff_purchased") == 2
+    assert ("suspended", "tariff_ended") in steps
+    assert steps.index(("suspended", "tariff_ended")) < [t for t, _ in steps].index("resumed")
+    assert "refused:" not in run.stderr
+
+
+def test_the_new_vocabulary_is_checked_before_anything_runs(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    reference = REFERENCE.read_text()
+    for old, new, words in [
+        ("type: cancel_request}", "type: promise_to_pay}", "promised_at"),
+        ("type: cancel_request}", 'type: payment, amount: "1.00", scope: contract}', "scope"),
+        ("type: cancel_request}", "type: force_majeure_terminate, party: nobody}", "party"),
+        ("period: P1M}", "period: P1M, trial: true}", "service.trial: the contract offers no trial"),
+    ]:
+        bad.write_text(reference.replace(old, new))
+        run = oferta("simulate", str(bad))
+        line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if new in text)
+        assert run.returncode == 2 and words in run.stderr and f"line {line}" in run.stderr, run.stderr
+
+
+def test_an_input_the_contract_refuses_is_reported_with_its_reason(tmp_path: Path) -> None:
+    scenario = tmp_path / "withdraw.yaml"
+    scenario.write_text(REFERENCE.read_text().replace(
+        "  - {at: \"2027-01-20T12:00:00+05:00\", type: cancel_request}",
+        "  - {at: \"2026-12-03T12:00:00+05:00\", type: withdrawal}\n"
+        "  - {at: \"2026-12-04T12:00:00+05:00\", type: cancel_request, scope: contract}"))
+    run = oferta("simulate", str(scenario), "--json")
+    assert run.returncode == 0, run.stderr
+    assert "refused: 2026-12-03T12:00:00+05:00 withdrawal: the contract gives no right of withdrawal" \
+        in run.stderr
+    types = [i["type"] for i in json.loads(run.stdout)]
+    assert "termination_requested" in types and "cancel_request" not in run.stderr
