@@ -102,6 +102,20 @@ async def test_a_trial_the_contract_does_not_offer_is_422_naming_trial_with_its_
         assert session.scalars(select(Service).where(Service.customer_id == customer["id"])).all() == []
 
 
+async def test_a_trial_for_a_kind_the_contract_does_not_name_is_422_and_for_one_it_names_is_accepted(api):
+    trial = load_policy("smartape").trial
+    assert trial is not None and "hosting" not in trial.service_kinds
+    async with api.http("billing") as http:
+        customer = await new_customer(http, locale="en")
+        body = {"customer_id": customer["id"], "policy": "smartape", "tariff": "S", "price": "20.00",
+                "currency": "EUR", "trial": True}
+        refused = await http.post("/v1/services", json=body | {"kind": "hosting"})
+        assert refused.status_code == 422 and _fields(refused) == ["trial"]
+        assert f"exists only for {', '.join(trial.service_kinds)}, not for hosting" in refused.json()["detail"]
+        accepted = await http.post("/v1/services", json=body | {"kind": trial.service_kinds[0]})
+        assert accepted.status_code == 201, accepted.text
+
+
 # -- withdrawal -------------------------------------------------------------------------
 
 
