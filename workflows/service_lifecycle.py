@@ -117,7 +117,7 @@ class ServiceLifecycleWorkflow:
         while True:
             while self._inbox:
                 await self._apply(self._inbox.pop(0))
-            if self._state.terminal:
+            if self._state.terminal and not self._contract.takes_payment_after_end(self._state):
                 break
             if self._period_rolled or workflow.info().is_continue_as_new_suggested():
                 await self._quiesce()

@@ -31,16 +31,17 @@ def assess_late_fee(invoice: Invoice, paid_at: datetime, rule: LateFee, tz: str)
     zone = ZoneInfo(tz)
     paid_on = paid_at.astimezone(zone).date()
     days = max(0, (paid_on - invoice.due_on).days)
-    fee = Money.zero(invoice.amount.currency)
+    total = Decimal(0)  # exact: rounded to the cent once, at the end
     for offset in range(1, days + 1):
         day = invoice.due_on + timedelta(days=offset)
         if rule.base == "invoice_amount":
-            base = invoice.amount
+            base = invoice.amount.amount
         else:
             paid_before = sum((i.amount.amount for i in invoice.installments
                                if i.at.astimezone(zone).date() < day), Decimal(0))
-            base = Money.of(max(Decimal(0), invoice.amount.amount - paid_before), invoice.amount.currency)
-        fee = fee + base.times(rule.rate_per_day)
+            base = max(Decimal(0), invoice.amount.amount - paid_before)
+        total += base * rule.rate_per_day
+    fee = Money.of(total, invoice.amount.currency)
     capped = False
     if rule.cap_ratio is not None:
         cap = invoice.amount.times(rule.cap_ratio)

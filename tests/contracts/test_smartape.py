@@ -211,9 +211,6 @@ def test_the_penalty_runs_on_the_unpaid_remainder_only() -> None:
     assert r.state.late_fees_charged.amount == Decimal("0.08")
 
 
-@pytest.mark.xfail(strict=True, reason="engine: charges.assess_late_fee rounds each day's 0.1% to the"
-                   " cent before adding the days up (123.45 x 0.001 = 0.12345 -> 0.12 a day, 1.20 for"
-                   " 10 days instead of 1.2345 -> 1.23)")
 def test_the_penalty_is_0_1_percent_a_day_of_the_amount_not_rounded_day_by_day() -> None:
     """7.9: "a penalty of 0.1% of the unpaid amount for each day of delay".
 
@@ -230,9 +227,6 @@ def test_the_penalty_is_0_1_percent_a_day_of_the_amount_not_rounded_day_by_day()
     assert fee.detail["amount"] == "1.23"
 
 
-@pytest.mark.xfail(strict=True, reason="engine: once terminated for debt, a payment of the surviving"
-                   " debt is refused ('the service is terminated; payment cannot be applied') and the"
-                   " 35.48 EUR stays owed")
 def test_the_debt_that_survives_termination_can_still_be_paid() -> None:
     """2.2.5: "In case of the Contract termination for these reasons, the Client is not exempt from the
     obligation to repay the debt".
@@ -444,10 +438,6 @@ def test_a_year_refused_in_the_first_month_keeps_only_the_minimum_month() -> Non
     assert r.first("refund_due").detail["amount"] == "1107.95"
 
 
-@pytest.mark.xfail(strict=True, reason="engine: BillingModel.unused measures the 7.11 minimum month from"
-                   " the first paid invoice still kept (first_paid_start), not from the service's first"
-                   " paid period; after a period change the current month is treated as the minimum"
-                   " and a refusal in month 2 refunds 0.00 instead of 67.74")
 def test_a_refusal_in_the_second_month_returns_the_days_after_it() -> None:
     """11.4: "Upon termination of the Contract before the expiration of the paid period, the Contractor
     shall return the cost of unused Services. No refund will be made for the period actually remaining

@@ -114,12 +114,13 @@ def test_abuse_block_suspends_and_resumes_without_touching_billing() -> None:
 
 def test_withdrawn_consent_terminates_after_ten_days() -> None:
     events = [(timedelta(minutes=5), pay("p1")), (3 * DAY, event("k", EventType.CONSENT_WITHDRAWN))]
-    state, result = run(events, days=20)
+    state, result = run(events, days=30)
     terminated = next(e for e in result.entries if e.type.value == "terminated")
-    # 7.4 "10 (ten) days" are working days (1.12): withdrawn Thu 4 March; 5, 9-12, 15-19 March
-    # (8 March is a holiday) make ten; the term ends at 24:00 on Fri 19 March.
+    # 7.4 "10 (ten) days" are working days (1.12): withdrawn Thu 4 March 2027. Days off: 8 March
+    # (Women's Day), 15 March (Constitution Day in the 2027 calendar), 22-24 March (Nauryz) and the
+    # weekends. Working days: 5, 9, 10, 11, 12, 16, 17, 18, 19, 25 March: the term ends at 24:00 on 25 March.
     assert terminated.clause == "7.4"
-    assert terminated.at == datetime(2027, 3, 20, tzinfo=ZoneInfo("Asia/Almaty"))
+    assert terminated.at == datetime(2027, 3, 26, tzinfo=ZoneInfo("Asia/Almaty"))
     assert terminated.detail["reason"] == "consent_withdrawn"
 
 

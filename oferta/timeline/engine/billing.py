@@ -111,16 +111,12 @@ class BillingModel:
         from_ = at
         minimum = rules.minimum_period
         if keep_minimum and minimum and state.billing_anchor:
-            start = self.first_paid_start(state)
-            from_ = max(at, self.contract.span_end(start, minimum))
+            # From the first paid period of the service (after any trial), not of the record.
+            from_ = max(at, self.contract.span_end(state.billing_anchor, minimum))
         for start, end, amount in self.paid_spans(state):
             if end > from_:
                 total = total + prorate(amount, start, end, from_, end, self.contract.tz)
         return total
-
-    def first_paid_start(self, state: ServiceState) -> datetime:
-        spans = self.paid_spans(state)
-        return min((s for s, _, _ in spans), default=state.billing_anchor or state.created_at)
 
     def paid_spans(self, state: ServiceState) -> list[tuple[datetime, datetime, Money]]:
         """(start, end, amount) of each stretch of service time paid for and not yet used up."""

@@ -162,6 +162,8 @@ class Contract(Exits):
         """Why an input cannot be applied now, or None when it can. The engine's refusals
         all come from here, each naming the clause or the fact that forbids it."""
         if state.terminal:
+            if self.takes_payment_after_end(state) and event.type is EventType.PAYMENT:
+                return self.billing.refusal(state, event, now)
             return f"the service is {state.terminal}; {event.type.value} cannot be applied"
         currency = state.spec.price.currency
         for name in ("amount", "new_price"):
@@ -229,6 +231,10 @@ class Contract(Exits):
             return (f"the trial ({trial.length.clause}) exists only for {kinds}, "
                     f"not for {spec.kind}")
         return None
+
+    def takes_payment_after_end(self, state: ServiceState) -> bool:
+        """A debt that survives termination (SmartApe 2.2.5) can still be paid."""
+        return state.terminal == "terminated" and state.debt().is_positive
 
     def start(self, state: ServiceState, now: datetime) -> Transition:
         out = Transition()

@@ -150,7 +150,7 @@ class Exits(_Base):
                     return f"the contract gives no termination by notice ({right.clause}): {right.text}"
             case EventType.CANCEL_WITHDRAWN:
                 if state.cancellation_reason not in ("customer_notice", "service_refusal"):
-                    return "no cancellation by the customer is pending"
+                    return "no cancellation is pending"
             case EventType.WITHDRAWAL:
                 term = rules.consumer_withdrawal
                 if term is None:

@@ -238,6 +238,8 @@ class InvoiceBilling(BillingModel):
 
     def after_payment(self, state: ServiceState, now: datetime, out: Transition) -> None:
         self.apply_balance(state, now, out)
+        if state.terminal:  # a debt paid after the end: nothing to activate or restore
+            return
         if state.billing_anchor is None and any(
                 i.invoice_id == "p0" and i.is_paid for i in state.invoices):
             self.contract.activate(state, now, out, self.policy.billing.model_clause)
