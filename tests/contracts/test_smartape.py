@@ -232,13 +232,17 @@ def test_the_debt_that_survives_termination_can_still_be_paid() -> None:
     obligation to repay the debt".
 
     Terminated for debt Fri 12 Mar 00:00 owing 35.48 EUR (March billed to the termination, as above).
-    The client pays the 35.48 EUR on Mon 15 Mar: the payment is received and nothing is owed any more.
+    The client pays the 35.48 EUR on Mon 15 Mar: the payment is received and the invoice is settled.
+    What is left is the 7.9 penalty for the days of delay ("0.1% of the unpaid amount for each day"):
+    14 days on 35.48 EUR = 0.4967, 0.50 EUR.
     """
     r = paid_month(("2027-03-15 12:00", event("payment", amount=eur("35.48"))))
     assert r.at_local(r.first("terminated")) == "2027-03-12 00:00"
     assert r.rejected() == []
     assert r.at_local(r.entries("payment_received")[-1]) == "2027-03-15 12:00"
-    assert r.state.debt().amount == 0
+    fee = r.first("late_fee")
+    assert fee.detail["days_late"] == 14 and fee.detail["amount"] == "0.50"
+    assert str(r.state.debt().amount) == "0.50"
 
 
 # -- 2.4.10 vs 11.3: refusing one service, terminating the contract --------------------------------------
