@@ -152,17 +152,28 @@ def test_onelab_numbers() -> None:
 def test_registry_kz_numbers() -> None:
     p = policy("registry-kz")
     assert (p.provider.country, p.provider.currency, p.provider.timezone) == ("KZ", "KZT", "Asia/Almaty")
-    assert p.billing.model is PaymentModel.PREPAID_BALANCE and p.billing.invoice_due is None
+    # A prepaid balance written off for the services (6.2-6.3): no invoices, no reminders, no fees.
+    assert p.billing.model is PaymentModel.BALANCE and p.billing.invoice_due is None
+    assert p.billing.renewal_invoice_lead is None and p.billing.reminders_before_due == []
     assert term(p.billing.balance_credit_delay) == (1, "working_days", "2.3")
     assert term(p.suspension.after_due) == (0, "calendar_days", "8.5.2")
-    # The account is deleted when the balance stays at zero 5 calendar days.
+    # The account is deleted 5 calendar days after the balance stopped covering the services.
     assert term(p.suspension.data_deletion_after) == (5, "calendar_days", "8.6.4")
+    assert p.suspension.data_deletion_anchor == "balance_zero"
+    assert p.suspension.deletion_warning_before is None  # 8.8: "без предварительного предупреждения"
+    assert p.suspension.kinds_without_data == ["domain"]
     assert p.suspension.terminate_for_debt_after is None
     assert p.late_fee is None
     assert term(p.tariff_change.notice) == (5, "calendar_days", "5.1.3")
     assert p.refunds.destination is RefundDestination.NONE and p.refunds.destination_clause == "8.7"
-    assert p.termination.provider_notice is None
+    assert p.refunds.paid_tariff_refundable is False
+    # The customer's only exit is the account's deletion (8.6.1); the provider has no notice.
+    assert term(p.termination.customer_notice) == (0, "calendar_days", "8.6.1")
+    assert p.termination.exit_is_deletion and p.termination.provider_notice is None
     assert p.force_majeure.terminate_after is None and p.force_majeure.clause == "7.13"
+    assert p.force_majeure.termination == "none" and p.force_majeure.deadlines_extended is None
+    # The contract's channel is e-mail (10.2): never an SMS.
+    assert all(Channel.SMS not in channels for channels in p.notices.values())
     assert p.auto_renewal is None and p.trial is None
 
 
@@ -172,7 +183,9 @@ def test_registry_kz_numbers() -> None:
 def test_centerpro_numbers() -> None:
     p = policy("centerpro")
     assert (p.provider.country, p.provider.currency, p.provider.timezone) == ("KZ", "KZT", "Asia/Almaty")
-    assert p.billing.model is PaymentModel.PREPAID_BALANCE and p.billing.invoice_due is None
+    # The client buys each Tariff from its balance (6.6); nothing renews by itself.
+    assert p.billing.model is PaymentModel.TARIFF_PURCHASE and p.billing.invoice_due is None
+    assert p.billing.renewal_invoice_lead is None and p.billing.reminders_before_due == []
     assert term(p.billing.balance_credit_delay) == (72, "hours", "6.4")
     # Access limited when the paid tariff ends, until a new one is bought; no grace, no deletion.
     assert term(p.suspension.after_due) == (0, "calendar_days", "5.3.10")
@@ -180,12 +193,16 @@ def test_centerpro_numbers() -> None:
     assert p.suspension.data_deletion_after is None
     assert p.suspension.terminate_for_debt_after is None
     assert p.late_fee is None
-    # No termination right for the client; the Operator gives 10 calendar days.
+    # No termination right for the client: it stops buying (13.7); the Operator gives 10 days.
     assert p.termination.customer_notice is None
     assert p.termination.customer_right.clause == "13.7"
+    assert p.termination.ends_with_paid_tariff is not None
+    assert p.termination.ends_with_paid_tariff.clause == "13.7"
     assert term(p.termination.provider_notice) == (10, "calendar_days", "13.2")
+    assert p.termination.serious_breach is not None and p.termination.serious_breach.clause == "5.3.8"
+    assert p.termination.breach_forfeits_unused
     assert term(p.force_majeure.notice_within) == (5, "calendar_days", "11.2")
-    assert p.force_majeure.terminate_after is None
+    assert p.force_majeure.terminate_after is None and p.force_majeure.termination == "none"
     assert p.refunds.paid_tariff_refundable is False and p.refunds.paid_tariff_clause == "6.8"
     assert p.refunds.destination is RefundDestination.NONE
     assert p.auto_renewal is None and p.trial is None
@@ -197,27 +214,32 @@ def test_centerpro_numbers() -> None:
 def test_smartape_numbers() -> None:
     p = policy("smartape")
     assert (p.provider.country, p.provider.currency, p.provider.timezone) == ("EE", "EUR", "Europe/Tallinn")
+    assert (p.definitions.day.means, p.definitions.day.clause) == ("calendar_days", None)
     assert p.billing.model is PaymentModel.INVOICE
     assert term(p.billing.invoice_due) == (5, "working_days", "5.1")
+    assert p.billing.renewal_invoice_lead is not None and p.billing.renewal_invoice_lead.operational
     assert term(p.suspension.after_due) == (0, "calendar_days", "2.2.5")
     assert p.suspension.data_deletion_after is None
-    # Terminated when payment is over 20 days late from the invoice date.
-    assert term(p.suspension.terminate_for_debt_after) == (20, "calendar_days", "2.2.5")
+    # Terminated when payment is over 20 days late from the invoice date (a bare "days").
+    assert term(p.suspension.terminate_for_debt_after) == (20, "days", "2.2.5")
     assert p.suspension.terminate_for_debt_anchor == "invoice_issued"
     assert p.late_fee is not None
-    assert (p.late_fee.rate_per_day, p.late_fee.cap_ratio, p.late_fee.clause) == (
-        Decimal("0.001"), None, "7.9")
+    assert (p.late_fee.rate_per_day, p.late_fee.cap_ratio, p.late_fee.clause, p.late_fee.base) == (
+        Decimal("0.001"), None, "7.9", "unpaid_remainder")
+    # One service with 10 working days' notice (2.4.10); the whole contract with a month (11.3).
+    assert term(p.termination.service_refusal_notice) == (10, "working_days", "2.4.10")
     assert term(p.termination.customer_notice) == (1, "months", "11.3")
+    assert term(p.termination.consumer_withdrawal) == (14, "days", "11.6")
     assert p.auto_renewal is not None and p.auto_renewal.period == "contract_year"
-    assert term(p.auto_renewal.opt_out_notice) == (30, "calendar_days", "11.2")
-    assert p.trial is not None and p.trial.once_per_customer
-    assert term(p.trial.length) == (10, "calendar_days", "Annex 11, 4.3")
-    assert term(p.force_majeure.notice_within) == (10, "calendar_days", "8.4")
+    assert term(p.auto_renewal.opt_out_notice) == (30, "days", "11.2")
+    assert p.trial is not None and p.trial.once_per_customer and p.trial.service_kinds == ["vps"]
+    assert term(p.trial.length) == (10, "days", "Annex 11, 4.3")
+    assert term(p.force_majeure.notice_within) == (10, "days", "8.4")
     assert term(p.force_majeure.terminate_after) == (2, "months", "8.5")
-    assert p.force_majeure.deadlines_extended is True
-    assert p.refunds.first_period_refundable is False and p.refunds.first_period_clause == "7.11"
+    assert p.force_majeure.termination == "option" and p.force_majeure.deadlines_extended is True
+    # 7.11 keeps the minimum period (one month), not the whole first period paid.
+    assert term(p.refunds.minimum_period) == (1, "months", "7.11")
     assert p.refunds.deadline is None
-    assert "consumer_withdrawal" in p.other_rules and p.other_rules["consumer_withdrawal"].clause == "11.6"
 
 
 # -- a broken policy is refused, naming the field ------------------------------
