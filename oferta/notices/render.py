@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date as Date
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -55,6 +55,7 @@ _OPERATIONAL = {
     "kk": "Бұл — {provider} жіберген еске салу, жария оферта шартының талабы емес.",
     "en": "This is a reminder from {provider}; it is not a term of the contract.",
 }
+_INCLUSIVE = {"ru": "включительно", "kk": "(қоса алғанда)", "en": "inclusive"}
 _CLAUSE_SHORT = {"ru": "п. {clause}", "kk": "{clause}-тарм.", "en": "cl. {clause}"}
 _OPERATIONAL_SHORT = {"ru": "напоминание, не условие договора", "kk": "еске салу, шарт талабы емес",
                       "en": "a reminder, not a contract term"}
@@ -130,11 +131,22 @@ def _helpers(locale: str, tz: str) -> dict[str, Any]:
             return kazakh_day(when, case)
         return format_date(when, "d MMMM y", locale=locale)
 
+    def until(value: str | datetime | None, case: str | None = None) -> str:
+        """The end of a term: a term runs out at 24:00 of its last day, which the customer reads
+        as that day, inclusive ('8 января 2027 включительно'), not as '9 января, 00:00'."""
+        if value is None:
+            return "—"
+        moment = (datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(zone)
+        if moment.time() != time(0, 0):
+            return date(moment, case)
+        last = (moment - timedelta(microseconds=1)).date()
+        return f"{day(last, case)} {_INCLUSIVE[locale]}"
+
     def days(count: int) -> str:
         forms = _DAYS[locale]
         return forms.get(plural(int(count)), forms["other"])
 
-    return {"money": money, "date": date, "day": day, "days": days}
+    return {"money": money, "date": date, "day": day, "until": until, "days": days}
 
 
 _PERIOD_INVOICE = re.compile(r"^(fee-)?p(\d+)$")
