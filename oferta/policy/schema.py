@@ -115,6 +115,11 @@ class Billing(Strict):
     balance_credit_delay: Term | None = Field(
         default=None, description="How long the provider may take to credit a payment."
     )
+    restart_after_suspension: Rule | None = Field(
+        default=None,
+        description="Blocked time is not billed: a payment that lifts a suspension for non-payment"
+        " starts the paid period from that moment (ONELAB 5.1); null = the period runs on.",
+    )
 
 
 class Suspension(Strict):

@@ -224,7 +224,9 @@ def test_payment_restores_the_service_within_24_hours() -> None:
     Services." 5.6: "The date of payment shall be considered the date of receipt of funds".
 
     Suspended Tue 2 Mar 00:00; the 10,000 KZT arrive Wed 3 Mar 15:00: resumed at once, citing 5.2,
-    the notice promising access by Thu 4 Mar 15:00 at the latest (24 hours); paid until Thu 1 Apr 10:05.
+    the notice promising access by Thu 4 Mar 15:00 at the latest (24 hours). The month paid is a
+    month of use (5.1, see test_months_the_service_was_blocked_are_not_billed): it runs from the
+    payment to Sat 3 Apr 15:00, the blocked hours not billed.
     """
     r = paid_month(("2027-03-03 15:00", event("payment", amount=kzt(PRICE))), until="2027-03-20 00:00")
     resumed = r.first("resumed")
@@ -233,7 +235,7 @@ def test_payment_restores_the_service_within_24_hours() -> None:
     assert datetime.fromisoformat(resumed.detail["restore_by"]) == at("2027-03-04 15:00")
     assert r.result.provisioning == ["activate", "suspend", "resume"]
     assert r.state.phase is Phase.ACTIVE
-    assert r.state.paid_until == at("2027-04-01 10:05")
+    assert r.state.paid_until == at("2027-04-03 15:00")
 
 
 # -- 3.2.4: removal once the delay exceeds 30 calendar days ----------------------------------------------
@@ -412,10 +414,6 @@ def test_a_domain_or_colocated_server_ends_instead_of_being_deleted(kind: str) -
     assert r.state.phase is Phase.TERMINATED
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: for a kind in suspension.kinds_without_data the suspension notice still carries"
-    " deletion_at ('the service's data will be deleted for good') and a deletion_warning ('data will"
-    " be deleted') is sent 3 days before, although the step terminates the service"))
 def test_a_colocation_customer_is_not_told_its_data_will_be_deleted() -> None:
     """3.1.8: "Ensure the operating conditions and preservation of the subscriber's equipment"; 3.2.4
     removes "the resource (WEB-site, WEB-mail) and/or other information and data".
@@ -594,10 +592,6 @@ def test_a_force_majeure_ended_within_the_month_changes_nothing() -> None:
 # -- 5.1: a payment buys months of use ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: after a suspension that outlasted the paid period, the payment is applied to the old"
-    " period and the next invoice is backdated (p2 issued 15 Jun 2027 covering 1 Apr-1 May, paid_until"
-    " stays 1 Apr 10:05, suspended again 19 Jun), so the Subscriber pays for months the service was blocked"))
 def test_months_the_service_was_blocked_are_not_billed() -> None:
     """5.1: "The Subscriber is responsible for making payments in advance before receiving the Services
     (access to the Services) ... The Subscriber makes payments for any number of months of estimated time

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel
 
 from oferta.policy.loader import PolicyError, load_policy_file, parse_policy
-from oferta.policy.schema import Channel, NoticeTemplate, PaymentModel, Policy, RefundDestination, Term
+from oferta.policy.schema import Channel, PaymentModel, Policy, RefundDestination, Term
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
 IDS = ["ps-kz", "onelab", "registry-kz", "centerpro", "smartape"]
@@ -124,25 +124,29 @@ def test_ps_kz_numbers() -> None:
 def test_onelab_numbers() -> None:
     p = policy("onelab")
     assert (p.provider.country, p.provider.currency, p.provider.timezone) == ("KZ", "KZT", "Asia/Almaty")
-    assert p.billing.model is PaymentModel.PREPAID_BALANCE
-    assert term(p.billing.invoice_due) == (3, "working_days", "5.3")  # credit invoices
-    assert term(p.suspension.after_due) == (0, "calendar_days", "3.2.3")
+    assert p.billing.model is PaymentModel.INVOICE
+    assert term(p.billing.invoice_due) == (3, "working_days", "5.3")  # "3 (three) business days"
+    assert p.billing.restart_after_suspension is not None  # months "of use" (5.1)
+    assert term(p.suspension.after_due) == (0, "calendar_days", "5.2")
     assert term(p.suspension.restore_within) == (24, "hours", "5.2")
-    # Data removed when the delay exceeds 30 calendar days from the due date.
+    # Data removed when the delay exceeds 30 calendar days from the due date: from day 31.
     assert term(p.suspension.data_deletion_after) == (30, "calendar_days", "3.2.4")
     assert p.suspension.data_deletion_anchor == "due_date"
+    assert p.suspension.kinds_without_data == ["domain", "colocation"]
     assert term(p.suspension.terminate_for_debt_after) == (6, "months", "3.2.5")
     assert p.late_fee is not None
-    assert (p.late_fee.rate_per_day, p.late_fee.cap_ratio, p.late_fee.applies_to, p.late_fee.clause) == (
-        Decimal("0.001"), None, "credit_invoices", "5.3")
+    assert (p.late_fee.rate_per_day, p.late_fee.cap_ratio, p.late_fee.applies_to, p.late_fee.clause,
+            p.late_fee.base) == (Decimal("0.001"), None, "credit_invoices", "5.3", "invoice_amount")
     assert term(p.termination.customer_notice) == (0, "calendar_days", "11.7")
     assert term(p.termination.provider_notice) == (30, "calendar_days", "11.4")
+    assert p.termination.promise_to_pay is not None and p.termination.promise_to_pay.clause == "11.11.1"
     assert p.auto_renewal is not None and p.auto_renewal.period == "calendar_year"
     assert term(p.auto_renewal.opt_out_notice) == (30, "calendar_days", "11.2")
     assert term(p.force_majeure.notice_within) == (14, "calendar_days", "8.2")
     assert term(p.force_majeure.terminate_after) == (1, "months", "8.3")
+    assert p.force_majeure.termination == "automatic"
     assert p.refunds.deadline is None and p.refunds.destination is RefundDestination.BANK_TRANSFER
-    assert p.refunds.destination_clause == "11.8"
+    assert p.refunds.destination_clause == "11.8" and p.refunds.proration_clause is None
     assert p.trial is None
 
 

@@ -138,7 +138,7 @@ class BillingModel:
                 state.promised_payment_on, _ZERO_DAYS))
         found: list[Deadline] = []
         warning = rules.deletion_warning_before
-        if warning and not state.deletion_warned:
+        if warning and not state.deletion_warned and not self.without_data(state):
             at = self.contract.before(deletion, warning)
             if state.suspended_at is None or at > state.suspended_at:
                 found.append(Deadline(at=at, action=DeadlineAction.WARN_DELETION, clause=warning.clause,
@@ -169,7 +169,7 @@ class BillingModel:
     def delete_data(self, state: ServiceState, now: datetime, out: Transition, clause: str | None,
                     reason: str = "customer_notice") -> None:
         contract = self.contract
-        if state.spec.kind in self.policy.suspension.kinds_without_data:
+        if self.without_data(state):
             # A domain or a colocated server has no data of ours to delete: the service ends.
             contract.terminate(state, now, out, reason, clause)
             return
@@ -183,6 +183,10 @@ class BillingModel:
                       NoticeTemplate.DELETED, "deleted")
         out.provisioning.append(ProvisionIntent(action="delete", key="delete", clause=clause))
         contract.settle(state, now, out)
+
+    def without_data(self, state: ServiceState) -> bool:
+        """A domain or a colocated server: nothing of the customer's is deleted; it ends."""
+        return state.spec.kind in self.policy.suspension.kinds_without_data
 
     def write_off_on_deletion(self, state: ServiceState) -> Money | None:
         return None

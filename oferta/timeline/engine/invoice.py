@@ -207,7 +207,8 @@ class InvoiceBilling(BillingModel):
         if unpaid:
             deletion = self.deletion_at(state, min(unpaid, key=lambda i: i.due_at))
             if deletion:
-                detail["deletion_at"] = deletion.isoformat()
+                key = "terminates_at" if self.without_data(state) else "deletion_at"
+                detail[key] = deletion.isoformat()
         return detail
 
     # -- inputs ---------------------------------------------------------------
@@ -246,10 +247,32 @@ class InvoiceBilling(BillingModel):
         if (SuspensionReason.NON_PAYMENT in state.suspension_reasons
                 and not self.overdue(state, now)):
             # Nothing overdue is left: restored, even if a newer invoice is not yet due.
+            if self.policy.billing.restart_after_suspension:
+                self._restart_paid_period(state, now)
             restore = self.policy.suspension.restore_within
             self.contract.lift(state, SuspensionReason.NON_PAYMENT, now, out,
                                restore.clause if restore else None,
                                f"payment:{state.period_index}:{now.isoformat()}")
+
+    def _restart_paid_period(self, state: ServiceState, now: datetime) -> None:
+        """The period just paid runs from the payment (ONELAB 5.1: months "of use"): the months
+        the service was blocked are neither used nor billed."""
+        assert state.suspended_at is not None
+        blocked_from = state.suspended_at
+        paid = [i for i in state.invoices if i.kind == "period" and i.is_paid
+                and i.period_index is not None and self._span(state, i)[1] > blocked_from]
+        if not paid:
+            return
+        latest = max(paid, key=lambda i: i.period_index or 0)
+        state.period_index = (latest.period_index or 0) - 1
+        self.contract.anchor_periods(state, now)
+        for invoice in paid:
+            invoice.covers_until = state.period_end if invoice is latest else blocked_from
+        state.paid_until = state.period_end
+        # Later periods billed while blocked are voided: they were never usable.
+        for invoice in list(state.open_invoices):
+            if invoice.kind == "period" and (invoice.period_index or 0) > (latest.period_index or 0):
+                state.invoices.remove(invoice)
 
     def _on_invoice(self, state: ServiceState, event: BillingEvent, now: datetime,
                     out: Transition) -> None:
@@ -333,6 +356,9 @@ class InvoiceBilling(BillingModel):
     def close_open_invoices(self, state: ServiceState, at: datetime) -> None:
         """Nothing is owed for time after ``at``: later periods are voided, the current one
         is billed up to ``at`` (what was paid beyond it goes back to the balance)."""
+        if (self.policy.billing.restart_after_suspension and state.suspended_at
+                and SuspensionReason.NON_PAYMENT in state.suspension_reasons):
+            at = min(at, state.suspended_at)  # blocked time is not billed (ONELAB 5.1)
         for invoice in list(state.open_invoices):
             if invoice.kind != "period" or invoice.period_index is None:
                 continue
