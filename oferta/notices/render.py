@@ -165,7 +165,8 @@ def _defaults(detail: dict[str, Any]) -> dict[str, Any]:
     """Every key a template may test, present (None when the step has no such value)."""
     keys = ("trial_until", "paid_until", "note", "restore_until", "deletion_at", "terminates_at",
             "restore_by", "debt", "due_by", "reason", "capped", "deadlines_extended", "destination",
-            "operational", "by", "balance", "needed", "balance_written_off", "due_on", "due_at", "base")
+            "operational", "by", "balance", "needed", "balance_written_off", "due_on", "due_at", "base",
+            "option_from", "termination")
     values = {key: None for key in keys} | detail
     values["invoice_no"] = invoice_number(detail.get("invoice_id"), detail.get("service_id", ""))
     return values

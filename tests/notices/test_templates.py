@@ -39,7 +39,8 @@ def _requests() -> list[NoticeRequest]:
         def ev(n: str, kind: EventType, **kw) -> BillingEvent:
             return BillingEvent(event_id=n, type=kind, **kw)
         lives = [
-            [(1, ev("p", EventType.PAYMENT, amount=price)), (40, ev("p2", EventType.PAYMENT, amount=price))],
+            [(1, ev("p", EventType.PAYMENT, amount=price)), (2, ev("tp", EventType.TARIFF_PURCHASE)),
+             (40, ev("p2", EventType.PAYMENT, amount=price))],
             [(1, ev("p", EventType.PAYMENT, amount=price.times(3))),
              (3, ev("t", EventType.TARIFF_CHANGE, new_price=price.times(2))),
              (4, ev("a", EventType.ABUSE_SUSPEND, reason="spam")), (5, ev("r", EventType.ABUSE_RESOLVED)),
@@ -93,7 +94,9 @@ def test_russian_suspension_notice_reads_naturally() -> None:
     notice = render(request, "ru")
     assert notice.subject == "Услуга «Basic» приостановлена"
     assert "из-за задолженности 2\xa0500,00 ₸" in notice.text  # a no-break space groups thousands
-    assert "Основание: п. 3.16 договора-оферты PS.kz." in notice.text
+    # 4.2.4 is the provider's right to suspend; the 3.16 window shows as its last day, inclusive.
+    assert "Основание: п. 4.2.4 договора-оферты PS.kz." in notice.text
+    assert "включительно" in notice.text
     assert "данные услуги будут удалены" in notice.text
 
 
