@@ -181,9 +181,10 @@ def parse_scenario(text: str) -> Scenario:
     except PolicyError as exc:
         raise ScenarioError(f"policy {scenario.policy} does not load: {exc}",
                             _line_of(raw, ("policy",))) from exc
-    refusal = Contract(policy).trial_refusal(_spec(scenario, policy, "sim-check"))
+    refusal = Contract(policy).start_refusal(_spec(scenario, policy, "sim-check"))
     if refusal:
-        raise ScenarioError(f"service.trial: {refusal}", _line_of(raw, ("service", "trial")))
+        field, reason = refusal
+        raise ScenarioError(f"service.{field}: {reason}", _line_of(raw, ("service", field)))
     if scenario.until <= scenario.start:
         raise ScenarioError("until must be after start", _line_of(raw, ("until",)))
     for index, event in enumerate(scenario.events):

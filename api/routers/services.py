@@ -54,10 +54,11 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
                            kind=body.kind, tariff=body.tariff, price=Money.of(body.price, body.currency),
                            period=body.period, trial=body.trial, consumer=consumer)
 
-    # The contract says whether this kind of service may start on a trial (and why not).
-    refusal = Contract(policy).trial_refusal(spec_for(body.id or "new"))
+    # The contract says which kinds it covers and which may start on a trial (and why not).
+    refusal = Contract(policy).start_refusal(spec_for(body.id or "new"))
     if refusal:
-        raise invalid("trial", f"policy {policy.id}: {refusal}")
+        field, reason = refusal
+        raise invalid(field, f"policy {policy.id}: {reason}")
 
     async def produce():
         state = writer.state

@@ -102,7 +102,7 @@ class PaymentModel(StrEnum):
     TARIFF_PURCHASE = "tariff_purchase"  # the client buys each Tariff; nothing renews by itself
 
 
-class Billing(Strict):
+class BillingRules(Strict):
     model: PaymentModel
     model_clause: str
     invoice_due: Term | None = Field(
@@ -113,7 +113,9 @@ class Billing(Strict):
     )
     reminders_before_due: list[Term] = Field(default_factory=list)
     balance_credit_delay: Term | None = Field(
-        default=None, description="How long the provider may take to credit a payment."
+        default=None,
+        description="INFORMATIONAL (not enforced): how long the provider may take to credit a"
+        " payment. Oferta applies a payment when billing reports it, which is the crediting.",
     )
     restart_after_suspension: Rule | None = Field(
         default=None,
@@ -122,7 +124,7 @@ class Billing(Strict):
     )
 
 
-class Suspension(Strict):
+class SuspensionRules(Strict):
     """Suspension for non-payment and what follows it."""
 
     after_due: Term | None = Field(
@@ -171,7 +173,7 @@ class LateFee(Strict):
     reading: str | None = None
 
 
-class Termination(Strict):
+class TerminationRules(Strict):
     customer_notice: Term | None = Field(
         description="Notice to terminate the whole contract; null when the contract gives no such right."
     )
@@ -211,6 +213,10 @@ class Termination(Strict):
 
 
 class AutoRenewal(Strict):
+    """INFORMATIONAL (not enforced): the contract's yearly renewal. A service runs period after
+    period until a way out is used, so the renewal itself needs no step; its opt-out notice is
+    the customer's notice (termination)."""
+
     period: Literal["calendar_year", "contract_year"]
     opt_out_notice: Term
     clause: str
@@ -218,7 +224,10 @@ class AutoRenewal(Strict):
 
 class Trial(Strict):
     length: Term
-    once_per_customer: bool = True
+    once_per_customer: bool = Field(
+        default=True,
+        description="INFORMATIONAL (not enforced): billing offers the trial once per customer.",
+    )
     service_kinds: list[str] = Field(min_length=1, description="The kinds the trial exists for.")
     refusal: Rule = Field(description="Refusing during the trial ends it at once and costs nothing.")
 
@@ -229,7 +238,7 @@ class RefundDestination(StrEnum):
     NONE = "none"
 
 
-class Refunds(Strict):
+class RefundRules(Strict):
     deadline: Term | None = Field(description="Time to pay a refund; null when the contract sets none.")
     destination: RefundDestination
     destination_clause: str | None
@@ -245,7 +254,7 @@ class Refunds(Strict):
     reading: str | None = None
 
 
-class ForceMajeure(Strict):
+class ForceMajeureRules(Strict):
     notice_within: Term | None
     terminate_after: Term | None = Field(
         description="How long a force majeure lasts before termination applies; null = never."
@@ -262,7 +271,7 @@ class ForceMajeure(Strict):
     reading: str | None = None
 
 
-class TariffChange(Strict):
+class TariffChangeRules(Strict):
     notice: Term | None = Field(description="How far ahead a change is announced; null = no lead.")
     clause: str
     reading: str | None = None
@@ -313,15 +322,15 @@ class Policy(Strict):
     definitions: Definitions
     service_kinds: list[str]
     locales: list[Literal["ru", "kk", "en"]]
-    billing: Billing
-    suspension: Suspension
+    billing: BillingRules
+    suspension: SuspensionRules
     late_fee: LateFee | None
-    termination: Termination
+    termination: TerminationRules
     auto_renewal: AutoRenewal | None
     trial: Trial | None
-    refunds: Refunds
-    force_majeure: ForceMajeure
-    tariff_change: TariffChange
+    refunds: RefundRules
+    force_majeure: ForceMajeureRules
+    tariff_change: TariffChangeRules
     notices: dict[NoticeTemplate, list[Channel]] = Field(
         description="Channels per notice; a notice not listed goes by e-mail, every contract's channel."
     )

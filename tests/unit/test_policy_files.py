@@ -333,3 +333,29 @@ def test_every_policy_file_round_trips_through_the_parser(policy_id: str) -> Non
     raw = yaml.safe_load((POLICY_DIR / f"{policy_id}.yaml").read_text(encoding="utf-8"))
     again = parse_policy(yaml.safe_dump(copy.deepcopy(raw), allow_unicode=True), policy_id)
     assert again == policy(policy_id)
+
+
+def test_a_service_of_a_kind_the_contract_does_not_cover_cannot_start() -> None:
+    from oferta.timeline.engine import Contract
+    from oferta.timeline.money import Money
+    from oferta.timeline.state import ServiceSpec
+
+    def spec(kind: str, trial: bool = False) -> ServiceSpec:
+        return ServiceSpec(service_id="s", customer_id="c", policy_id="centerpro", kind=kind,
+                           tariff="T", price=Money.of("1000", "KZT"), trial=trial)
+
+    contract = Contract(policy("centerpro"))
+    assert contract.start_refusal(spec("saas")) is None
+    field, reason = contract.start_refusal(spec("hosting")) or ("", "")
+    assert field == "kind" and "saas" in reason
+    # A contract without a trial refuses one, naming the field.
+    assert (contract.start_refusal(spec("saas", trial=True)) or ("",))[0] == "trial"
+
+
+def test_fields_the_engine_does_not_enforce_say_so() -> None:
+    """A reader must not assume a rule is enforced when it is documentation."""
+    from oferta.policy.schema import AutoRenewal, BillingRules, Trial
+
+    assert "INFORMATIONAL" in (BillingRules.model_fields["balance_credit_delay"].description or "")
+    assert "INFORMATIONAL" in (Trial.model_fields["once_per_customer"].description or "")
+    assert "INFORMATIONAL" in (AutoRenewal.__doc__ or "")

@@ -219,6 +219,14 @@ class Contract(Exits):
 
     # -- building blocks shared by the models -----------------------------------
 
+    def start_refusal(self, spec: ServiceSpec) -> tuple[str, str] | None:
+        """Why a service cannot start under this contract, as (field, reason), or None."""
+        if spec.kind not in self.policy.service_kinds:
+            kinds = ", ".join(self.policy.service_kinds)
+            return "kind", f"the contract covers {kinds}, not {spec.kind}"
+        refusal = self.trial_refusal(spec)
+        return ("trial", refusal) if refusal else None
+
     def trial_refusal(self, spec: ServiceSpec) -> str | None:
         """Why a service cannot start on a trial, or None."""
         if not spec.trial:
