@@ -43,8 +43,8 @@ with workflow.unsafe.imports_passed_through():
 # at 24:00 of their last day), so services started before keep "ServiceLifecycle".
 WORKFLOW_NAME = "ServiceContract"
 
-# workflow.patched markers: each names a change to the order of commands.
-NOTICES_IN_BACKGROUND = "notices-in-background"
+# workflow.patched markers: each names a change to the order of commands. None yet: the type
+# started with notices in the background (the v1 type keeps the sequential path and its patch).
 
 NOTICE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -230,9 +230,6 @@ class ServiceLifecycleWorkflow:
     # -- effects --------------------------------------------------------------
 
     async def _carry_out(self, transition: Transition) -> None:
-        if not workflow.patched(NOTICES_IN_BACKGROUND):
-            await self._carry_out_in_sequence(transition)
-            return
         # Provisioning and refunds in order; notices go out on their own, so a slow or
         # failing mail server never holds up the contract or the next billing input.
         entries = list(transition.entries)
@@ -249,23 +246,6 @@ class ServiceLifecycleWorkflow:
             await self._record(entries)
         for delivery in deliveries:
             self._notify_in_background(delivery)
-
-    async def _carry_out_in_sequence(self, transition: Transition) -> None:
-        """Before NOTICES_IN_BACKGROUND: each notice awaited in turn (kept for running histories)."""
-        entries = list(transition.entries)
-        for intent in transition.provisioning:
-            await self._provision(intent.action, intent.key, intent.clause)
-        for refund in transition.refunds:
-            paid = await self._refund(refund)
-            if paid:
-                entries += paid.entries
-                for delivery in paid.deliveries:
-                    entries.append(await self._send(delivery))
-        for delivery in transition.deliveries:
-            entries.append(await self._send(delivery))
-        if entries:
-            self._last_at = max(self._last_at, max(e.at for e in entries))
-            await self._record(entries)
 
     def _notify_in_background(self, delivery: Delivery) -> None:
         async def notify() -> None:
