@@ -53,7 +53,7 @@ DeadlineHandler = Callable[[ServiceState, Deadline, datetime, Transition], None]
 EventHandler = Callable[[ServiceState, BillingEvent, datetime, Transition], None]
 
 
-class Contract(Exits):
+class Contract:
     """One policy's rules applied to a service's state."""
 
     def __init__(self, policy: Policy) -> None:
@@ -65,16 +65,17 @@ class Contract(Exits):
             roll_last_day_off=policy.definitions.last_day_off == "next_working_day",
         )
         self.billing: BillingModel = BILLING_MODELS[policy.billing.model](self)
+        self.exits = Exits(self)
         self._deadline_handlers: dict[DeadlineAction, DeadlineHandler] = {
             DeadlineAction.SEND_NOTICE: self._do_send_notice,
-            **self.exit_deadline_handlers(),
+            **self.exits.deadline_handlers(),
             **self.billing.deadline_handlers(),
         }
         self._event_handlers: dict[EventType, EventHandler] = {
             EventType.ABUSE_SUSPEND: self._on_abuse_suspend,
             EventType.ABUSE_RESOLVED: self._on_abuse_resolved,
             EventType.TARIFF_CHANGE: self._on_tariff_change,
-            **self.exit_event_handlers(),
+            **self.exits.event_handlers(),
             **self.billing.event_handlers(),
         }
 
@@ -133,14 +134,14 @@ class Contract(Exits):
             found.append(Deadline(at=first.send_at, action=DeadlineAction.SEND_NOTICE,
                                   clause=first.clause, detail={"template": first.template.value}))
         if state.force_majeure:
-            found += self.force_majeure_deadlines(state)
+            found += self.exits.force_majeure_deadlines(state)
             if self.policy.force_majeure.deadlines_extended:
                 # The contract extends its terms by the force majeure's length (PS.kz, SmartApe 8.2):
                 # nothing runs out while it lasts; every date moves on when it ends.
                 return found
             # Otherwise force majeure only excuses liability (registry.kz 7.13, Center Pro 11.1):
             # the contract keeps its course.
-        found += self.exit_deadlines(state)
+        found += self.exits.deadlines(state)
         found += self.billing.deadlines(state)
         return found
 
@@ -179,7 +180,7 @@ class Contract(Exits):
         elif event.type is EventType.ABUSE_RESOLVED:
             if SuspensionReason.ABUSE not in state.suspension_reasons:
                 return "the service is not suspended for abuse"
-        return self.exit_refusal(state, event, now) or self.billing.refusal(state, event, now)
+        return self.exits.refusal(state, event, now) or self.billing.refusal(state, event, now)
 
     def on_event(self, state: ServiceState, event: BillingEvent, now: datetime) -> Transition:
         out = Transition()
@@ -239,6 +240,12 @@ class Contract(Exits):
             return (f"the trial ({trial.length.clause}) exists only for {kinds}, "
                     f"not for {spec.kind}")
         return None
+
+    def terminate(self, state: ServiceState, now: datetime, out: Transition, reason: str,
+                  clause: str | None, *, refund: bool = True, keep_minimum: bool = True,
+                  note: str | None = None) -> None:
+        self.exits.terminate(state, now, out, reason, clause, refund=refund,
+                             keep_minimum=keep_minimum, note=note)
 
     def takes_payment_after_end(self, state: ServiceState) -> bool:
         """A debt that survives termination (SmartApe 2.2.5) can still be paid."""

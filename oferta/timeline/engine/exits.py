@@ -3,8 +3,8 @@
 The customer's notice (for one service or the whole contract), a consumer's
 withdrawal, refusing a free trial, the provider's notice, termination for a
 serious breach, withdrawn consent to data processing, and force majeure with
-its automatic termination or the parties' option to terminate. A mixin of the
-``Contract``: it uses the contract's time and shared steps.
+its automatic termination or the parties' option to terminate. It uses the
+contract's time and shared steps.
 """
 
 from __future__ import annotations
@@ -30,16 +30,18 @@ from oferta.timeline.state import (
 if TYPE_CHECKING:
     from oferta.timeline.engine.core import Contract
 
-    _Base = Contract
-else:
-    _Base = object
-
 DeadlineHandler = Callable[[ServiceState, Deadline, datetime, Transition], None]
 EventHandler = Callable[[ServiceState, BillingEvent, datetime, Transition], None]
 
 
-class Exits(_Base):
-    def exit_deadline_handlers(self) -> dict[DeadlineAction, DeadlineHandler]:
+class Exits:
+    """The ways out, for one contract; the core dispatches to them."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.policy = contract.policy
+
+    def deadline_handlers(self) -> dict[DeadlineAction, DeadlineHandler]:
         return {
             DeadlineAction.TERMINATE: self._do_terminate,
             DeadlineAction.TERMINATE_CONSENT: self._do_terminate_consent,
@@ -47,7 +49,7 @@ class Exits(_Base):
             DeadlineAction.ANNOUNCE_FORCE_MAJEURE_OPTION: self._do_announce_option,
         }
 
-    def exit_event_handlers(self) -> dict[EventType, EventHandler]:
+    def event_handlers(self) -> dict[EventType, EventHandler]:
         return {
             EventType.CANCEL_REQUEST: self._on_cancel_request,
             EventType.CANCEL_WITHDRAWN: self._on_cancel_withdrawn,
@@ -62,7 +64,7 @@ class Exits(_Base):
 
     # -- deadlines -------------------------------------------------------------
 
-    def exit_deadlines(self, state: ServiceState) -> list[Deadline]:
+    def deadlines(self, state: ServiceState) -> list[Deadline]:
         found: list[Deadline] = []
         if state.cancellation_effective_at:
             found.append(Deadline(at=state.cancellation_effective_at, action=DeadlineAction.TERMINATE,
@@ -80,7 +82,7 @@ class Exits(_Base):
         fm = state.force_majeure
         if fm is None or rules.terminate_after is None or rules.termination == "none":
             return []
-        at = self.after(fm.started_at, rules.terminate_after)
+        at = self.contract.after(fm.started_at, rules.terminate_after)
         if rules.termination == "automatic":
             return [Deadline(at=at, action=DeadlineAction.TERMINATE_FORCE_MAJEURE,
                              clause=rules.terminate_after.clause)]
@@ -107,7 +109,7 @@ class Exits(_Base):
         reason = state.cancellation_reason or "customer_notice"
         if reason != "provider_notice" and self.policy.termination.exit_is_deletion:
             # registry.kz 8.6.1: the customer leaves by having its account deleted.
-            self.billing.delete_data(state, now, out, deadline.clause)
+            self.contract.billing.delete_data(state, now, out, deadline.clause)
             return
         self.terminate(state, now, out, reason, deadline.clause)
 
@@ -125,7 +127,7 @@ class Exits(_Base):
         assert state.force_majeure is not None
         state.force_majeure.option_announced = True
         fm_id = state.force_majeure.force_majeure_id
-        self.emit(state, out, now, EntryType.FORCE_MAJEURE_OPTION, deadline.clause,
+        self.contract.emit(state, out, now, EntryType.FORCE_MAJEURE_OPTION, deadline.clause,
                   {"force_majeure_id": fm_id, "since": state.force_majeure.started_at.isoformat()},
                   NoticeTemplate.FORCE_MAJEURE_OPTION, f"force_majeure_option:{fm_id}")
 
@@ -135,7 +137,7 @@ class Exits(_Base):
         return (state.spec.trial and self.policy.trial is not None and state.period_index < 0
                 and state.billing_anchor is not None and now < state.billing_anchor)
 
-    def exit_refusal(self, state: ServiceState, event: BillingEvent, now: datetime) -> str | None:
+    def refusal(self, state: ServiceState, event: BillingEvent, now: datetime) -> str | None:
         rules = self.policy.termination
         pending = "a termination is already pending" if state.cancellation_effective_at else None
         match event.type:
@@ -158,7 +160,7 @@ class Exits(_Base):
                 if not state.spec.consumer:
                     return (f"withdrawal ({term.clause}) is a consumer's right; "
                             "this customer is not a consumer")
-                ends = self.after(state.created_at, term)
+                ends = self.contract.after(state.created_at, term)
                 if now >= ends:
                     return f"the withdrawal term ({term}) ended at {ends.isoformat()}"
             case EventType.PROVIDER_TERMINATION:
@@ -189,7 +191,7 @@ class Exits(_Base):
                     return "no force majeure is in effect"
                 if not state.force_majeure.option_announced:
                     assert fm_rules.terminate_after is not None
-                    opens = self.after(state.force_majeure.started_at, fm_rules.terminate_after)
+                    opens = self.contract.after(state.force_majeure.started_at, fm_rules.terminate_after)
                     return (f"the option ({fm_rules.terminate_after}) opens at {opens.isoformat()}, "
                             f"when the force majeure has lasted {fm_rules.terminate_after.amount} "
                             f"{fm_rules.terminate_after.unit.value}")
@@ -206,7 +208,7 @@ class Exits(_Base):
             # Refusing a free trial costs nothing; what was paid comes back (SmartApe Annex 11, 4.3).
             self.terminate(state, now, out, "trial_refused", trial.refusal.clause, keep_minimum=False)
             return
-        model_end = self.billing.cancellation_end(state, now)
+        model_end = self.contract.billing.cancellation_end(state, now)
         notice: Term | None
         if model_end is not None:
             effective, reason, notice = model_end, "customer_notice", None
@@ -217,7 +219,7 @@ class Exits(_Base):
             else:
                 notice, reason = rules.customer_notice or rules.service_refusal_notice, "customer_notice"
             assert notice is not None
-            effective = self.after(now, notice)
+            effective = self.contract.after(now, notice)
         if event.effective_at and event.effective_at > effective:
             effective = event.effective_at
         self._schedule_end(state, now, out, effective, reason, event,
@@ -230,8 +232,8 @@ class Exits(_Base):
         state.cancellation_effective_at = effective
         state.cancellation_reason = reason
         # Nothing is billed for time after the end (PS.kz 4.3.16: paid up to the date of cessation).
-        self.billing.close_open_invoices(state, effective)
-        self.emit(state, out, now, EntryType.TERMINATION_REQUESTED, clause,
+        self.contract.billing.close_open_invoices(state, effective)
+        self.contract.emit(state, out, now, EntryType.TERMINATION_REQUESTED, clause,
                   {"effective_at": effective.isoformat(), "reason": event.reason,
                    "by": "provider" if reason == "provider_notice" else "customer"},
                   NoticeTemplate.TERMINATION_REQUESTED, f"termination_requested:{event.event_id}")
@@ -243,7 +245,7 @@ class Exits(_Base):
         state.cancellation_effective_at = None
         state.cancellation_requested_at = None
         state.cancellation_reason = None
-        self.emit(state, out, now, EntryType.TERMINATION_WITHDRAWN, clause,
+        self.contract.emit(state, out, now, EntryType.TERMINATION_WITHDRAWN, clause,
                   {"was_effective_at": iso(was)},
                   NoticeTemplate.TERMINATION_WITHDRAWN, f"termination_withdrawn:{event.event_id}")
 
@@ -260,7 +262,7 @@ class Exits(_Base):
                                  out: Transition) -> None:
         notice = self.policy.termination.provider_notice
         assert notice is not None
-        effective = self.after(now, notice)
+        effective = self.contract.after(now, notice)
         if event.effective_at and event.effective_at > effective:
             effective = event.effective_at
         self._schedule_end(state, now, out, effective, "provider_notice", event, notice.clause)
@@ -276,8 +278,8 @@ class Exits(_Base):
                               out: Transition) -> None:
         term = self.policy.termination.consent_withdrawal_terminate_after
         assert term is not None
-        state.consent_terminate_at = self.after(now, term)
-        self.suspend(state, now, out, SuspensionReason.CONSENT_WITHDRAWN, term.clause,
+        state.consent_terminate_at = self.contract.after(now, term)
+        self.contract.suspend(state, now, out, SuspensionReason.CONSENT_WITHDRAWN, term.clause,
                      key=f"suspended:consent:{event.event_id}",
                      extra={"terminates_at": state.consent_terminate_at.isoformat()})
 
@@ -292,12 +294,12 @@ class Exits(_Base):
                                   "termination": rules.termination,
                                   "deadlines_extended": bool(rules.deadlines_extended)}
         if rules.notice_within:
-            detail["notify_by"] = self.after(now, rules.notice_within).isoformat()
+            detail["notify_by"] = self.contract.after(now, rules.notice_within).isoformat()
         if rules.terminate_after and rules.termination != "none":
             key = "terminates_at" if rules.termination == "automatic" else "option_from"
-            detail[key] = self.after(now, rules.terminate_after).isoformat()
+            detail[key] = self.contract.after(now, rules.terminate_after).isoformat()
         clause = rules.notice_within.clause if rules.notice_within else rules.clause
-        self.emit(state, out, now, EntryType.FORCE_MAJEURE_STARTED, clause, detail,
+        self.contract.emit(state, out, now, EntryType.FORCE_MAJEURE_STARTED, clause, detail,
                   NoticeTemplate.FORCE_MAJEURE_STARTED, f"force_majeure_started:{fm_id}")
 
     def _on_force_majeure_end(self, state: ServiceState, event: BillingEvent, now: datetime,
@@ -311,7 +313,7 @@ class Exits(_Base):
             state.shift_deadlines(lasted)
         detail = {"force_majeure_id": fm_id, "lasted_days": lasted.days,
                   "deadlines_extended": bool(rules.deadlines_extended)}
-        self.emit(state, out, now, EntryType.FORCE_MAJEURE_ENDED, rules.clause, detail,
+        self.contract.emit(state, out, now, EntryType.FORCE_MAJEURE_ENDED, rules.clause, detail,
                   NoticeTemplate.FORCE_MAJEURE_ENDED, f"force_majeure_ended:{fm_id}")
 
     def _on_force_majeure_terminate(self, state: ServiceState, event: BillingEvent, now: datetime,
@@ -328,17 +330,17 @@ class Exits(_Base):
                   note: str | None = None) -> None:
         # Paid time that could not be used during a force majeure counts as unused.
         unused_from = state.force_majeure.started_at if state.force_majeure else now
-        self.billing.close_open_invoices(state, unused_from)
+        self.contract.billing.close_open_invoices(state, unused_from)
         state.terminal = "terminated"
         state.force_majeure = None
         state.cancellation_effective_at = None
         detail: dict[str, Any] = {"reason": reason, "debt": str(state.debt().amount),
                                   "currency": state.spec.price.currency, "note": note}
-        written_off = self.billing.write_off_on_deletion(state)
+        written_off = self.contract.billing.write_off_on_deletion(state)
         if written_off is not None:
             detail["balance_written_off"] = str(written_off.amount)
-        self.emit(state, out, now, EntryType.TERMINATED, clause, detail,
+        self.contract.emit(state, out, now, EntryType.TERMINATED, clause, detail,
                   NoticeTemplate.TERMINATED, "terminated")
         out.provisioning.append(ProvisionIntent(action="terminate", key="terminate", clause=clause))
         if refund:
-            self.settle(state, now, out, unused_from, keep_minimum=keep_minimum)
+            self.contract.settle(state, now, out, unused_from, keep_minimum=keep_minimum)
