@@ -673,3 +673,28 @@ def test_operational_steps_cite_no_clause() -> None:
     assert all(e.clause is None for e in r.entries("reminder"))
     assert all(e.detail.get("operational") for e in r.entries("reminder"))
     assert r.first("suspended").at - r.first("reminder").at == timedelta(hours=38)
+
+
+# -- 4.5: prices changed with an e-mail, no lead time ------------------------------------------------------
+
+
+def test_a_new_price_is_announced_by_email_and_applies_from_the_next_period() -> None:
+    """4.5: the Operator may review prices "by making changes to the tariffs for services and/or
+    products and informing the Subscriber about such changes by sending a notice to the Subscriber's
+    email address" - no lead time is set.
+
+    Paid for February (10,000 KZT, 1 Feb - 1 Mar 10:05) with 20,000 more on the balance. The new
+    price of 12,000 is announced Wed 10 Feb 12:00, by e-mail only, effective at once (clause 4.5).
+    February keeps its price; the March invoice, issued for the period from 1 Mar, is 12,000.
+    """
+    r = paid_month(("2027-02-10 12:00", event("tariff_change", new_price=kzt("12000.00"), new_tariff="Pro")),
+                   first=("2027-02-01 10:05", event("payment", amount=kzt("30000.00"))),
+                   until="2027-03-10 00:00")
+    announced = r.first("tariff_change_announced")
+    assert announced.clause == "4.5"
+    assert datetime.fromisoformat(announced.detail["effective_at"]) == at("2027-02-10 12:00")
+    channels = {d.channel.value for d in r.result.deliveries if d.template.value == "tariff_change_announced"}
+    assert channels == {"email"}
+    amounts = {e.detail["invoice_id"]: e.detail["amount"] for e in r.entries("invoice_issued")}
+    assert amounts == {"p0": "10000.00", "p1": "12000.00"}
+    assert r.state.spec.tariff == "Pro" and r.state.balance.amount == Decimal("8000.00")
