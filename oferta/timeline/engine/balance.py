@@ -96,9 +96,8 @@ class BalanceBilling(BillingModel):
         else:
             self.contract.anchor_periods(state, now)
             state.balance_short_since = None
-            restore = self.policy.suspension.restore_within
             self.contract.lift(state, SuspensionReason.NON_PAYMENT, now, out,
-                               restore.clause if restore else None, f"topup:{now.isoformat()}")
+                               self.restore_clause(), f"topup:{now.isoformat()}")
         self._debit(state, price, now, out)
 
     def suspension_detail(self, state: ServiceState, now: datetime) -> dict[str, Any]:

@@ -188,5 +188,14 @@ class BillingModel:
         """A domain or a colocated server: nothing of the customer's is deleted; it ends."""
         return state.spec.kind in self.policy.suspension.kinds_without_data
 
+    def restore_clause(self) -> str:
+        """The clause a restoration cites: the restore term's, else the suspension's own ("until
+        payment", SmartApe 2.2.5), else the billing model's."""
+        rules = self.policy.suspension
+        for term in (rules.restore_within, rules.after_due):
+            if term is not None and term.clause:
+                return term.clause
+        return self.policy.billing.model_clause
+
     def write_off_on_deletion(self, state: ServiceState) -> Money | None:
         return None

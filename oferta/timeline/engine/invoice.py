@@ -249,9 +249,7 @@ class InvoiceBilling(BillingModel):
             # Nothing overdue is left: restored, even if a newer invoice is not yet due.
             if self.policy.billing.restart_after_suspension:
                 self._restart_paid_period(state, now)
-            restore = self.policy.suspension.restore_within
-            self.contract.lift(state, SuspensionReason.NON_PAYMENT, now, out,
-                               restore.clause if restore else None,
+            self.contract.lift(state, SuspensionReason.NON_PAYMENT, now, out, self.restore_clause(),
                                f"payment:{state.period_index}:{now.isoformat()}")
 
     def _restart_paid_period(self, state: ServiceState, now: datetime) -> None:
