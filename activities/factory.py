@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from activities.db_backends import (
-    DatabaseRecorder,
-    DatabaseRefundGateway,
-    HttpProvisioner,
-    LocalProvisioner,
-)
+from activities.provisioning import HttpProvisioner, LocalProvisioner
+from activities.recorder import DatabaseRecorder
+from activities.refunds import DatabaseRefundGateway
 from activities.service_activities import ServiceActivities
 from oferta.db.migrate import upgrade
 from oferta.notices.email import EmailSender

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from activities.models import (
+from oferta.effects import (
     NoticeRequest,
     NoticeResult,
     ProvisioningRequest,

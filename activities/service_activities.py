@@ -11,7 +11,7 @@ from typing import Protocol
 
 from temporalio import activity
 
-from activities.models import (
+from oferta.effects import (
     NoticeRequest,
     NoticeResult,
     ProvisioningRequest,

@@ -16,7 +16,8 @@ from temporalio.common import RetryPolicy, SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import (
+    from oferta import search_attributes as sa
+    from oferta.effects import (
         NoticeRequest,
         NoticeResult,
         ProvisioningRequest,
@@ -25,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
         RefundResult,
         TimelineRecord,
     )
-    from oferta import search_attributes as sa
     from oferta.policy.schema import Policy
     from oferta.timeline.engine import Contract, RefundIntent, Transition, describe
     from oferta.timeline.notices import Delivery

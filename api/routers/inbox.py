@@ -12,8 +12,8 @@ from email.message import EmailMessage
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from oferta.mailsink import read_messages
-from oferta.smssink import read_sms
+from oferta.dev.mailsink import read_messages
+from oferta.dev.smssink import read_sms
 
 router = APIRouter(tags=["inbox"], include_in_schema=False)
 

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _sink(args: argparse.Namespace) -> int:
-    from oferta.mailsink import main
+    from oferta.dev.mailsink import main
 
     main()  # reads --sms from the command line itself
     return 0
@@ -47,7 +47,7 @@ def _when(value: object) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from oferta.mailsink import read_messages
+    from oferta.dev.mailsink import read_messages
 
     maildir = _maildir()
     messages = read_messages(maildir, limit=args.limit)

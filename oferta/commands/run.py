@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from oferta.launcher import run
+    from oferta.dev.launcher import run
     from oferta.settings import get_settings
     from oferta.temporal import run_async
 

@@ -21,7 +21,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _register(args: argparse.Namespace) -> int:
-    from oferta.devserver import register_search_attributes
+    from oferta.dev.devserver import register_search_attributes
     from oferta.settings import get_settings
     from oferta.temporal import connect, run_async
 

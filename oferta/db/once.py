@@ -8,6 +8,7 @@ No savepoints: pysqlite's handling of them is unreliable.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,3 +33,8 @@ def utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def short_hash(text: str) -> str:
+    """A short, stable digest of an idempotency key, for references shown to people."""
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

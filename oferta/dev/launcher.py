@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from oferta.db.migrate import upgrade
-from oferta.devserver import register_search_attributes, start_dev_server, wait_for_server
+from oferta.dev.devserver import register_search_attributes, start_dev_server, wait_for_server
 from oferta.settings import PROJECT_ROOT, Settings
 
 
@@ -189,7 +189,7 @@ class Launcher:
         say(f"• database migrated ({url})")
 
         python = sys.executable
-        sinks = [python, "-m", "oferta.mailsink"]
+        sinks = [python, "-m", "oferta.dev.mailsink"]
         if local_sms(settings):
             sinks.append("--sms")
             self.env["TWILIO_BASE_URL"] = f"http://127.0.0.1:{settings.sms_sink_port}"

@@ -4,7 +4,7 @@ The embedded default (``./run``) sends the customers' email here, so a new user
 sees the notices (``<data_dir>/mail/`` and the API's ``/inbox`` page). When the notices
 package ships its own sink (``oferta.notices.sink.start_sink``), ``main`` runs that one.
 
-    python -m oferta.mailsink [--sms]    (SMTP_HOST / SMTP_PORT / OFERTA_SMS_SINK_PORT / OFERTA_DATA_DIR)
+    python -m oferta.dev.mailsink [--sms]    (SMTP_HOST / SMTP_PORT / OFERTA_SMS_SINK_PORT / OFERTA_DATA_DIR)
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def main() -> None:
     """The local sinks of ``./run``: SMTP always, and with ``--sms`` the local SMS sink too."""
     import sys
 
+    from oferta.dev.smssink import start_sms_sink
     from oferta.settings import get_settings
-    from oferta.smssink import start_sms_sink
 
     settings = get_settings()
     maildir = settings.data_dir / "mail"

@@ -22,10 +22,10 @@ from sqlalchemy import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.models import NoticeRequest, NoticeResult
 from oferta.db.models import Customer, Notice, utcnow
 from oferta.db.once import insert_once, utc
 from oferta.db.session import session_scope
+from oferta.effects import NoticeRequest, NoticeResult
 from oferta.notices.email import EmailSender, PermanentEmailError
 from oferta.notices.render import RenderedNotice, render
 from oferta.notices.sms import PermanentSmsError, SmsSender

@@ -28,7 +28,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
-from activities.models import NoticeRequest
+from oferta.effects import NoticeRequest
 from oferta.notices.kazakh import kazakh_date, kazakh_day
 from oferta.policy import load_policy
 

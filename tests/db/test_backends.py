@@ -11,8 +11,9 @@ from aiohttp import web
 from sqlalchemy import func, select
 from temporalio.exceptions import ApplicationError
 
-from activities.db_backends import DatabaseRecorder, DatabaseRefundGateway, HttpProvisioner, LocalProvisioner
-from activities.models import ProvisioningRequest, RefundRequest, TimelineRecord
+from activities.provisioning import HttpProvisioner, LocalProvisioner
+from activities.recorder import DatabaseRecorder
+from activities.refunds import DatabaseRefundGateway
 from oferta.db.models import (
     AuditEvent,
     Customer,
@@ -24,6 +25,7 @@ from oferta.db.models import (
     TimelineEvent,
 )
 from oferta.db.session import session_scope
+from oferta.effects import ProvisioningRequest, RefundRequest, TimelineRecord
 from oferta.policy import load_policy
 from oferta.policy.schema import RefundDestination
 from oferta.timeline.engine import Contract

@@ -15,8 +15,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.memory import MemoryLedger
-from activities.models import NoticeRequest, NoticeResult
 from activities.service_activities import ServiceActivities
+from oferta.effects import NoticeRequest, NoticeResult
 from oferta.notices.email import EmailSender
 from oferta.notices.ledger import LedgerNoticeSender
 from oferta.notices.sms import SmsSender

@@ -19,11 +19,11 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Worker
 
 from activities.memory import MemoryLedger
-from activities.models import NoticeRequest, NoticeResult
 from activities.service_activities import ServiceActivities
 from oferta.db.migrate import upgrade
 from oferta.db.models import Notice
 from oferta.db.session import session_scope
+from oferta.effects import NoticeRequest, NoticeResult
 from oferta.notices.email import EmailSender
 from oferta.notices.ledger import LedgerNoticeSender
 from oferta.notices.sms import SmsSender

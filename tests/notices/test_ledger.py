@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 
-from activities.models import NoticeRequest
 from oferta.db.models import Notice
 from oferta.db.session import session_scope
+from oferta.effects import NoticeRequest
 from oferta.notices.email import EmailSender
 from oferta.notices.ledger import LedgerNoticeSender
 from oferta.notices.sms import SmsSender

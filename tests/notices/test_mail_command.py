@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from activities.models import NoticeRequest
+from oferta.effects import NoticeRequest
 from oferta.notices.email import EmailSender
 from oferta.notices.render import render
 from oferta.policy.schema import Channel

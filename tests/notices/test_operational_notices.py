@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from activities.models import NoticeRequest
+from oferta.effects import NoticeRequest
 from oferta.notices import render as render_module
 from oferta.notices.kazakh import kazakh_day
 from oferta.notices.render import LOCALES, PARTS, RenderedNotice, catalogue, render

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from temporalio import activity
 
 from activities.memory import MemoryLedger
-from activities.models import NoticeRequest, NoticeResult
+from oferta.effects import NoticeRequest, NoticeResult
 from oferta.simulate import run_scenario
 from tests.workflows.scenarios import pay, scenario
 

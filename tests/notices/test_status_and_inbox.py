@@ -11,7 +11,7 @@ from twilio.request_validator import RequestValidator
 
 from api.main import create_app
 from oferta.db.migrate import upgrade
-from oferta.mailsink import start_sink
+from oferta.dev.mailsink import start_sink
 from oferta.notices.email import EmailSender
 from oferta.notices.ledger import LedgerNoticeSender
 from oferta.notices.sms import SmsSender

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from activities.models import NoticeRequest
+from oferta.effects import NoticeRequest
 from oferta.notices.render import LOCALES, PARTS, catalogue, render, resolve_locale
 from oferta.policy import load_policies
 from oferta.policy.schema import NoticeTemplate, Trial

@@ -7,7 +7,7 @@ import socket
 from email.message import EmailMessage
 from pathlib import Path
 
-from oferta.mailsink import read_messages, start_sink
+from oferta.dev.mailsink import read_messages, start_sink
 
 
 def _free_port() -> int:
@@ -38,9 +38,9 @@ async def test_the_local_sms_sink_answers_the_real_twilio_client(tmp_path: Path)
     """./run points the SMS sender here when no Twilio account is set: sent, kept, found again."""
     from datetime import UTC, datetime, timedelta
 
+    from oferta.dev.smssink import read_sms, start_sms_sink
     from oferta.notices.sms import SmsSender
     from oferta.settings import Settings
-    from oferta.smssink import read_sms, start_sms_sink
 
     port = _free_port()
     runner = await start_sms_sink("127.0.0.1", port, tmp_path / "sms")

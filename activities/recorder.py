@@ -1,0 +1,92 @@
+"""The timeline recorder: every step Oferta took, mirrored in the database.
+
+Idempotent by the request's key, enforced by the table's UNIQUE constraint: a retried
+activity writes nothing new. Database work is synchronous SQLAlchemy run in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from oferta.db.models import (
+    AuditEvent,
+    Invoice,
+    Payment,
+    Service,
+    TimelineEvent,
+)
+from oferta.db.once import insert_once, utc
+from oferta.db.session import session_scope
+from oferta.effects import (
+    TimelineRecord,
+)
+from oferta.timeline.state import EntryType, TimelineEntry
+
+log = logging.getLogger("oferta.activities.recorder")
+
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class DatabaseRecorder:
+    """Writes timeline entries, mirrors the service row, and keeps the ledgers and audit trail."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+
+    async def record(self, record: TimelineRecord) -> None:
+        await asyncio.to_thread(self._record, record)
+
+    def _record(self, record: TimelineRecord) -> None:
+        with session_scope(self.url) as session:
+            for i, entry in enumerate(record.entries):
+                inserted = insert_once(
+                    session, TimelineEvent, service_id=record.service_id,
+                    sequence=record.first_sequence + i, at=utc(entry.at), type=entry.type.value,
+                    clause=entry.clause, detail=entry.detail,
+                )
+                if i == 0 and not inserted:
+                    return  # a retry: the first attempt wrote this whole record in one transaction
+            service = session.get(Service, record.service_id)
+            if service is not None:
+                self._mirror(service, record)
+                for entry in record.entries:
+                    self._ledger(session, record.service_id, entry)
+            for entry in record.entries:
+                session.add(AuditEvent(
+                    at=utc(entry.at), service_id=record.service_id, actor="workflow",
+                    action=entry.type.value, clause=entry.clause, detail=entry.detail,
+                ))
+
+    @staticmethod
+    def _mirror(service: Service, record: TimelineRecord) -> None:
+        deadline = record.next_deadline
+        service.state = record.state.value
+        service.period_index = record.period_index
+        service.paid_until = utc(record.paid_until)
+        service.debt = record.debt.amount
+        service.next_deadline_at = utc(deadline.at) if deadline else None
+        service.next_action = deadline.action if deadline else None
+        service.next_clause = deadline.clause if deadline else None
+
+    @staticmethod
+    def _ledger(session: Any, service_id: str, entry: TimelineEntry) -> None:
+        detail = entry.detail
+        if entry.type == EntryType.INVOICE_ISSUED:
+            insert_once(
+                session, Invoice, service_id=service_id, invoice_id=detail["invoice_id"],
+                kind=detail.get("kind", "period"), amount=Decimal(detail["amount"]),
+                currency=detail["currency"], issued_at=utc(entry.at),
+                due_at=utc(_parse_time(detail.get("due_at")) or entry.at), clause=entry.clause,
+            )
+        elif entry.type == EntryType.PAYMENT_RECEIVED:
+            insert_once(
+                session, Payment, service_id=service_id, event_id=detail["event_id"],
+                amount=Decimal(detail["amount"]), currency=detail["currency"], received_at=utc(entry.at),
+            )
