@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from sqlalchemy import select
@@ -103,11 +103,12 @@ class HttpProvisioner:
             row = session.scalars(query).first()
             return (row.reference or "") if row else None
 
-    def _store(self, request: ProvisioningRequest, reference: str | None, remote: str) -> ProvisioningResult:
+    def _store(self, request: ProvisioningRequest, reference: str | None,
+               remote: Literal["done", "already_done"]) -> ProvisioningResult:
         with session_scope(self.url) as session:
             inserted = _record_call(session, request, reference)
             row = _call(session, request.idempotency_key)
-        status = remote if inserted else "already_done"
+        status: Literal["done", "already_done"] = remote if inserted else "already_done"
         return ProvisioningResult(idempotency_key=request.idempotency_key, status=status,
                                   reference=row.reference)
 
@@ -126,5 +127,5 @@ def _reference_from(response: httpx.Response) -> str | None:
     return str(value)[:200] if value is not None else None
 
 
-def _remote_status(response: httpx.Response) -> str:
+def _remote_status(response: httpx.Response) -> Literal["done", "already_done"]:
     return "already_done" if _json(response).get("status") == "already_done" else "done"

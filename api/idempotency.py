@@ -22,10 +22,10 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from api.errors import ApiError
@@ -68,7 +68,7 @@ def _take_over(session: Session, record_id: int) -> bool:
                IdempotencyRecord.created_at < now - STALE_AFTER)
         .values(created_at=now)
     )
-    return result.rowcount == 1
+    return cast("CursorResult[Any]", result).rowcount == 1
 
 
 def _store(session: Session, record_id: int, status: int, body: Any) -> None:

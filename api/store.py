@@ -67,31 +67,28 @@ def _money(amount: Decimal, currency: str) -> MoneyOut:
 
 def service_out(row: Service, view: ServiceView | None = None) -> ServiceOut:
     """The service as the database has it, with the workflow's live view on top when given."""
-    if view is not None:
-        deadline = view.next_deadline
-        live = dict(
-            state=view.state, suspension_reasons=[r.value for r in view.suspension_reasons],
-            period_index=view.period_index, paid_until=view.paid_until,
-            debt=_money(view.debt.amount, view.debt.currency),
-            balance=_money(view.balance.amount, view.balance.currency),
-            next_deadline=Deadline(at=deadline.at, action=deadline.action, clause=deadline.clause,
-                                   operational=deadline.operational)
-            if deadline else None,
-            live=True,
-        )
-    else:
-        live = dict(
-            state=Phase(row.state), suspension_reasons=[], period_index=row.period_index,
-            paid_until=utc(row.paid_until), debt=_money(row.debt, row.currency), balance=None,
-            next_deadline=Deadline(at=utc(row.next_deadline_at), action=row.next_action or "",
-                                   clause=row.next_clause) if row.next_deadline_at else None,
-            live=False,
-        )
-    return ServiceOut(
+    base = ServiceOut(
         id=row.id, customer_id=row.customer_id, policy=row.policy_id, kind=row.kind, tariff=row.tariff,
         price=_money(row.price, row.currency), period=row.period, workflow_id=row.workflow_id,
-        created_at=utc(row.created_at), **live,
+        created_at=utc(row.created_at), state=Phase(row.state), suspension_reasons=[],
+        period_index=row.period_index, paid_until=utc(row.paid_until),
+        debt=_money(row.debt, row.currency), balance=None,
+        next_deadline=Deadline(at=utc(row.next_deadline_at), action=row.next_action or "",
+                               clause=row.next_clause) if row.next_deadline_at else None,
+        live=False,
     )
+    if view is None:
+        return base
+    deadline = view.next_deadline
+    return base.model_copy(update={
+        "state": view.state, "suspension_reasons": [r.value for r in view.suspension_reasons],
+        "period_index": view.period_index, "paid_until": view.paid_until,
+        "debt": _money(view.debt.amount, view.debt.currency),
+        "balance": _money(view.balance.amount, view.balance.currency),
+        "next_deadline": Deadline(at=deadline.at, action=deadline.action, clause=deadline.clause,
+                                  operational=deadline.operational) if deadline else None,
+        "live": True,
+    })
 
 
 def get_service(session: Session, service_id: str) -> Service | None:
@@ -118,8 +115,8 @@ def list_services(session: Session, *, state: str | None, policy: str | None, cu
 
 
 def invoice_exists(session: Session, service_id: str, invoice_id: str) -> bool:
-    return session.scalar(select(func.count()).select_from(Invoice).where(
-        Invoice.service_id == service_id, Invoice.invoice_id == invoice_id)) > 0
+    return (session.scalar(select(func.count()).select_from(Invoice).where(
+        Invoice.service_id == service_id, Invoice.invoice_id == invoice_id)) or 0) > 0
 
 
 def record_input(session: Session, service_id: str, event: BillingEvent, actor: str) -> None:

@@ -127,7 +127,7 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
+    mapping = {str(key): value for key, value in loader.construct_mapping(node, deep=True).items()}
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
@@ -280,7 +280,8 @@ async def run_scenario(
         latest = env.client.get_workflow_handle(handle.id)
         view = await latest.query(ServiceLifecycleWorkflow.view)
         applied = set((await latest.query(ServiceLifecycleWorkflow.state)).applied_event_ids)
-        if (await latest.describe()).status.name == "RUNNING":
+        status = (await latest.describe()).status
+        if status is not None and status.name == "RUNNING":
             await latest.terminate("simulation reached its end")
     # An event the contract refused leaves nothing on the timeline: say so, with the reason.
     refused = [f"{event.at.isoformat()} {event.type.value}: {reason or 'the contract did not apply it'}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from oferta.policy.schema import Policy
     from oferta.timeline.engine import Contract, RefundIntent, Transition, describe
+    from oferta.timeline.engine.effects import ProvisionAction
     from oferta.timeline.notices import Delivery
     from oferta.timeline.state import (
         BillingEvent,
@@ -261,7 +263,7 @@ class ServiceLifecycleWorkflow:
         """Every handler and notice finished: safe to continue as new or to complete."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._notifying)
 
-    async def _provision(self, action: str, key: str, clause: str | None) -> None:
+    async def _provision(self, action: ProvisionAction, key: str, clause: str | None) -> None:
         request = ProvisioningRequest(
             idempotency_key=f"{workflow.info().workflow_id}:{action}:{key}",
             service_id=self._state.spec.service_id, kind=self._state.spec.kind,
@@ -309,7 +311,7 @@ class ServiceLifecycleWorkflow:
             channel=delivery.channel, clause=delivery.clause, detail=delivery.detail,
             at=max(delivery.send_at, self._last_at),
         )
-        detail = {"channel": delivery.channel.value, "template": delivery.template.value}
+        detail: dict[str, Any] = {"channel": delivery.channel.value, "template": delivery.template.value}
         try:
             result = await workflow.execute_activity(
                 "send_notice", request, result_type=NoticeResult,
@@ -359,7 +361,7 @@ class ServiceLifecycleWorkflow:
         if not self._input.publish_search_attributes:
             return
         spec = self._state.spec
-        pairs = [
+        pairs: list[SearchAttributePair[Any]] = [
             SearchAttributePair(sa.CUSTOMER_ID, spec.customer_id),
             SearchAttributePair(sa.POLICY, spec.policy_id),
             SearchAttributePair(sa.SERVICE_STATE, view.state.value),

@@ -10,8 +10,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from oferta.db.models import ApiKey, utcnow
 from oferta.db.once import insert_once, utc
@@ -85,7 +86,7 @@ def revoke_key(url: str, key_id: int) -> bool:
         result = session.execute(
             update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
         )
-        return result.rowcount == 1
+        return cast("CursorResult[Any]", result).rowcount == 1
 
 
 def verify_key(url: str, key: str) -> KeyInfo | None:

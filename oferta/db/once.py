@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
-def insert_once(session: Session, model: type, **values: Any) -> bool:
+def insert_once(session: Session, model: type[Any], **values: Any) -> bool:
     """Insert a row unless a unique constraint already holds one like it; True when inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    key = list(model.__table__.primary_key.columns)
+    key = list(sa_inspect(model).primary_key)
     # RETURNING, not rowcount: drivers report -1 for an insert that returns its key.
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
     return session.execute(statement).first() is not None
 
 
+@overload
+def utc(value: datetime) -> datetime: ...
+@overload
+def utc(value: None) -> None: ...
 def utc(value: datetime | None) -> datetime | None:
     """Aware UTC. SQLite returns naive datetimes: they were written as UTC."""
     if value is None:

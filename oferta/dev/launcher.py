@@ -126,10 +126,10 @@ def stop_leftovers(data_dir: Path, timeout: float = 25.0) -> list[str]:
         return []
     left = []
     for line in path.read_text().splitlines():
-        name, _, pid = line.partition(" ")
-        if pid.isdigit() and _ours(int(pid), data_dir):
-            os.kill(int(pid), signal.SIGTERM)
-            left.append((name, int(pid)))
+        name, _, number = line.partition(" ")
+        if number.isdigit() and _ours(int(number), data_dir):
+            os.kill(int(number), signal.SIGTERM)
+            left.append((name, int(number)))
     deadline = time.monotonic() + timeout
     for _name, pid in left:
         while _ours(pid, data_dir) and time.monotonic() < deadline:

@@ -29,7 +29,7 @@ class MaildirHandler:
         maildir.mkdir(parents=True, exist_ok=True)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.original_content or envelope.content
+        content = envelope.original_content or envelope.content or b""
         data = content if isinstance(content, bytes) else content.encode()
         message = message_from_bytes(data, policy=policy.default)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -45,7 +46,7 @@ class SmsSink:
         now = datetime.now(UTC)
         stamp = format_datetime(now, usegmt=True)
         account = request.match_info["account"]
-        message = {
+        message: dict[str, Any] = {
             "sid": f"SM{uuid.uuid4().hex}", "account_sid": account, "to": str(form["To"]),
             "from": str(form.get("From", "")), "body": str(form["Body"]), "status": "delivered",
             "direction": "outbound-api", "date_created": stamp, "date_updated": stamp, "date_sent": stamp,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, cast
 
 from sqlalchemy import select
 from temporalio import activity
@@ -61,8 +62,8 @@ class LedgerNoticeSender:
     async def send(self, request: NoticeRequest) -> NoticeResult:
         claim = await asyncio.to_thread(self._claim, request)
         if claim.status in ("sent", "skipped"):
-            return self._result(request, claim.status, claim.locale, claim.provider_message_id,
-                                claim.preview)
+            done = cast(Literal["sent", "skipped"], claim.status)  # the row's column is a plain string
+            return self._result(request, done, claim.locale, claim.provider_message_id, claim.preview)
         contact = await asyncio.to_thread(self._contact, request.customer_id)
         address = None
         if contact:
@@ -71,6 +72,7 @@ class LedgerNoticeSender:
             await asyncio.to_thread(self._mark, request.idempotency_key, status="skipped",
                                     error=f"the customer has no {request.channel.value} address")
             return self._result(request, "skipped", contact.locale if contact else None, None)
+        assert contact is not None  # an address came from it
         notice = render(request, contact.locale)
         if claim.attempts and request.channel is Channel.SMS:
             # An earlier attempt died mid-send or lost Twilio's answer: did the SMS go out?
@@ -149,7 +151,7 @@ class LedgerNoticeSender:
             row.updated_at = utcnow()
 
     @staticmethod
-    def _result(request: NoticeRequest, status: str, locale: str | None,
+    def _result(request: NoticeRequest, status: Literal["sent", "failed", "skipped"], locale: str | None,
                 provider_id: str | None, preview: str | None = None) -> NoticeResult:
         if activity.in_activity():
             activity.logger.info("notice %s by %s: %s", request.template.value, request.channel.value,
