@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
 from sqlalchemy.orm import Session
@@ -38,7 +38,7 @@ from api.store import TERMINAL, audit, get_service, invoice_exists, record_input
 from oferta.timeline.money import Money
 from oferta.timeline.state import BillingEvent, EventType
 
-ERRORS = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
+ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
           409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
 router = APIRouter(prefix="/v1/services/{service_id}", tags=["billing inputs"], responses=ERRORS)
 

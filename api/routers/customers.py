@@ -33,7 +33,7 @@ async def create_customer(body: CustomerIn, writer: BillingWriter) -> CustomerOu
                                consumer=body.consumer, created_at=now, updated_at=now):
                 raise conflict(f"customer {customer_id!r} already exists", "exists")
             audit(session, writer.actor, "customer_created", detail={"customer_id": customer_id})
-            return customer_out(session.get(Customer, customer_id))
+            return customer_out(session.get_one(Customer, customer_id))
 
         out = await writer.state.db.run(write)
         return 201, out.model_dump(mode="json")

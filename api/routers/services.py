@@ -79,7 +79,7 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
                                workflow_id=workflow_id(service_id), state=Phase.AWAITING_PAYMENT.value,
                                period_index=0, debt=Decimal("0"), created_at=now, updated_at=now):
                 raise conflict(f"service {service_id!r} already exists", "exists")
-            return session.get(Service, service_id)
+            return session.get_one(Service, service_id)
 
         row = await state.db.run(insert)
         try:
