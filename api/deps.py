@@ -15,11 +15,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api.errors import ApiError, unavailable
+from api.errors import ApiError, from_workflow
 from oferta.db.api_keys import KeyInfo, verify_key
 from oferta.db.session import session_scope
 from oferta.settings import Settings
 from oferta.temporal import connect
+from workflows.client import TemporalUnavailable, WorkflowCallError
 
 log = logging.getLogger("oferta.api")
 T = TypeVar("T")
@@ -60,7 +61,7 @@ class AppState:
                 except Exception as exc:
                     log.warning("Temporal unreachable at %s: %s", self.settings.temporal_address,
                                 type(exc).__name__)
-                    raise unavailable("Temporal is unreachable; retry later") from None
+                    raise from_workflow(TemporalUnavailable("Temporal is unreachable"), write=False) from None
         return self.temporal
 
 
@@ -126,7 +127,14 @@ class Writer:
     async def once(self, produce: Callable[[], Awaitable[tuple[int, Any]]]) -> Any:
         from api.idempotency import run_once
 
-        return await run_once(self, produce)
+        async def answer() -> tuple[int, Any]:
+            # As an ApiError, so the idempotency record stores a refusal and releases a 503.
+            try:
+                return await produce()
+            except WorkflowCallError as err:
+                raise from_workflow(err) from err
+
+        return await run_once(self, answer)
 
 
 def writer(*scopes: str) -> Callable[..., Awaitable[Writer]]:

@@ -4,6 +4,9 @@ Every error body has the same shape::
 
     {"detail": "what went wrong, in words", "code": "machine_code",
      "errors": [{"field": "amount", "message": "..."}]}
+
+The workflows' domain errors (workflows/client.py) become HTTP answers here and nowhere
+else: ``from_workflow`` says which.
 """
 
 from __future__ import annotations
@@ -16,6 +19,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from workflows.client import (
+    AlreadyStarted,
+    NotFound,
+    Refused,
+    ServiceClosed,
+    TemporalUnavailable,
+    WorkflowCallError,
+)
 
 log = logging.getLogger("oferta.api")
 
@@ -56,6 +68,24 @@ def unavailable(detail: str) -> ApiError:
     return ApiError(503, "unavailable", detail, headers={"Retry-After": "5"})
 
 
+def from_workflow(err: WorkflowCallError, write: bool = True) -> ApiError:
+    """The HTTP answer to a workflow call that did not happen. A 503 is not stored by the
+    idempotency layer, so a write says to retry with the same key."""
+    if isinstance(err, ServiceClosed):
+        return conflict(err.reason, "service_closed")
+    if isinstance(err, Refused):
+        return conflict(err.reason, "refused")
+    if isinstance(err, NotFound):
+        return ApiError(404, "not_found", err.message)
+    if isinstance(err, AlreadyStarted):
+        return conflict(err.message, "exists")
+    if isinstance(err, TemporalUnavailable):
+        log.warning("Temporal unavailable: %s", err.message)
+        return unavailable(f"{err.message}; " + ("retry with the same Idempotency-Key" if write
+                                                 else "retry later"))
+    raise TypeError(f"no HTTP answer for {type(err).__name__}")
+
+
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] == "body":
@@ -76,6 +106,11 @@ async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
     return exc.response()
 
 
+async def _workflow_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WorkflowCallError)  # registered for that type only
+    return from_workflow(exc, write=request.method not in ("GET", "HEAD")).response()
+
+
 async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
     return JSONResponse({"detail": str(exc.detail), "code": code.get(exc.status_code, "http_error"),
@@ -92,5 +127,6 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(WorkflowCallError, _workflow_error)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _unexpected)

@@ -17,17 +17,14 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from oferta.timeline.state import BillingEvent, EventType
-    from workflows.service_lifecycle import workflow_id as service_workflow_id
+    from workflows.service_lifecycle import ServiceLifecycleWorkflow
+    from workflows.shared import service_workflow_id
 
 WORKFLOW_NAME = "ForceMajeure"
 BATCH = 50
 # Signals per run before continuing as new (two history events each).
 SIGNALS_PER_RUN = 1000
 FAILED_KEPT = 100
-
-
-def force_majeure_workflow_id(force_majeure_id: str) -> str:
-    return f"force-majeure-{force_majeure_id}"
 
 
 class ForceMajeureProgress(BaseModel):
@@ -114,7 +111,7 @@ class ForceMajeureWorkflow:
         )
         handle = workflow.get_external_workflow_handle(service_workflow_id(service_id))
         try:
-            await handle.signal("billing_event", event)
+            await handle.signal(ServiceLifecycleWorkflow.billing_event, event)
             return True
         except Exception as err:  # the service's workflow is gone (deleted, terminated)
             workflow.logger.info("force majeure %s not delivered to %s: %s", step, service_id,

@@ -17,7 +17,6 @@ from temporalio.common import RetryPolicy, SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from oferta import search_attributes as sa
     from oferta.effects import (
         NoticeRequest,
         NoticeResult,
@@ -40,6 +39,11 @@ with workflow.unsafe.imports_passed_through():
         ServiceView,
         TimelineEntry,
     )
+
+    # What the client (workflows/client.py) shares with the workflow. ``workflow_id`` is the
+    # id's old name, still imported from here by tests and benchmarks.
+    from workflows.shared import search_attribute_updates, service_search_attributes
+    from workflows.shared import service_workflow_id as workflow_id  # noqa: F401
 
 # A new type, not a patch: the engine behind it changed every deadline (terms now end
 # at 24:00 of their last day), so services started before keep "ServiceLifecycle".
@@ -69,10 +73,6 @@ def _basis(clause: str | None, operational: bool = False) -> str:
     if clause:
         return f"clause {clause}"
     return "operational, not a contract term" if operational else "no clause"
-
-
-def workflow_id(service_id: str) -> str:
-    return f"service-{service_id}"
 
 
 class ServiceWorkflowInput(BaseModel):
@@ -107,7 +107,7 @@ class ServiceLifecycleWorkflow:
         self._recorded = input.recorded_entries
         self._notifying: set[asyncio.Task[None]] = set()
         self._period_rolled = False  # a new billing period began: continue as new
-        self._published: list[SearchAttributePair] | None = None
+        self._published: list[SearchAttributePair[Any]] | None = None
         self._last_at = self._state.timeline[-1].at if self._state.timeline else self._state.created_at
 
     # -- the main loop ------------------------------------------------------
@@ -360,22 +360,8 @@ class ServiceLifecycleWorkflow:
         workflow.set_current_details(describe(view))
         if not self._input.publish_search_attributes:
             return
-        spec = self._state.spec
-        pairs: list[SearchAttributePair[Any]] = [
-            SearchAttributePair(sa.CUSTOMER_ID, spec.customer_id),
-            SearchAttributePair(sa.POLICY, spec.policy_id),
-            SearchAttributePair(sa.SERVICE_STATE, view.state.value),
-            SearchAttributePair(sa.OVERDUE_MINOR, int(view.overdue_amount * 100)),
-        ]
-        if deadline:
-            pairs += [
-                SearchAttributePair(sa.NEXT_ACTION, deadline.action.value),
-                SearchAttributePair(sa.NEXT_CLAUSE, deadline.clause or ""),
-                SearchAttributePair(sa.NEXT_DEADLINE, deadline.at - self._input.clock_shift),
-            ]
-        updates = [pair.key.value_set(pair.value) for pair in pairs]
-        if not deadline:
-            updates += [key.value_unset() for key in (sa.NEXT_ACTION, sa.NEXT_CLAUSE, sa.NEXT_DEADLINE)]
+        pairs = service_search_attributes(self._state.spec, view.state, view.overdue_amount, deadline,
+                                          self._input.clock_shift)
         if pairs != self._published:
             self._published = pairs
-            workflow.upsert_search_attributes(updates)
+            workflow.upsert_search_attributes(search_attribute_updates(pairs))

@@ -16,8 +16,7 @@ from fastapi import APIRouter, Body, Path
 from sqlalchemy.orm import Session
 
 from api.deps import BillingWriter, OpsWriter, PartyWriter
-from api.errors import ApiError, conflict, invalid, not_found
-from api.lifecycle import apply_event
+from api.errors import conflict, invalid, not_found
 from api.schemas import (
     ID_PATTERN,
     AbuseIn,
@@ -37,6 +36,7 @@ from api.schemas import (
 from api.store import TERMINAL, audit, get_service, invoice_exists, record_input, service_out
 from oferta.timeline.money import Money
 from oferta.timeline.state import BillingEvent, EventType
+from workflows.client import Refused, ServiceClosed, apply_event
 
 ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
           409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
@@ -62,11 +62,10 @@ async def _submit(writer, service_id: str, kind: EventType, make: Callable[[str]
         client = await state.client()
         try:
             receipt = await apply_event(client, service_id, event, state.update_timeout)
-        except ApiError as refusal:
-            if refusal.status == 409:  # the contract said no: that is on record too
-                detail = {"event_id": event.event_id, "reason": refusal.detail}
-                await state.db.run(lambda s: audit(s, writer.actor, f"refused:{kind.value}", service_id,
-                                                   detail=detail))
+        except (Refused, ServiceClosed) as refusal:  # the contract said no: that is on record too
+            detail = {"event_id": event.event_id, "reason": refusal.reason}
+            await state.db.run(lambda s: audit(s, writer.actor, f"refused:{kind.value}", service_id,
+                                               detail=detail))
             raise
 
         def record(session: Session) -> None:

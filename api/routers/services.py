@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from api.deps import BillingWriter, Reader, State
 from api.errors import ApiError, conflict, invalid, not_found
-from api.lifecycle import live_view, start_service
 from api.schemas import ID_PATTERN, ErrorOut, ServiceIn, ServiceList, ServiceOut, TimelineOut
 from api.store import (
     audit,
@@ -29,7 +28,7 @@ from oferta.policy import load_policy
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
 from oferta.timeline.state import Phase, ServiceSpec
-from workflows.service_lifecycle import workflow_id
+from workflows.client import live_view, service_workflow_id, start_service, task_queue
 
 router = APIRouter(prefix="/v1/services", tags=["services"],
                    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}})
@@ -76,14 +75,15 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
             if not insert_once(session, Service, id=service_id, customer_id=body.customer_id,
                                policy_id=policy.id, kind=body.kind, tariff=body.tariff,
                                price=spec.price.amount, currency=body.currency, period=body.period,
-                               workflow_id=workflow_id(service_id), state=Phase.AWAITING_PAYMENT.value,
-                               period_index=0, debt=Decimal("0"), created_at=now, updated_at=now):
+                               workflow_id=service_workflow_id(service_id),
+                               state=Phase.AWAITING_PAYMENT.value, period_index=0, debt=Decimal("0"),
+                               created_at=now, updated_at=now):
                 raise conflict(f"service {service_id!r} already exists", "exists")
             return session.get_one(Service, service_id)
 
         row = await state.db.run(insert)
         try:
-            await start_service(client, state.settings.task_queue, policy, spec)
+            await start_service(client, policy, spec, task_queue=task_queue(state.settings))
         except BaseException:
             # Nothing half-written: no service row without its workflow.
             await state.db.run(lambda s: s.execute(delete(Service).where(Service.id == service_id)))

@@ -153,11 +153,15 @@ async def test_payment_for_a_deleted_service_is_409_with_the_reason(api):
     )
     final = await handle.result()
     assert final.state.value == "deleted"
+    with session_scope(api.database_url) as session:  # a mirror that lags: only the workflow knows
+        session.get_one(Service, service_id).state = "suspended"
 
     async with api.http("billing") as http:
         response = await http.post(f"/v1/services/{service_id}/payments",
                                    json={"amount": "2500", "currency": "KZT"})
         assert response.status_code == 409, response.text
+        assert response.json()["code"] == "service_closed"
+        # The completed workflow's own final view, read through the typed handle.
         assert response.json()["detail"] == "the service is deleted; payment cannot be applied"
         shown = (await http.get(f"/v1/services/{service_id}")).json()
         assert shown["state"] == "deleted"

@@ -19,12 +19,8 @@ from oferta.timeline.money import Money
 from oferta.timeline.state import ServiceSpec
 from tests.api.harness import eventually
 from workflows import WORKFLOWS
-from workflows.force_majeure import (
-    EndRequest,
-    ForceMajeureInput,
-    ForceMajeureWorkflow,
-    force_majeure_workflow_id,
-)
+from workflows.client import force_majeure_workflow_id
+from workflows.force_majeure import EndRequest, ForceMajeureInput, ForceMajeureWorkflow
 from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
 
 

@@ -1,0 +1,335 @@
+"""The public contract of this package's workflows: their ids, how they start, and typed calls.
+
+Everything outside ``workflows/`` (the API, the CLI, the time machine, scripts) reaches a
+service's or a force majeure's workflow through here: no workflow id is built, no
+handler named by a string and no Temporal exception caught anywhere else. Failures
+come out as the domain errors below; api/errors.py turns them into HTTP answers.
+
+    handle = await start_service(client, policy, spec, task_queue=task_queue(settings))
+    receipt = await apply_event(client, service_id, event, timeout=10)   # the update
+    view = await live_view(client, service_id, timeout=2)                # the query, or None
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TypeAlias, cast
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from oferta.policy.schema import Policy
+from oferta.settings import Settings
+from oferta.timeline.state import BillingEvent, Phase, ServiceSpec, ServiceView
+from workflows.force_majeure import EndRequest, ForceMajeureInput, ForceMajeureProgress, ForceMajeureWorkflow
+from workflows.service_lifecycle import EventReceipt, ServiceLifecycleWorkflow, ServiceWorkflowInput
+from workflows.shared import force_majeure_workflow_id, service_search_attributes, service_workflow_id
+from workflows.shared import search_attribute_updates as search_attribute_updates  # re-exported
+
+ServiceHandle: TypeAlias = WorkflowHandle[ServiceLifecycleWorkflow, ServiceView]
+ForceMajeureHandle: TypeAlias = WorkflowHandle[ForceMajeureWorkflow, ForceMajeureProgress]
+
+# Never two workflows for one service, and a closed one's id is never reused: a second start
+# of a running service joins it, a start after it closed is refused (AlreadyStarted).
+ID_CONFLICT_POLICY = WorkflowIDConflictPolicy.USE_EXISTING
+ID_REUSE_POLICY = WorkflowIDReusePolicy.REJECT_DUPLICATE
+
+
+# -- errors -----------------------------------------------------------------
+
+
+class WorkflowCallError(Exception):
+    """A call into a workflow that did not do what was asked, in the domain's words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ServiceClosed(WorkflowCallError):
+    """The service's workflow has closed (deleted, terminated, …): it takes no more inputs."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Refused(WorkflowCallError):
+    """The workflow answered and said no (the contract's reason, or the force majeure's)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotFound(WorkflowCallError):
+    """No workflow with that id."""
+
+
+class ServiceNotFound(NotFound):
+    def __init__(self, service_id: str) -> None:
+        super().__init__(f"service {service_id!r} has no workflow")
+        self.service_id = service_id
+
+
+class ForceMajeureNotFound(NotFound):
+    def __init__(self, force_majeure_id: str) -> None:
+        super().__init__(f"no force majeure with id {force_majeure_id!r}")
+        self.force_majeure_id = force_majeure_id
+
+
+class TemporalUnavailable(WorkflowCallError):
+    """Temporal or a worker did not answer in time; the same call may be retried."""
+
+
+class AlreadyStarted(WorkflowCallError):
+    """A workflow with this id existed and has closed; ids are never reused."""
+
+
+# -- the service workflow ---------------------------------------------------
+
+
+def task_queue(settings: Settings) -> str:
+    """The task queue the worker polls and every start names (OFERTA_TASK_QUEUE)."""
+    return settings.task_queue
+
+
+def service_summary(policy: Policy, spec: ServiceSpec) -> str:
+    """The workflow's one-line summary in the Temporal UI: ids, tariff and price, no personal data."""
+    trial = ", trial first" if spec.trial else ""
+    return (
+        f"{policy.provider.name} {spec.kind} service {spec.service_id}: tariff {spec.tariff}, "
+        f"{spec.price} per {spec.period}{trial} (policy {policy.id})"
+    )
+
+
+def service_handle(client: Client, service_id: str, run_id: str | None = None) -> ServiceHandle:
+    """A typed handle: its ``result()`` is the closed service's final ``ServiceView``."""
+    return client.get_workflow_handle_for(
+        ServiceLifecycleWorkflow.run, service_workflow_id(service_id), run_id=run_id
+    )
+
+
+async def start_service(
+    client: Client,
+    policy: Policy,
+    spec: ServiceSpec,
+    *,
+    task_queue: str,
+    clock_shift: timedelta = timedelta(0),
+    publish_search_attributes: bool = True,
+) -> ServiceHandle:
+    """Start the service's workflow (or join the running one). A new service awaits its first
+    payment; the workflow keeps the search attributes current from there on.
+
+    ``clock_shift`` and ``publish_search_attributes=False`` are for the time machine, whose
+    test server has no custom search attributes.
+    """
+    attributes = (
+        TypedSearchAttributes(service_search_attributes(spec, Phase.AWAITING_PAYMENT))
+        if publish_search_attributes
+        else None
+    )
+    try:
+        return await client.start_workflow(
+            ServiceLifecycleWorkflow.run,
+            ServiceWorkflowInput(
+                policy=policy,
+                spec=spec,
+                clock_shift=clock_shift,
+                publish_search_attributes=publish_search_attributes,
+            ),
+            id=service_workflow_id(spec.service_id),
+            task_queue=task_queue,
+            id_conflict_policy=ID_CONFLICT_POLICY,
+            id_reuse_policy=ID_REUSE_POLICY,
+            static_summary=service_summary(policy, spec),
+            search_attributes=attributes,
+        )
+    except WorkflowAlreadyStartedError:
+        raise AlreadyStarted(
+            f"service {spec.service_id} had a workflow that has closed; a service id is never reused"
+        ) from None
+    except RPCError as err:
+        raise TemporalUnavailable(f"Temporal did not accept the new service ({err.status.name})") from None
+
+
+async def apply_event(client: Client, service_id: str, event: BillingEvent, timeout: float) -> EventReceipt:
+    """The ``apply_event`` update, with the event id as the update id (a retry is applied once).
+
+    Raises Refused (the contract said no), ServiceClosed, ServiceNotFound or TemporalUnavailable
+    (nothing answered within ``timeout`` seconds: retry with the same event id).
+    """
+    handle = service_handle(client, service_id)
+    what = event.type.value
+    try:
+        async with asyncio.timeout(timeout):
+            # cast: the SDK types an async handler declared with update(name=...) by its coroutine
+            receipt = cast(
+                EventReceipt,
+                await handle.execute_update(ServiceLifecycleWorkflow.apply_event, event, id=event.event_id),
+            )
+    except TimeoutError:
+        raise TemporalUnavailable("no worker answered in time") from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise TemporalUnavailable("the update timed out") from None
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause  # the validator's or the handler's ApplicationError: the contract's reason
+        reason = cause.message if isinstance(cause, ApplicationError) else f"{what} was not applied"
+        raise Refused(reason) from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise await _closed_or_missing(handle, service_id, what) from None
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+    if receipt.rejected:
+        raise Refused(receipt.rejected)
+    return receipt
+
+
+_CLOSED_WORDS = {
+    WorkflowExecutionStatus.TERMINATED: "was terminated by an operator",
+    WorkflowExecutionStatus.CANCELED: "was cancelled",
+    WorkflowExecutionStatus.FAILED: "failed",
+    WorkflowExecutionStatus.TIMED_OUT: "timed out",
+    WorkflowExecutionStatus.CONTINUED_AS_NEW: "continued as new",
+}
+
+
+async def _closed_or_missing(handle: ServiceHandle, service_id: str, what: str) -> WorkflowCallError:
+    """Why a workflow did not take an input: closed (with the final state when it completed) or absent."""
+    try:
+        status = (await handle.describe()).status
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return ServiceNotFound(service_id)
+        return TemporalUnavailable(f"Temporal did not answer ({err.status.name})")
+    if status == WorkflowExecutionStatus.COMPLETED:
+        try:
+            final = await handle.result()
+        except RPCError:  # gone between the two calls (retention): the reason without the state
+            return ServiceClosed(f"the service's contract has ended; {what} cannot be applied")
+        return ServiceClosed(f"the service is {final.state.value}; {what} cannot be applied")
+    if status is not None and status != WorkflowExecutionStatus.RUNNING:
+        words = _CLOSED_WORDS.get(status, "is closed")
+        return ServiceClosed(f"the service's workflow {words}; {what} cannot be applied")
+    # Running again by now (a race with its start): the caller may retry.
+    return TemporalUnavailable("the service's workflow did not take the input")
+
+
+async def view(client: Client, service_id: str, timeout: float | None = None) -> ServiceView:
+    """The workflow's own view (the ``view`` query); a closed workflow answers too."""
+    handle = service_handle(client, service_id)
+    try:
+        async with asyncio.timeout(timeout):
+            return await handle.query(ServiceLifecycleWorkflow.view)
+    except TimeoutError:
+        raise TemporalUnavailable("no worker answered in time") from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ServiceNotFound(service_id) from None
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+
+
+async def live_view(client: Client, service_id: str, timeout: float) -> ServiceView | None:
+    """The view, or None when the workflow cannot answer now (callers show the database mirror)."""
+    try:
+        return await view(client, service_id, timeout)
+    except (WorkflowCallError, WorkflowQueryFailedError, WorkflowQueryRejectedError):
+        return None
+
+
+async def describe(client: Client, service_id: str) -> WorkflowExecutionDescription:
+    """The workflow's execution: status, run, search attributes, summary."""
+    try:
+        return await service_handle(client, service_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ServiceNotFound(service_id) from None
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+
+
+# -- the force majeure workflow ---------------------------------------------
+
+
+def force_majeure_handle(client: Client, fm_id: str) -> ForceMajeureHandle:
+    return client.get_workflow_handle_for(ForceMajeureWorkflow.run, force_majeure_workflow_id(fm_id))
+
+
+async def declare_force_majeure(
+    client: Client,
+    fm_id: str,
+    reason: str | None,
+    service_ids: Sequence[str],
+    *,
+    task_queue: str,
+    scope: str,
+) -> ForceMajeureHandle:
+    """Start the fan-out to ``service_ids``; a force majeure id is used once (AlreadyStarted).
+    ``scope`` says in the summary how the services were chosen."""
+    try:
+        return await client.start_workflow(
+            ForceMajeureWorkflow.run,
+            ForceMajeureInput(force_majeure_id=fm_id, reason=reason, service_ids=list(service_ids)),
+            id=force_majeure_workflow_id(fm_id),
+            task_queue=task_queue,
+            id_reuse_policy=ID_REUSE_POLICY,
+            static_summary=f"force majeure {fm_id} for {len(service_ids)} services (scope {scope})",
+        )
+    except WorkflowAlreadyStartedError:
+        raise AlreadyStarted(f"force majeure {fm_id!r} already exists") from None
+    except RPCError as err:
+        raise TemporalUnavailable(f"Temporal did not accept the force majeure ({err.status.name})") from None
+
+
+async def force_majeure_progress(client: Client, fm_id: str, timeout: float) -> ForceMajeureProgress:
+    """How far the fan-out got (the ``progress`` query)."""
+    handle = force_majeure_handle(client, fm_id)
+    try:
+        async with asyncio.timeout(timeout):
+            return await handle.query(ForceMajeureWorkflow.progress)
+    except TimeoutError:
+        raise TemporalUnavailable("no worker answered in time") from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ForceMajeureNotFound(fm_id) from None
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+
+
+async def end_force_majeure(
+    client: Client, fm_id: str, reason: str | None, timeout: float
+) -> ForceMajeureProgress:
+    """The ``end`` update: the services it reached resume. Refused when it is ending or ended."""
+    handle = force_majeure_handle(client, fm_id)
+    try:
+        async with asyncio.timeout(timeout):
+            return await handle.execute_update(ForceMajeureWorkflow.end, EndRequest(reason=reason))
+    except TimeoutError:
+        raise TemporalUnavailable("no worker answered in time") from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise TemporalUnavailable("the update timed out") from None
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        raise Refused(cause.message if isinstance(cause, ApplicationError) else "already ended") from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+    try:  # not found for the update: closed, or never declared
+        await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ForceMajeureNotFound(fm_id) from None
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+    raise Refused("the force majeure has already ended")
