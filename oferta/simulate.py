@@ -22,7 +22,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -44,7 +43,8 @@ from oferta.timeline.state import (
     ServiceView,
     TimelineEntry,
 )
-from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
+from workflows.client import ServiceHandle, service_handle, start_service
+from workflows.service_lifecycle import ServiceLifecycleWorkflow
 
 
 class ScenarioError(ValueError):
@@ -260,12 +260,8 @@ async def run_scenario(
     async with Worker(env.client, task_queue=task_queue,
                       workflows=[ServiceLifecycleWorkflow], activities=activities.all()):
         shift = scenario.start - await env.get_current_time()
-        handle = await env.client.start_workflow(
-            ServiceLifecycleWorkflow.run,
-            ServiceWorkflowInput(policy=policy, spec=spec, clock_shift=shift,
-                                 publish_search_attributes=False),
-            id=workflow_id(service_id), task_queue=task_queue,
-        )
+        handle = await start_service(env.client, policy, spec, task_queue=task_queue, clock_shift=shift,
+                                     publish_search_attributes=False)
         contract = Contract(policy)
         sent: list[tuple[ScenarioEvent, BillingEvent, str | None]] = []
         for index, event in enumerate(sorted(scenario.events, key=lambda e: e.at)):
@@ -277,7 +273,7 @@ async def run_scenario(
             else:
                 sent.append((event, billing_event, foreseen))
         await _sleep_until(env, scenario.until - shift)
-        latest = env.client.get_workflow_handle(handle.id)
+        latest = service_handle(env.client, service_id)
         view = await latest.query(ServiceLifecycleWorkflow.view)
         applied = set((await latest.query(ServiceLifecycleWorkflow.state)).applied_event_ids)
         status = (await latest.describe()).status
@@ -292,7 +288,7 @@ async def run_scenario(
                             first_run_id=handle.first_execution_run_id or handle.result_run_id or "")
 
 
-async def _foreseen_refusal(handle: WorkflowHandle, contract: Contract, event: BillingEvent,
+async def _foreseen_refusal(handle: ServiceHandle, contract: Contract, event: BillingEvent,
                             at: datetime) -> str | None:
     """Why the contract would refuse ``event`` in the workflow's current state (advisory: only
     events the workflow did not apply are reported, with this as their reason)."""
@@ -309,7 +305,7 @@ async def _sleep_until(env: WorkflowEnvironment, moment: datetime) -> None:
         await env.sleep(remaining)
 
 
-async def _signal(handle: WorkflowHandle, event: BillingEvent) -> bool:
+async def _signal(handle: ServiceHandle, event: BillingEvent) -> bool:
     from temporalio.service import RPCError
 
     try:

@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from oferta.simulate import run_scenario
 from oferta.temporal import quiet_runtime, test_server_path
 from tests.workflows.scenarios import pay, scenario
+from workflows.client import service_handle
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "histories"
 # Bump when the workflow's commands change (behind workflow.patched); older files stay.
@@ -46,7 +47,7 @@ async def main() -> None:
             result = await run_scenario(env, spec)
             run_id, part = result.first_run_id, 0
             while run_id:
-                handle = env.client.get_workflow_handle(f"service-{result.service_id}", run_id=run_id)
+                handle = service_handle(env.client, result.service_id, run_id=run_id)
                 history = await handle.fetch_history()
                 path = OUT / f"{VERSION}.{name}.run{part}.json"
                 if path.exists():

@@ -28,11 +28,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _status(service_id: str) -> str:
-    from temporalio.service import RPCError, RPCStatusCode
-
     from oferta.settings import get_settings
     from oferta.temporal import connect
-    from workflows.service_lifecycle import ServiceLifecycleWorkflow, workflow_id
+    from workflows.client import ServiceNotFound, TemporalUnavailable, describe, service_workflow_id, view
 
     settings = get_settings()
     try:
@@ -40,15 +38,15 @@ async def _status(service_id: str) -> str:
     except RuntimeError as exc:
         raise LookupError(f"cannot reach Temporal at {settings.temporal_address} "
                           f"(TEMPORAL_ADDRESS; ./run starts a local server)") from exc
-    handle = client.get_workflow_handle(workflow_id(service_id))
     try:
-        description = await handle.describe()
-        view = await handle.query(ServiceLifecycleWorkflow.view)
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            raise LookupError(f"no service {service_id!r} (workflow {handle.id} not found)") from exc
+        description = await describe(client, service_id)
+        shown = await view(client, service_id)
+    except ServiceNotFound as exc:
+        raise LookupError(f"no service {service_id!r} (workflow {service_workflow_id(service_id)} "
+                          "not found)") from exc
+    except TemporalUnavailable as exc:
         raise LookupError(f"the workflow of {service_id!r} did not answer: {exc.message}") from exc
-    return format_view(view, description.status.name if description.status else "?")
+    return format_view(shown, description.status.name if description.status else "?")
 
 
 def format_view(view, workflow_status: str) -> str:
