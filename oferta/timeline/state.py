@@ -268,8 +268,12 @@ class ServiceState(BaseModel):
             if value is not None:
                 setattr(self, name, value + by)
         for invoice in self.invoices:
-            invoice.due_at += by
-            invoice.due_on += timedelta(days=by.days)
+            # Due dates are days: they move by whole days, a part day counting as one, and the
+            # invoice is overdue from 24:00 of its new last day (set by the engine, which knows
+            # the calendar: see Exits._on_force_majeure_end).
+            invoice.due_on += timedelta(days=by.days + (1 if by % timedelta(days=1) else 0))
+            # Terms counted from the invoice's date (SmartApe 2.2.5) are extended with it.
+            invoice.issued_at += by
             if invoice.covers_until:
                 invoice.covers_until += by
         if self.tariff_change:

@@ -13,9 +13,8 @@ changes. The contract refuses what it does not allow; that is fine. What must ho
     be blocked because the balance could not pay for the services and no top-up covering them has
     come since; the tariff-purchase model never takes such a step. The only other
     deletion allowed is the customer's own exit where the contract makes it one (registry.kz
-    8.6.1, ``exit_is_deletion``). Known engine bug (strict xfail, pinned examples): after a force
-    majeure lasting days plus hours, the step runs an hour before anything is overdue; the live
-    property covers the lives whose force majeure lasted whole days.
+    8.6.1, ``exit_is_deletion``). Pinned examples: a force majeure lasting days plus hours
+    (due dates move by whole days, a part day counting as one).
 (b) the customer is never charged more than the contract allows: each late fee within its cap
     where the contract has one; refunds never above what was paid in; and what the customer paid
     in, less refunds and less money still its own on the balance, is at most the price of the
@@ -24,8 +23,8 @@ changes. The contract refuses what it does not allow; that is fine. What must ho
     late fees, and what the contract itself says is kept (a balance written off on deletion,
     registry.kz 8.7). Lives that end with a termination for a breach are left out of this last
     bound: the contracts let the provider keep the unused period then (PS.kz 7.7/3.12, ONELAB
-    11.10.1, registry.kz 8.7, Center Pro 5.3.9). Known engine bug (strict xfail, pinned
-    examples): money paid after termination beyond the debt is kept, never refunded.
+    11.10.1, registry.kz 8.7, Center Pro 5.3.9). Pinned examples: money paid after termination
+    beyond the debt is refunded.
 (c) every clause a timeline entry, a notice or a pending deadline cites exists in that policy's
     seed. Decision on uncited steps: every timeline entry and every notice either cites a clause
     or is marked ``operational: true`` (the provider's own step: reminders, lead times, final
@@ -43,7 +42,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -101,8 +99,6 @@ class Life:
     checked_debt_endings: int = 0  # terminations for debt produced by a step whose debt was checked
     # (a): steps taken for non-payment while nothing was overdue, as found on the state just before.
     debt_violations: list[str] = field(default_factory=list)
-    # A force majeure that ended after a length that is not whole days (its start and end clocks differ).
-    part_day_force_majeure: bool = False
 
     @property
     def entries(self) -> list[TimelineEntry]:
@@ -186,10 +182,7 @@ def live(policy_id: str, kind_index: int, trial: bool, consumer: bool, period: s
         elif next_at is not None and next_at <= until:
             at, event = events.pop(0)
             last = max(at, last)
-            fm_since = state.force_majeure.started_at if state.force_majeure else None
             step = contract.on_event(state, event, last)
-            if event.type is EventType.FORCE_MAJEURE_END and not step.rejected and fm_since:
-                life.part_day_force_majeure |= (last - fm_since) % timedelta(days=1) != timedelta(0)
             if not step.rejected:
                 if event.type is EventType.PAYMENT and event.amount:
                     life.paid_in = (life.paid_in or price) + event.amount
@@ -276,15 +269,8 @@ def _check_nothing_for_debt_unless_overdue(life: Life) -> None:
     assert sum(map(for_debt, life.entries)) == life.checked_debt_endings
 
 
-@SETTINGS
-@given(lives(CUSTOMER_KINDS).filter(lambda life: not life.part_day_force_majeure))
-def test_no_suspension_deletion_or_debt_termination_while_nothing_is_overdue(life: Life) -> None:
-    """(a) for every life whose force majeure, if any, lasted whole days; the rest: the next test."""
-    _check_nothing_for_debt_unless_overdue(life)
-
-
-# A force majeure of 14 days and 1 hour moves an invoice's due instant to 01:00 while its due date
-# moves 14 days: the step for non-payment runs at 00:00, an hour before anything is overdue.
+# A force majeure of 14 days and 1 hour: due dates move by 15 whole days (a part day counts as
+# one), so a step for non-payment still waits until something is overdue.
 _K = CUSTOMER_KINDS
 _PART_DAY_FM = [(0, 1, _K.index(EventType.PAYMENT), Decimal("1"), True),
                 (0, 2, _K.index(EventType.INVOICE), Decimal("2"), True),
@@ -292,12 +278,6 @@ _PART_DAY_FM = [(0, 1, _K.index(EventType.PAYMENT), Decimal("1"), True),
                 (14, 4, _K.index(EventType.FORCE_MAJEURE_END), Decimal("1"), True)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: ServiceState.shift_deadlines adds a force majeure's exact length to Invoice.due_at but "
-    "only its whole days to due_on; after a force majeure of N days and some hours the suspension "
-    "(and SmartApe's 2.2.5 termination for debt), computed from due_on, runs at 00:00 while "
-    "overdue_amount is 0 until due_at (01:00): ps-kz suspended with debt 0.00, smartape "
-    "terminate_for_debt at 2027-02-23 00:00 with nothing overdue"))
 @example(life=live("smartape", 0, False, False, "P1M", _PART_DAY_FM, CUSTOMER_KINDS))
 @example(life=live("ps-kz", 0, False, False, "P1M", _PART_DAY_FM, CUSTOMER_KINDS))
 @SETTINGS
@@ -344,10 +324,6 @@ _OVERPAID_AFTER_END_PS = ("ps-kz", 3, False, False, "P1M",
 _OVERPAID_AFTER_END_SA = ("smartape", 2, True, False, "P1Y", [(68, 2, 0, Decimal("1.5"), True)])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: a payment accepted after termination (takes_payment_after_end) beyond the debt stays "
-    "on the ended service's balance and is never refunded: ps-kz domain ended owing 403.23, 7500 "
-    "paid, 7056.45 kept; smartape vps ended owing 0.77, 30 paid, 29.19 kept"))
 @example(life=live(*_OVERPAID_AFTER_END_PS, CUSTOMER_KINDS))
 @example(life=live(*_OVERPAID_AFTER_END_SA, CUSTOMER_KINDS))
 @SETTINGS

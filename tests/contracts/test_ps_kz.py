@@ -18,8 +18,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from oferta.timeline.state import BillingEvent
 from tests.contracts.harness import Run, clause_in_seed, event, local, run, service
 
@@ -189,10 +187,6 @@ def test_the_penalty_stops_at_ten_percent_of_the_debt() -> None:
     assert fee_invoice.due_on.isoformat() == "2027-08-05"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: a payment accepted after termination (takes_payment_after_end) that exceeds the debt "
-    "and its 6.4 penalty stays on the terminated service's balance; no refund_due is ever emitted "
-    "(1000 paid on a 583.33 debt: 358.34 kept, state.refunded 0)"))
 def test_money_paid_after_the_end_beyond_the_debt_is_returned() -> None:
     """7.5: obligations that arose before termination survive it, so a debt can be paid after the
     end; 5.25: "Upon the Customer's refusal to continue using Services or termination of this
@@ -357,11 +351,6 @@ def test_force_majeure_shorter_than_a_month_moves_the_terms_on_and_ends_nothing(
     assert r.at_local(r.first("suspended")) == "2027-04-08 00:00"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: ServiceState.shift_deadlines moves Invoice.due_at by the force majeure's exact length "
-    "(3 days 1 hour: due at 01:00 on 3 April) but due_on by whole days (2 April); the suspension, "
-    "computed from due_on, runs at 00:00 on 3 April with debt 0.00, an hour before the renewal is "
-    "overdue by its own due_at"))
 def test_after_a_force_majeure_of_part_days_the_suspension_waits_for_the_debt() -> None:
     """6.15 (the policy moves every term on by the force majeure's length); 4.2.4: "In case of
     non-payment by the Customer ... suspend the provision of Services"; a term in days ends at

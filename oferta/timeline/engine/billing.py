@@ -7,7 +7,7 @@ purchase). The core asks it for its deadlines and hands it the inputs it owns.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from oferta.policy.schema import NoticeTemplate, Term, TimeUnit
@@ -187,6 +187,10 @@ class BillingModel:
     def without_data(self, state: ServiceState) -> bool:
         """A domain or a colocated server: nothing of the customer's is deleted; it ends."""
         return state.spec.kind in self.policy.suspension.kinds_without_data
+
+    def due_at(self, due_on: date) -> datetime:
+        """The instant an invoice payable through ``due_on`` becomes overdue (24:00, next working day)."""
+        return self.contract.after_date(due_on, _ZERO_DAYS)
 
     def restore_clause(self) -> str:
         """The clause a restoration cites: the restore term's, else the suspension's own ("until

@@ -331,7 +331,8 @@ class Contract:
         out.provisioning.append(ProvisionIntent(action="resume", key=f"resume:{key}", clause=clause))
 
     def settle(self, state: ServiceState, now: datetime, out: Transition,
-               unused_from: datetime | None = None, keep_minimum: bool = True) -> None:
+               unused_from: datetime | None = None, keep_minimum: bool = True,
+               key: str = "refund") -> None:
         """On closing: refund the unused balance, less any debt (PS.kz 5.25, SmartApe 11.4)."""
         rules = self.policy.refunds
         if rules.destination.value == "none":
@@ -346,8 +347,8 @@ class Contract:
                   "due_by": iso(due_by), "destination": rules.destination.value,
                   "proration_clause": rules.proration_clause}
         self.emit(state, out, now, EntryType.REFUND_DUE, clause, detail,
-                  NoticeTemplate.REFUND_SCHEDULED, "refund_scheduled")
-        out.refunds.append(RefundIntent(key="refund", amount=amount, due_by=due_by,
+                  NoticeTemplate.REFUND_SCHEDULED, f"{key}_scheduled" if key != "refund" else "refund_scheduled")
+        out.refunds.append(RefundIntent(key=key, amount=amount, due_by=due_by,
                                         destination=rules.destination, clause=clause))
 
     def refund_paid(self, state: ServiceState, refund: RefundIntent, reference: str,

@@ -311,6 +311,8 @@ class Exits:
         state.force_majeure = None
         if rules.deadlines_extended:
             state.shift_deadlines(lasted)
+            for invoice in state.invoices:
+                invoice.due_at = self.contract.billing.due_at(invoice.due_on)
         detail = {"force_majeure_id": fm_id, "lasted_days": lasted.days,
                   "deadlines_extended": bool(rules.deadlines_extended)}
         self.contract.emit(state, out, now, EntryType.FORCE_MAJEURE_ENDED, rules.clause, detail,

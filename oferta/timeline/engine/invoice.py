@@ -239,7 +239,11 @@ class InvoiceBilling(BillingModel):
 
     def after_payment(self, state: ServiceState, now: datetime, out: Transition) -> None:
         self.apply_balance(state, now, out)
-        if state.terminal:  # a debt paid after the end: nothing to activate or restore
+        if state.terminal:
+            # A debt paid after the end: nothing to activate or restore; what was paid beyond the
+            # debt is returned like any unused balance (PS.kz 5.25, SmartApe 11.4).
+            if not state.debt().is_positive:
+                self.contract.settle(state, now, out, key=f"refund:after_end:{now.isoformat()}")
             return
         if state.billing_anchor is None and any(
                 i.invoice_id == "p0" and i.is_paid for i in state.invoices):
