@@ -1,6 +1,6 @@
 """The Oferta worker: runs the service lifecycle workflows and their activities.
 
-    python worker.py        (or: oferta worker)
+python worker.py        (or: oferta worker)
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from workflows import WORKFLOWS
 log = logging.getLogger("oferta.worker")
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None,
-                     metrics: bool = False) -> None:
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None, metrics: bool = False) -> None:
     runtime = None
     if metrics:
         # SDK metrics (task slots, schedule-to-start, activity latency) on the Prometheus port.

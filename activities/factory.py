@@ -22,8 +22,9 @@ def build_activities(settings: Settings) -> ServiceActivities:
     else:
         provisioner = LocalProvisioner(url)
     return ServiceActivities(
-        notices=LedgerNoticeSender(url, EmailSender(settings), SmsSender(settings),
-                                   settings.twilio_status_callback_url),
+        notices=LedgerNoticeSender(
+            url, EmailSender(settings), SmsSender(settings), settings.twilio_status_callback_url
+        ),
         provisioner=provisioner,
         refunds=DatabaseRefundGateway(url),
         recorder=DatabaseRecorder(url),

@@ -35,8 +35,11 @@ class MemoryLedger:
         self.notices.setdefault(request.idempotency_key, request)
         notice = render(request, self.locales.get(request.customer_id, "ru"))
         return NoticeResult(
-            idempotency_key=request.idempotency_key, status="sent", channel=request.channel,
-            template=request.template, locale=notice.locale,
+            idempotency_key=request.idempotency_key,
+            status="sent",
+            channel=request.channel,
+            template=request.template,
+            locale=notice.locale,
             provider_message_id=f"memory-{len(self.notices)}",
             preview=notice.sms if request.channel.value == "sms" else notice.subject,
         )
@@ -44,13 +47,15 @@ class MemoryLedger:
     async def apply(self, request: ProvisioningRequest) -> ProvisioningResult:
         first = request.idempotency_key not in self.provisioning
         self.provisioning.setdefault(request.idempotency_key, request)
-        return ProvisioningResult(idempotency_key=request.idempotency_key,
-                                  status="done" if first else "already_done")
+        return ProvisioningResult(
+            idempotency_key=request.idempotency_key, status="done" if first else "already_done"
+        )
 
     async def pay(self, request: RefundRequest) -> RefundResult:
         self.refunds.setdefault(request.idempotency_key, request)
-        return RefundResult(idempotency_key=request.idempotency_key,
-                            reference=f"refund-{request.service_id}", status="paid")
+        return RefundResult(
+            idempotency_key=request.idempotency_key, reference=f"refund-{request.service_id}", status="paid"
+        )
 
     async def record(self, record: TimelineRecord) -> None:
         # Keyed by the first sequence number, so a retried record is written once.

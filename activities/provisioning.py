@@ -26,8 +26,6 @@ from oferta.effects import (
 log = logging.getLogger("oferta.activities.provisioning")
 
 
-
-
 class LocalProvisioner:
     """Provisioning done by hand (or by nothing): the call is recorded, once per key."""
 
@@ -42,15 +40,23 @@ class LocalProvisioner:
         with session_scope(self.url) as session:
             inserted = _record_call(session, request, reference)
             row = _call(session, request.idempotency_key)
-        return ProvisioningResult(idempotency_key=request.idempotency_key,
-                                  status="done" if inserted else "already_done", reference=row.reference)
+        return ProvisioningResult(
+            idempotency_key=request.idempotency_key,
+            status="done" if inserted else "already_done",
+            reference=row.reference,
+        )
 
 
 def _record_call(session: Any, request: ProvisioningRequest, reference: str | None) -> bool:
     return insert_once(
-        session, ProvisioningCall, idempotency_key=request.idempotency_key,
-        service_id=request.service_id, action=request.action, clause=request.clause,
-        status="done", reference=reference,
+        session,
+        ProvisioningCall,
+        idempotency_key=request.idempotency_key,
+        service_id=request.service_id,
+        action=request.action,
+        clause=request.clause,
+        status="done",
+        reference=reference,
     )
 
 
@@ -75,25 +81,38 @@ class HttpProvisioner:
     async def apply(self, request: ProvisioningRequest) -> ProvisioningResult:
         done = await asyncio.to_thread(self._lookup, request.idempotency_key)
         if done is not None:
-            return ProvisioningResult(idempotency_key=request.idempotency_key, status="already_done",
-                                      reference=done)
-        body = {"service_id": request.service_id, "kind": request.kind, "action": request.action,
-                "clause": request.clause, "at": request.at.isoformat()}
+            return ProvisioningResult(
+                idempotency_key=request.idempotency_key, status="already_done", reference=done
+            )
+        body = {
+            "service_id": request.service_id,
+            "kind": request.kind,
+            "action": request.action,
+            "clause": request.clause,
+            "at": request.at.isoformat(),
+        }
         url = f"{self.base_url}/services/{request.service_id}/{request.action}"
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
-                response = await client.post(url, json=body,
-                                             headers={"Idempotency-Key": request.idempotency_key})
+                response = await client.post(
+                    url, json=body, headers={"Idempotency-Key": request.idempotency_key}
+                )
         except httpx.HTTPError as exc:
-            raise ApplicationError(f"provisioning {request.action} unreachable: {type(exc).__name__}",
-                                   type="ProvisioningUnavailable") from exc
+            raise ApplicationError(
+                f"provisioning {request.action} unreachable: {type(exc).__name__}",
+                type="ProvisioningUnavailable",
+            ) from exc
         status = response.status_code
         if 400 <= status < 500 and status not in self.RETRYABLE_4XX:
-            raise ApplicationError(f"provisioning refused {request.action}: HTTP {status}",
-                                   type="ProvisioningRefused", non_retryable=True)
+            raise ApplicationError(
+                f"provisioning refused {request.action}: HTTP {status}",
+                type="ProvisioningRefused",
+                non_retryable=True,
+            )
         if status >= 400:
-            raise ApplicationError(f"provisioning {request.action} failed: HTTP {status}",
-                                   type="ProvisioningUnavailable")
+            raise ApplicationError(
+                f"provisioning {request.action} failed: HTTP {status}", type="ProvisioningUnavailable"
+            )
         reference = _reference_from(response)
         return await asyncio.to_thread(self._store, request, reference, _remote_status(response))
 
@@ -103,14 +122,16 @@ class HttpProvisioner:
             row = session.scalars(query).first()
             return (row.reference or "") if row else None
 
-    def _store(self, request: ProvisioningRequest, reference: str | None,
-               remote: Literal["done", "already_done"]) -> ProvisioningResult:
+    def _store(
+        self, request: ProvisioningRequest, reference: str | None, remote: Literal["done", "already_done"]
+    ) -> ProvisioningResult:
         with session_scope(self.url) as session:
             inserted = _record_call(session, request, reference)
             row = _call(session, request.idempotency_key)
         status: Literal["done", "already_done"] = remote if inserted else "already_done"
-        return ProvisioningResult(idempotency_key=request.idempotency_key, status=status,
-                                  reference=row.reference)
+        return ProvisioningResult(
+            idempotency_key=request.idempotency_key, status=status, reference=row.reference
+        )
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

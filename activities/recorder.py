@@ -29,7 +29,6 @@ from oferta.timeline.state import EntryType, TimelineEntry
 log = logging.getLogger("oferta.activities.recorder")
 
 
-
 def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -47,9 +46,14 @@ class DatabaseRecorder:
         with session_scope(self.url) as session:
             for i, entry in enumerate(record.entries):
                 inserted = insert_once(
-                    session, TimelineEvent, service_id=record.service_id,
-                    sequence=record.first_sequence + i, at=utc(entry.at), type=entry.type.value,
-                    clause=entry.clause, detail=entry.detail,
+                    session,
+                    TimelineEvent,
+                    service_id=record.service_id,
+                    sequence=record.first_sequence + i,
+                    at=utc(entry.at),
+                    type=entry.type.value,
+                    clause=entry.clause,
+                    detail=entry.detail,
                 )
                 if i == 0 and not inserted:
                     return  # a retry: the first attempt wrote this whole record in one transaction
@@ -59,10 +63,16 @@ class DatabaseRecorder:
                 for entry in record.entries:
                     self._ledger(session, record.service_id, entry)
             for entry in record.entries:
-                session.add(AuditEvent(
-                    at=utc(entry.at), service_id=record.service_id, actor="workflow",
-                    action=entry.type.value, clause=entry.clause, detail=entry.detail,
-                ))
+                session.add(
+                    AuditEvent(
+                        at=utc(entry.at),
+                        service_id=record.service_id,
+                        actor="workflow",
+                        action=entry.type.value,
+                        clause=entry.clause,
+                        detail=entry.detail,
+                    )
+                )
 
     @staticmethod
     def _mirror(service: Service, record: TimelineRecord) -> None:
@@ -80,13 +90,24 @@ class DatabaseRecorder:
         detail = entry.detail
         if entry.type == EntryType.INVOICE_ISSUED:
             insert_once(
-                session, Invoice, service_id=service_id, invoice_id=detail["invoice_id"],
-                kind=detail.get("kind", "period"), amount=Decimal(detail["amount"]),
-                currency=detail["currency"], issued_at=utc(entry.at),
-                due_at=utc(_parse_time(detail.get("due_at")) or entry.at), clause=entry.clause,
+                session,
+                Invoice,
+                service_id=service_id,
+                invoice_id=detail["invoice_id"],
+                kind=detail.get("kind", "period"),
+                amount=Decimal(detail["amount"]),
+                currency=detail["currency"],
+                issued_at=utc(entry.at),
+                due_at=utc(_parse_time(detail.get("due_at")) or entry.at),
+                clause=entry.clause,
             )
         elif entry.type == EntryType.PAYMENT_RECEIVED:
             insert_once(
-                session, Payment, service_id=service_id, event_id=detail["event_id"],
-                amount=Decimal(detail["amount"]), currency=detail["currency"], received_at=utc(entry.at),
+                session,
+                Payment,
+                service_id=service_id,
+                event_id=detail["event_id"],
+                amount=Decimal(detail["amount"]),
+                currency=detail["currency"],
+                received_at=utc(entry.at),
             )

@@ -44,27 +44,44 @@ class DatabaseRefundGateway:
         try:
             with session_scope(self.url) as session:
                 inserted = insert_once(
-                    session, Refund, idempotency_key=request.idempotency_key,
-                    service_id=request.service_id, amount=request.amount.amount,
-                    currency=request.amount.currency, destination=destination,
-                    due_by=utc(request.due_by), clause=request.clause,
-                    status="paid" if paid else "requested", reference=reference,
+                    session,
+                    Refund,
+                    idempotency_key=request.idempotency_key,
+                    service_id=request.service_id,
+                    amount=request.amount.amount,
+                    currency=request.amount.currency,
+                    destination=destination,
+                    due_by=utc(request.due_by),
+                    clause=request.clause,
+                    status="paid" if paid else "requested",
+                    reference=reference,
                     paid_at=utc(request.at) if paid else None,
                 )
                 if inserted:
-                    session.add(AuditEvent(
-                        at=utc(request.at), service_id=request.service_id, actor="refund_gateway",
-                        action="personal_account_credited" if paid else "refund_requested",
-                        clause=request.clause,
-                        detail={"amount": str(request.amount.amount), "currency": request.amount.currency,
-                                "destination": destination, "reference": reference},
-                    ))
+                    session.add(
+                        AuditEvent(
+                            at=utc(request.at),
+                            service_id=request.service_id,
+                            actor="refund_gateway",
+                            action="personal_account_credited" if paid else "refund_requested",
+                            clause=request.clause,
+                            detail={
+                                "amount": str(request.amount.amount),
+                                "currency": request.amount.currency,
+                                "destination": destination,
+                                "reference": reference,
+                            },
+                        )
+                    )
                 query = select(Refund).where(Refund.idempotency_key == request.idempotency_key)
                 row = session.scalars(query).one()
-                return RefundResult(idempotency_key=request.idempotency_key,
-                                    reference=row.reference or reference,
-                                    status="paid" if row.status == "paid" else "requested")
+                return RefundResult(
+                    idempotency_key=request.idempotency_key,
+                    reference=row.reference or reference,
+                    status="paid" if row.status == "paid" else "requested",
+                )
         except IntegrityError as exc:
             # Only a missing service row gets here (foreign key): retrying cannot help.
-            raise ApplicationError(f"refund for unknown service {request.service_id}",
-                                   type="UnknownService", non_retryable=True) from exc
+            raise ApplicationError(
+                f"refund for unknown service {request.service_id}", type="UnknownService", non_retryable=True
+            ) from exc

@@ -59,8 +59,9 @@ class AppState:
                     async with asyncio.timeout(5):
                         self.temporal = await connect(self.settings)
                 except Exception as exc:
-                    log.warning("Temporal unreachable at %s: %s", self.settings.temporal_address,
-                                type(exc).__name__)
+                    log.warning(
+                        "Temporal unreachable at %s: %s", self.settings.temporal_address, type(exc).__name__
+                    )
                     raise from_workflow(TemporalUnavailable("Temporal is unreachable"), write=False) from None
         return self.temporal
 
@@ -79,8 +80,9 @@ async def current_key(
 ) -> KeyInfo:
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or not credentials.credentials:
-        raise ApiError(401, "unauthorized", "an API key is required: Authorization: Bearer <key>",
-                       headers=challenge)
+        raise ApiError(
+            401, "unauthorized", "an API key is required: Authorization: Bearer <key>", headers=challenge
+        )
     key = credentials.credentials
     if len(key) > 256 or not key.isascii():
         raise ApiError(401, "unauthorized", "the API key is not valid", headers=challenge)
@@ -95,8 +97,11 @@ def require(*scopes: str) -> Callable[..., Awaitable[KeyInfo]]:
 
     async def dependency(key: Annotated[KeyInfo, Depends(current_key)]) -> KeyInfo:
         if not key.allows(*scopes):
-            raise ApiError(403, "forbidden", f"this API key lacks the scope for this call "
-                                             f"(needs {' or '.join((*scopes, 'admin'))})")
+            raise ApiError(
+                403,
+                "forbidden",
+                f"this API key lacks the scope for this call (needs {' or '.join((*scopes, 'admin'))})",
+            )
         return key
 
     return dependency
@@ -106,8 +111,11 @@ Reader = Annotated[KeyInfo, Depends(require("billing", "ops"))]
 
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", pattern=r"^[\x21-\x7e]{1,200}$",
-           description="Makes the write safe to retry: the same key and body replay the first answer"),
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[\x21-\x7e]{1,200}$",
+        description="Makes the write safe to retry: the same key and body replay the first answer",
+    ),
 ]
 
 
@@ -140,8 +148,12 @@ class Writer:
 def writer(*scopes: str) -> Callable[..., Awaitable[Writer]]:
     guard = require(*scopes)
 
-    async def dependency(request: Request, state: State, key: Annotated[KeyInfo, Depends(guard)],
-                         idempotency_key: IdempotencyKey = None) -> Writer:
+    async def dependency(
+        request: Request,
+        state: State,
+        key: Annotated[KeyInfo, Depends(guard)],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Writer:
         return Writer(key=key, idempotency_key=idempotency_key, request=request, state=state)
 
     return dependency

@@ -35,8 +35,14 @@ log = logging.getLogger("oferta.api")
 class ApiError(Exception):
     """A deliberate error response."""
 
-    def __init__(self, status: int, code: str, detail: str, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
@@ -81,8 +87,9 @@ def from_workflow(err: WorkflowCallError, write: bool = True) -> ApiError:
         return conflict(err.message, "exists")
     if isinstance(err, TemporalUnavailable):
         log.warning("Temporal unavailable: %s", err.message)
-        return unavailable(f"{err.message}; " + ("retry with the same Idempotency-Key" if write
-                                                 else "retry later"))
+        return unavailable(
+            f"{err.message}; " + ("retry with the same Idempotency-Key" if write else "retry later")
+        )
     raise TypeError(f"no HTTP answer for {type(err).__name__}")
 
 
@@ -93,16 +100,20 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # registered for that type only
     # The input itself is not echoed back: it may hold personal data or undecodable bytes.
-    errors = [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))}
-              for e in exc.errors()]
+    errors = [
+        {"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in exc.errors()
+    ]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-    return JSONResponse({"detail": f"invalid input — {summary}", "code": "invalid_input", "errors": errors},
-                        status_code=422)
+    return JSONResponse(
+        {"detail": f"invalid input — {summary}", "code": "invalid_input", "errors": errors}, status_code=422
+    )
 
 
-async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)  # registered for that type only
     return exc.response()
 
 
@@ -111,10 +122,14 @@ async def _workflow_error(request: Request, exc: Exception) -> JSONResponse:
     return from_workflow(exc, write=request.method not in ("GET", "HEAD")).response()
 
 
-async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # registered for that type only
     code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-    return JSONResponse({"detail": str(exc.detail), "code": code.get(exc.status_code, "http_error"),
-                         "errors": []}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    return JSONResponse(
+        {"detail": str(exc.detail), "code": code.get(exc.status_code, "http_error"), "errors": []},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

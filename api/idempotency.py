@@ -50,12 +50,24 @@ async def request_digest(writer: Writer) -> str:
     return hashlib.sha256(head + canonical).hexdigest()
 
 
-def _claim(session: Session, api_key_id: int, key: str, method: str, path: str,
-           digest: str) -> tuple[bool, IdempotencyRecord]:
-    claimed = insert_once(session, IdempotencyRecord, api_key_id=api_key_id, key=key, method=method,
-                          path=path[:300], request_hash=digest, created_at=utcnow())
-    record = session.scalars(select(IdempotencyRecord).where(
-        IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key)).one()
+def _claim(
+    session: Session, api_key_id: int, key: str, method: str, path: str, digest: str
+) -> tuple[bool, IdempotencyRecord]:
+    claimed = insert_once(
+        session,
+        IdempotencyRecord,
+        api_key_id=api_key_id,
+        key=key,
+        method=method,
+        path=path[:300],
+        request_hash=digest,
+        created_at=utcnow(),
+    )
+    record = session.scalars(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key
+        )
+    ).one()
     session.expunge(record)
     return claimed, record
 
@@ -64,16 +76,22 @@ def _take_over(session: Session, record_id: int) -> bool:
     now = utcnow()
     result = session.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == record_id, IdempotencyRecord.status_code.is_(None),
-               IdempotencyRecord.created_at < now - STALE_AFTER)
+        .where(
+            IdempotencyRecord.id == record_id,
+            IdempotencyRecord.status_code.is_(None),
+            IdempotencyRecord.created_at < now - STALE_AFTER,
+        )
         .values(created_at=now)
     )
     return cast("CursorResult[Any]", result).rowcount == 1
 
 
 def _store(session: Session, record_id: int, status: int, body: Any) -> None:
-    session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
-                    .values(status_code=status, response_body=body))
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == record_id)
+        .values(status_code=status, response_body=body)
+    )
 
 
 def _release(session: Session, record_id: int) -> None:
@@ -81,8 +99,9 @@ def _release(session: Session, record_id: int) -> None:
 
 
 def _replay(record: IdempotencyRecord) -> JSONResponse:
-    return JSONResponse(record.response_body, status_code=record.status_code or 200,
-                        headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(
+        record.response_body, status_code=record.status_code or 200, headers={"Idempotent-Replayed": "true"}
+    )
 
 
 async def run_once(writer: Writer, produce: Callable[[], Awaitable[tuple[int, Any]]]) -> JSONResponse:
@@ -102,15 +121,19 @@ async def run_once(writer: Writer, produce: Callable[[], Awaitable[tuple[int, An
         if claimed:
             break
         if record.request_hash != digest:
-            raise ApiError(409, "idempotency_key_reused",
-                           "this Idempotency-Key was already used for a different request")
+            raise ApiError(
+                409, "idempotency_key_reused", "this Idempotency-Key was already used for a different request"
+            )
         if record.status_code is not None:
             return _replay(record)
         if await db.run(partial(_take_over, record_id=record.id)):
             break
         if loop.time() > give_up:
-            raise ApiError(409, "in_progress", "a request with this Idempotency-Key is still in progress; "
-                                               "retry shortly with the same key")
+            raise ApiError(
+                409,
+                "in_progress",
+                "a request with this Idempotency-Key is still in progress; retry shortly with the same key",
+            )
         await asyncio.sleep(_POLL)  # polls the record until the first request has answered
 
     try:

@@ -63,19 +63,30 @@ def _install_metrics(app: FastAPI) -> None:
     metrics.install(app)
 
 
-def create_app(settings: Settings | None = None, *, temporal_client: Client | None = None,
-               update_timeout: float = 15.0, query_timeout: float = 5.0) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    temporal_client: Client | None = None,
+    update_timeout: float = 15.0,
+    query_timeout: float = 5.0,
+) -> FastAPI:
     """The API. Tests pass a ``temporal_client``; otherwise one is connected at start-up."""
     settings = settings or get_settings()
-    state = AppState(settings=settings, db=Database(settings.effective_database_url),
-                     update_timeout=update_timeout, query_timeout=query_timeout, temporal=temporal_client)
+    state = AppState(
+        settings=settings,
+        db=Database(settings.effective_database_url),
+        update_timeout=update_timeout,
+        query_timeout=query_timeout,
+        temporal=temporal_client,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(upgrade, state.db.url)
         if settings.bootstrap_api_key:
-            added = await asyncio.to_thread(ensure_key, state.db.url, "bootstrap",
-                                            settings.bootstrap_api_key, ["admin"])
+            added = await asyncio.to_thread(
+                ensure_key, state.db.url, "bootstrap", settings.bootstrap_api_key, ["admin"]
+            )
             log.info("bootstrap admin API key %s", "registered" if added else "already registered")
         if state.temporal is None:
             try:

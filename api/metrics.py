@@ -12,10 +12,15 @@ from oferta.observability import LedgerCollector
 
 def install(app: FastAPI) -> None:
     registry = CollectorRegistry()
-    requests = Counter("oferta_api_requests", "API requests by route and status",
-                       ["method", "route", "status"], registry=registry)
-    latency = Histogram("oferta_api_request_seconds", "API request latency by route",
-                        ["method", "route"], registry=registry)
+    requests = Counter(
+        "oferta_api_requests",
+        "API requests by route and status",
+        ["method", "route", "status"],
+        registry=registry,
+    )
+    latency = Histogram(
+        "oferta_api_request_seconds", "API request latency by route", ["method", "route"], registry=registry
+    )
     registry.register(LedgerCollector(app.state.oferta.settings.effective_database_url))
 
     @app.middleware("http")

@@ -42,8 +42,14 @@ Amount = Annotated[
     Decimal,
     BeforeValidator(_exact_sum),
     Field(gt=0, max_digits=16, decimal_places=2),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,14}(\.[0-9]{1,2})?$",
-                    "description": "A positive sum as a decimal string", "examples": ["2500.00"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^[0-9]{1,14}(\.[0-9]{1,2})?$",
+            "description": "A positive sum as a decimal string",
+            "examples": ["2500.00"],
+        }
+    ),
 ]
 
 
@@ -54,11 +60,13 @@ def _line(max_length: int) -> Any:
 
 Name = Annotated[str, _line(300)]
 Tariff = Annotated[str, _line(200)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000,
-                                          pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")]
+Reason = Annotated[
+    str, StringConstraints(min_length=1, max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")
+]
 _EMAIL_PART = r"[^@\s\x00-\x1f\x7f]+"
 Email = Annotated[
-    str, StringConstraints(max_length=320, pattern=rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"),
+    str,
+    StringConstraints(max_length=320, pattern=rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"),
     Field(examples=["billing@example.kz"]),
 ]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$"), Field(examples=["+77012345678"])]
@@ -86,8 +94,12 @@ def _timezone(value: str) -> str:
     return value
 
 
-Timezone = Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+/-]*$"),
-                     AfterValidator(_timezone), Field(examples=["Asia/Almaty"])]
+Timezone = Annotated[
+    str,
+    StringConstraints(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+/-]*$"),
+    AfterValidator(_timezone),
+    Field(examples=["Asia/Almaty"]),
+]
 
 
 def _period(value: str) -> str:
@@ -97,8 +109,12 @@ def _period(value: str) -> str:
     return value
 
 
-Period = Annotated[str, StringConstraints(max_length=16, pattern=r"^P[0-9YMD]+$"), AfterValidator(_period),
-                   Field(examples=["P1M"])]
+Period = Annotated[
+    str,
+    StringConstraints(max_length=16, pattern=r"^P[0-9YMD]+$"),
+    AfterValidator(_period),
+    Field(examples=["P1M"]),
+]
 
 
 class Strict(BaseModel):
@@ -144,8 +160,9 @@ class CustomerIn(Strict):
     locale: Locale = "ru"
     timezone: Timezone | None = None
     consumer: bool = Field(
-        default=False, description="A consumer (not a business): has the statutory withdrawal right where "
-                                   "the contract gives it. Services created afterwards carry the flag."
+        default=False,
+        description="A consumer (not a business): has the statutory withdrawal right where "
+        "the contract gives it. Services created afterwards carry the flag.",
     )
 
 
@@ -201,8 +218,10 @@ class ServiceOut(BaseModel):
     debt: MoneyOut
     balance: MoneyOut | None = None
     next_deadline: Deadline | None
-    live: bool = Field(description="True when state and deadline come from the running workflow; "
-                                   "false when from the database mirror")
+    live: bool = Field(
+        description="True when state and deadline come from the running workflow; "
+        "false when from the database mirror"
+    )
     created_at: datetime
 
 
@@ -236,7 +255,7 @@ class CancellationIn(Strict):
     scope: CancelScope = Field(
         default=CancelScope.SERVICE,
         description="service: refuse this service (e.g. SmartApe 2.4.10); contract: terminate the whole "
-                    "contract (e.g. SmartApe 11.3). Contracts with one notice apply it to both.",
+        "contract (e.g. SmartApe 11.3). Contracts with one notice apply it to both.",
     )
 
 
@@ -256,8 +275,10 @@ class WithdrawalIn(Strict):
 
 
 class PromiseToPayIn(Strict):
-    promised_at: Time = Field(description="The customer promises to pay by this moment; its date in the "
-                                          "provider's time zone is the promised date")
+    promised_at: Time = Field(
+        description="The customer promises to pay by this moment; its date in the "
+        "provider's time zone is the promised date"
+    )
 
 
 class ProviderTerminationIn(Strict):

@@ -33,19 +33,36 @@ from oferta.timeline.state import BillingEvent, Phase, ServiceView
 TERMINAL = (Phase.DELETED.value, Phase.TERMINATED.value)
 
 
-def audit(session: Session, actor: str, action: str, service_id: str | None = None,
-          clause: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    session.add(AuditEvent(at=utcnow(), service_id=service_id, actor=actor, action=action, clause=clause,
-                           detail=detail or {}))
+def audit(
+    session: Session,
+    actor: str,
+    action: str,
+    service_id: str | None = None,
+    clause: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            at=utcnow(), service_id=service_id, actor=actor, action=action, clause=clause, detail=detail or {}
+        )
+    )
 
 
 # -- customers ----------------------------------------------------------------
 
 
 def customer_out(row: Customer) -> CustomerOut:
-    return CustomerOut(id=row.id, name=row.name, email=row.email, phone=row.phone, locale=row.locale,
-                       timezone=row.timezone, consumer=bool(row.consumer), created_at=utc(row.created_at),
-                       updated_at=utc(row.updated_at))
+    return CustomerOut(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        locale=row.locale,
+        timezone=row.timezone,
+        consumer=bool(row.consumer),
+        created_at=utc(row.created_at),
+        updated_at=utc(row.updated_at),
+    )
 
 
 def customer_exists(session: Session, customer_id: str) -> bool:
@@ -68,27 +85,50 @@ def _money(amount: Decimal, currency: str) -> MoneyOut:
 def service_out(row: Service, view: ServiceView | None = None) -> ServiceOut:
     """The service as the database has it, with the workflow's live view on top when given."""
     base = ServiceOut(
-        id=row.id, customer_id=row.customer_id, policy=row.policy_id, kind=row.kind, tariff=row.tariff,
-        price=_money(row.price, row.currency), period=row.period, workflow_id=row.workflow_id,
-        created_at=utc(row.created_at), state=Phase(row.state), suspension_reasons=[],
-        period_index=row.period_index, paid_until=utc(row.paid_until),
-        debt=_money(row.debt, row.currency), balance=None,
-        next_deadline=Deadline(at=utc(row.next_deadline_at), action=row.next_action or "",
-                               clause=row.next_clause) if row.next_deadline_at else None,
+        id=row.id,
+        customer_id=row.customer_id,
+        policy=row.policy_id,
+        kind=row.kind,
+        tariff=row.tariff,
+        price=_money(row.price, row.currency),
+        period=row.period,
+        workflow_id=row.workflow_id,
+        created_at=utc(row.created_at),
+        state=Phase(row.state),
+        suspension_reasons=[],
+        period_index=row.period_index,
+        paid_until=utc(row.paid_until),
+        debt=_money(row.debt, row.currency),
+        balance=None,
+        next_deadline=Deadline(
+            at=utc(row.next_deadline_at), action=row.next_action or "", clause=row.next_clause
+        )
+        if row.next_deadline_at
+        else None,
         live=False,
     )
     if view is None:
         return base
     deadline = view.next_deadline
-    return base.model_copy(update={
-        "state": view.state, "suspension_reasons": [r.value for r in view.suspension_reasons],
-        "period_index": view.period_index, "paid_until": view.paid_until,
-        "debt": _money(view.debt.amount, view.debt.currency),
-        "balance": _money(view.balance.amount, view.balance.currency),
-        "next_deadline": Deadline(at=deadline.at, action=deadline.action, clause=deadline.clause,
-                                  operational=deadline.operational) if deadline else None,
-        "live": True,
-    })
+    return base.model_copy(
+        update={
+            "state": view.state,
+            "suspension_reasons": [r.value for r in view.suspension_reasons],
+            "period_index": view.period_index,
+            "paid_until": view.paid_until,
+            "debt": _money(view.debt.amount, view.debt.currency),
+            "balance": _money(view.balance.amount, view.balance.currency),
+            "next_deadline": Deadline(
+                at=deadline.at,
+                action=deadline.action,
+                clause=deadline.clause,
+                operational=deadline.operational,
+            )
+            if deadline
+            else None,
+            "live": True,
+        }
+    )
 
 
 def get_service(session: Session, service_id: str) -> Service | None:
@@ -98,8 +138,15 @@ def get_service(session: Session, service_id: str) -> Service | None:
     return row
 
 
-def list_services(session: Session, *, state: str | None, policy: str | None, customer_id: str | None,
-                  limit: int, offset: int) -> tuple[list[Service], int]:
+def list_services(
+    session: Session,
+    *,
+    state: str | None,
+    policy: str | None,
+    customer_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Service], int]:
     query = select(Service)
     if state:
         query = query.where(Service.state == state)
@@ -115,35 +162,63 @@ def list_services(session: Session, *, state: str | None, policy: str | None, cu
 
 
 def invoice_exists(session: Session, service_id: str, invoice_id: str) -> bool:
-    return (session.scalar(select(func.count()).select_from(Invoice).where(
-        Invoice.service_id == service_id, Invoice.invoice_id == invoice_id)) or 0) > 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Invoice)
+            .where(Invoice.service_id == service_id, Invoice.invoice_id == invoice_id)
+        )
+        or 0
+    ) > 0
 
 
 def record_input(session: Session, service_id: str, event: BillingEvent, actor: str) -> None:
     """An accepted billing input, once per event id, and its audit entry."""
     payload = event.model_dump(mode="json", exclude_none=True)
-    if insert_once(session, BillingEventRecord, service_id=service_id, event_id=event.event_id,
-                   type=event.type.value, payload=payload, received_at=utcnow()):
+    if insert_once(
+        session,
+        BillingEventRecord,
+        service_id=service_id,
+        event_id=event.event_id,
+        type=event.type.value,
+        payload=payload,
+        received_at=utcnow(),
+    ):
         detail = {k: v for k, v in payload.items() if k not in ("type", "reason")}
         audit(session, actor, f"input:{event.type.value}", service_id, detail=detail)
 
 
-def timeline(session: Session, service_id: str) -> tuple[list[TimelineEventOut], list[NoticeOut],
-                                                         list[AuditOut]]:
+def timeline(
+    session: Session, service_id: str
+) -> tuple[list[TimelineEventOut], list[NoticeOut], list[AuditOut]]:
     events = [
         TimelineEventOut(sequence=e.sequence, at=utc(e.at), type=e.type, clause=e.clause, detail=e.detail)
-        for e in session.scalars(select(TimelineEvent).where(TimelineEvent.service_id == service_id)
-                                 .order_by(TimelineEvent.sequence))
+        for e in session.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.service_id == service_id)
+            .order_by(TimelineEvent.sequence)
+        )
     ]
     notices = [
-        NoticeOut(id=n.id, at=utc(n.contract_time or n.created_at), template=n.template, channel=n.channel,
-                  locale=n.locale, clause=n.clause, status=n.status, delivery_status=n.delivery_status)
+        NoticeOut(
+            id=n.id,
+            at=utc(n.contract_time or n.created_at),
+            template=n.template,
+            channel=n.channel,
+            locale=n.locale,
+            clause=n.clause,
+            status=n.status,
+            delivery_status=n.delivery_status,
+        )
         for n in session.scalars(select(Notice).where(Notice.service_id == service_id))
     ]
     notices.sort(key=lambda n: (n.at, n.id))
     trail = [
         AuditOut(at=utc(a.at), actor=a.actor, action=a.action, clause=a.clause, detail=a.detail or {})
-        for a in session.scalars(select(AuditEvent).where(AuditEvent.service_id == service_id)
-                                 .order_by(AuditEvent.at, AuditEvent.id))
+        for a in session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.service_id == service_id)
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
     ]
     return events, notices, trail

@@ -24,12 +24,15 @@ START = datetime.fromisoformat("2027-01-31T10:00:00+05:00")
 
 def _one(contract: Contract, n: int, years: int) -> int:
     months = 12 * years
-    spec = ServiceSpec(service_id=f"b{n}", customer_id="c", policy_id="ps-kz", tariff="Basic",
-                       price=Money.of("2500", "KZT"))
-    prepay = BillingEvent(event_id="prepay", type=EventType.PAYMENT,
-                          amount=Money.of(2500 * (months + 1), "KZT"))
-    _, result = dry_run(contract, spec, START, [(START + timedelta(minutes=5), prepay)],
-                        START + timedelta(days=365 * years))
+    spec = ServiceSpec(
+        service_id=f"b{n}", customer_id="c", policy_id="ps-kz", tariff="Basic", price=Money.of("2500", "KZT")
+    )
+    prepay = BillingEvent(
+        event_id="prepay", type=EventType.PAYMENT, amount=Money.of(2500 * (months + 1), "KZT")
+    )
+    _, result = dry_run(
+        contract, spec, START, [(START + timedelta(minutes=5), prepay)], START + timedelta(days=365 * years)
+    )
     return result.periods_started
 
 
@@ -44,8 +47,11 @@ def run(contracts: int, years: int) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"{contracts} contracts x {years} years: {periods} billing periods in {elapsed:.2f} s")
-    print(f"  {contracts / elapsed:.1f} {years}-year contracts/s, {periods / elapsed:.0f} periods/s, "
-          f"{elapsed / periods * 1e6:.0f} µs a period; peak memory of one contract {peak / 2**20:.2f} MiB")
+    print(
+        f"  {contracts / elapsed:.1f} {years}-year contracts/s, {periods / elapsed:.0f} periods/s, "
+        f"{elapsed / periods * 1e6:.0f} µs a period; peak memory of one contract {peak / 2**20:.2f} MiB"
+    )
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)

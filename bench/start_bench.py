@@ -68,10 +68,12 @@ async def _measure(name: str, count: int, concurrency: int, one: Callable[[int],
     await asyncio.gather(*(timed(n) for n in range(count)))
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
     cuts = statistics.quantiles(latencies, n=100)
-    print(f"{name:<5} {count} services, {concurrency} at a time: {elapsed:5.1f} s = "
-          f"{count / elapsed:6.1f} services/s; one service p50 {cuts[49] * 1000:.0f} ms, "
-          f"p95 {cuts[94] * 1000:.0f} ms; this process {cpu / count * 1000:.0f} ms CPU a service",
-          flush=True)
+    print(
+        f"{name:<5} {count} services, {concurrency} at a time: {elapsed:5.1f} s = "
+        f"{count / elapsed:6.1f} services/s; one service p50 {cuts[49] * 1000:.0f} ms, "
+        f"p95 {cuts[94] * 1000:.0f} ms; this process {cpu / count * 1000:.0f} ms CPU a service",
+        flush=True,
+    )
 
 
 async def _noop(client: Client, count: int, concurrency: int) -> None:
@@ -88,13 +90,24 @@ async def _raw(client: Client, count: int, concurrency: int) -> None:
     policy, run_id = load_policy("ps-kz"), uuid.uuid4().hex[:6]
 
     async def one(n: int) -> None:
-        spec = ServiceSpec(service_id=f"raw-{run_id}-{n}", customer_id=f"c{n}", policy_id="ps-kz",
-                           tariff="Basic", price=Money.of("2500", "KZT"))
+        spec = ServiceSpec(
+            service_id=f"raw-{run_id}-{n}",
+            customer_id=f"c{n}",
+            policy_id="ps-kz",
+            tariff="Basic",
+            price=Money.of("2500", "KZT"),
+        )
         handle = await client.start_workflow(
-            ServiceLifecycleWorkflow.run, ServiceWorkflowInput(policy=policy, spec=spec),
-            id=workflow_id(spec.service_id), task_queue=RAW_QUEUE)
-        await handle.execute_update(ServiceLifecycleWorkflow.apply_event, BillingEvent(
-            event_id="pay", type=EventType.PAYMENT, amount=Money.of("2500", "KZT")), id="pay")
+            ServiceLifecycleWorkflow.run,
+            ServiceWorkflowInput(policy=policy, spec=spec),
+            id=workflow_id(spec.service_id),
+            task_queue=RAW_QUEUE,
+        )
+        await handle.execute_update(
+            ServiceLifecycleWorkflow.apply_event,
+            BillingEvent(event_id="pay", type=EventType.PAYMENT, amount=Money.of("2500", "KZT")),
+            id="pay",
+        )
 
     await _measure("raw", count, concurrency, one)
 
@@ -102,8 +115,10 @@ async def _raw(client: Client, count: int, concurrency: int) -> None:
 async def _api(base_url: str, key: str, count: int, concurrency: int) -> None:
     run_id = uuid.uuid4().hex[:6]
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"},
-                                 timeout=60, limits=limits) as http:
+    async with httpx.AsyncClient(
+        base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60, limits=limits
+    ) as http:
+
         async def call(path: str, body: dict, idempotency_key: str) -> dict:
             response = await http.post(path, json=body, headers={"Idempotency-Key": idempotency_key})
             response.raise_for_status()
@@ -111,11 +126,23 @@ async def _api(base_url: str, key: str, count: int, concurrency: int) -> None:
 
         async def one(n: int) -> None:
             customer = await call("/v1/customers", {"name": f"Bench {n}", "locale": "ru"}, f"{run_id}-c{n}")
-            service = await call("/v1/services", {"customer_id": customer["id"], "policy": "ps-kz",
-                                                  "tariff": "Basic", "price": "2500.00", "currency": "KZT",
-                                                  "period": "P1M"}, f"{run_id}-s{n}")
-            await call(f"/v1/services/{service['id']}/payments", {"amount": "2500.00", "currency": "KZT"},
-                       f"{run_id}-p{n}")
+            service = await call(
+                "/v1/services",
+                {
+                    "customer_id": customer["id"],
+                    "policy": "ps-kz",
+                    "tariff": "Basic",
+                    "price": "2500.00",
+                    "currency": "KZT",
+                    "period": "P1M",
+                },
+                f"{run_id}-s{n}",
+            )
+            await call(
+                f"/v1/services/{service['id']}/payments",
+                {"amount": "2500.00", "currency": "KZT"},
+                f"{run_id}-p{n}",
+            )
 
         await _measure("api", count, concurrency, one)
         await _by_route(http)
@@ -126,6 +153,7 @@ async def _by_route(http: httpx.AsyncClient) -> None:
     import re
 
     text = (await http.get("/metrics")).text
+
     def series(kind: str) -> dict[str, str]:
         pattern = rf'oferta_api_request_seconds_{kind}\{{method="POST",route="([^"]+)"\}} (\S+)'
         return dict(re.findall(pattern, text))
@@ -141,14 +169,30 @@ async def _api_on_oferta_run(count: int, concurrency: int, database_url: str) ->
     import subprocess
 
     with tempfile.TemporaryDirectory() as data_dir:
-        ports = {name: str(_free_port()) for name in ("TEMPORAL_UI_PORT", "OFERTA_API_PORT", "SMTP_PORT",
-                                                      "OFERTA_WORKER_METRICS_PORT", "OFERTA_SMS_SINK_PORT")}
+        ports = {
+            name: str(_free_port())
+            for name in (
+                "TEMPORAL_UI_PORT",
+                "OFERTA_API_PORT",
+                "SMTP_PORT",
+                "OFERTA_WORKER_METRICS_PORT",
+                "OFERTA_SMS_SINK_PORT",
+            )
+        }
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OFERTA_", "TEMPORAL_", "SMTP_"))}
-        env |= ports | {"OFERTA_DATA_DIR": data_dir, "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
-                        "DATABASE_URL": database_url}
-        run = subprocess.Popen([sys.executable, "-m", "oferta.cli", "run"], env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               cwd=Path(__file__).resolve().parents[1])
+        env |= ports | {
+            "OFERTA_DATA_DIR": data_dir,
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
+            "DATABASE_URL": database_url,
+        }
+        run = subprocess.Popen(
+            [sys.executable, "-m", "oferta.cli", "run"],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[1],
+        )
         try:
             for line in run.stdout:
                 if "Ctrl-C stops everything." in line:
@@ -159,13 +203,20 @@ async def _api_on_oferta_run(count: int, concurrency: int, database_url: str) ->
             await _api(f"http://127.0.0.1:{ports['OFERTA_API_PORT']}", key, count, concurrency)
             elapsed = time.perf_counter() - began
             used = {name: _cpu(pid) - before[name] for name, pid in children.items()}
-            print("      CPU during the load (share of one core): " + ", ".join(
-                f"{name} {seconds / elapsed:.0%}" for name, seconds in used.items()))
+            print(
+                "      CPU during the load (share of one core): "
+                + ", ".join(f"{name} {seconds / elapsed:.0%}" for name, seconds in used.items())
+            )
             for name in ("worker", "api"):  # retries hide here: an activity that failed and went again
                 log = (Path(data_dir) / "logs" / f"{name}.log").read_text()
-                print(f"      {name} log: {log.count('Traceback')} tracebacks"
-                      + "".join(f"; {line.strip()[:160]}" for line in log.splitlines()
-                                if "Error" in line and not line.startswith(" "))[:600])
+                print(
+                    f"      {name} log: {log.count('Traceback')} tracebacks"
+                    + "".join(
+                        f"; {line.strip()[:160]}"
+                        for line in log.splitlines()
+                        if "Error" in line and not line.startswith(" ")
+                    )[:600]
+                )
         finally:
             run.send_signal(signal.SIGINT)
             run.wait(timeout=90)
@@ -186,13 +237,21 @@ def _free_port() -> int:
 async def run(count: int, concurrency: int, modes: list[str], database_url: str) -> None:
     if {"noop", "raw"} & set(modes):
         env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter, dev_server_existing_path=temporal_cli_path(),
-            search_attributes=search_attributes.ALL, runtime=quiet_runtime(), dev_server_log_level="never")
+            data_converter=pydantic_data_converter,
+            dev_server_existing_path=temporal_cli_path(),
+            search_attributes=search_attributes.ALL,
+            runtime=quiet_runtime(),
+            dev_server_log_level="never",
+        )
         try:
             ledger = MemoryLedger()
             memory = ServiceActivities(ledger, ledger, ledger, ledger)
-            async with Worker(env.client, task_queue=RAW_QUEUE,
-                              workflows=[ServiceLifecycleWorkflow, NoopWorkflow], activities=memory.all()):
+            async with Worker(
+                env.client,
+                task_queue=RAW_QUEUE,
+                workflows=[ServiceLifecycleWorkflow, NoopWorkflow],
+                activities=memory.all(),
+            ):
                 if "noop" in modes:
                     await _noop(env.client, count, concurrency)
                 if "raw" in modes:
@@ -200,18 +259,25 @@ async def run(count: int, concurrency: int, modes: list[str], database_url: str)
         finally:
             await env.shutdown()
         server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)  # the dev server, reaped by now
-        print(f"      (in-memory dev server CPU over noop and raw: "
-              f"{server_cpu.ru_utime + server_cpu.ru_stime:.1f} s)")
+        print(
+            f"      (in-memory dev server CPU over noop and raw: "
+            f"{server_cpu.ru_utime + server_cpu.ru_stime:.1f} s)"
+        )
     if "api" in modes:
         await _api_on_oferta_run(count, concurrency, database_url)
 
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--services", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--database-url", default="",
-                        help="the API's and worker's database (default: SQLite in a temporary folder)")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="the API's and worker's database (default: SQLite in a temporary folder)",
+    )
     parser.add_argument("--mode", nargs="+", choices=["noop", "raw", "api"], default=["noop", "raw", "api"])
     args = parser.parse_args()
     run_async(run(args.services, args.concurrency, args.mode, args.database_url))

@@ -29,22 +29,38 @@ async def run(services: int, months: int) -> None:
     policy = load_policy("ps-kz")
     ledger = MemoryLedger()
     async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=test_server_path(),
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=test_server_path(),
         runtime=quiet_runtime(),
     ) as env:
-        async with Worker(env.client, task_queue="bench", workflows=[ServiceLifecycleWorkflow],
-                          activities=ServiceActivities(ledger, ledger, ledger, ledger).all()):
+        async with Worker(
+            env.client,
+            task_queue="bench",
+            workflows=[ServiceLifecycleWorkflow],
+            activities=ServiceActivities(ledger, ledger, ledger, ledger).all(),
+        ):
             began = time.perf_counter()
             handles = []
             for n in range(services):
-                spec = ServiceSpec(service_id=f"bench-{n}", customer_id="c", policy_id="ps-kz",
-                                   tariff="Basic", price=Money.of("2500", "KZT"))
+                spec = ServiceSpec(
+                    service_id=f"bench-{n}",
+                    customer_id="c",
+                    policy_id="ps-kz",
+                    tariff="Basic",
+                    price=Money.of("2500", "KZT"),
+                )
                 handle = await env.client.start_workflow(
                     ServiceLifecycleWorkflow.run,
                     ServiceWorkflowInput(policy=policy, spec=spec, publish_search_attributes=False),
-                    id=workflow_id(spec.service_id), task_queue="bench")
-                await handle.signal(ServiceLifecycleWorkflow.billing_event, BillingEvent(
-                    event_id="prepay", type=EventType.PAYMENT, amount=Money.of(2500 * (months + 1), "KZT")))
+                    id=workflow_id(spec.service_id),
+                    task_queue="bench",
+                )
+                await handle.signal(
+                    ServiceLifecycleWorkflow.billing_event,
+                    BillingEvent(
+                        event_id="prepay", type=EventType.PAYMENT, amount=Money.of(2500 * (months + 1), "KZT")
+                    ),
+                )
                 handles.append(handle)
             await env.sleep(timedelta(days=31 * months))
             views = [await h.query(ServiceLifecycleWorkflow.view) for h in handles]
@@ -53,8 +69,10 @@ async def run(services: int, months: int) -> None:
             for h in handles:
                 await h.terminate("bench over")
     periods = sum(v.period_index for v in views)
-    print(f"{services} services x {months} months: {periods} periods in {elapsed:.1f} s "
-          f"({periods / elapsed:.1f} periods/s, {len(ledger.notices)} notices)")
+    print(
+        f"{services} services x {months} months: {periods} periods in {elapsed:.1f} s "
+        f"({periods / elapsed:.1f} periods/s, {len(ledger.notices)} notices)"
+    )
     print(f"  events in the current run: min {min(lengths)}, max {max(lengths)}")
 
 

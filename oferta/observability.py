@@ -43,15 +43,21 @@ def _current_activity() -> dict[str, Any]:
     if not activity.in_activity():
         return {}
     info = activity.info()
-    return {"workflow_id": info.workflow_id, "run_id": info.workflow_run_id,
-            "workflow_type": info.workflow_type, "activity_type": info.activity_type,
-            "activity_id": info.activity_id, "attempt": info.attempt}
+    return {
+        "workflow_id": info.workflow_id,
+        "run_id": info.workflow_run_id,
+        "workflow_type": info.workflow_type,
+        "activity_type": info.activity_type,
+        "activity_id": info.activity_id,
+        "attempt": info.attempt,
+    }
 
 
 def configure_logging(json_logs: bool, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if json_logs else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_logs else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -69,19 +75,25 @@ class LedgerCollector(Collector):
         from oferta.db.models import Notice, Service
         from oferta.db.session import session_scope
 
-        services = GaugeMetricFamily("oferta_services", "Services by state and policy",
-                                     labels=["state", "policy"])
-        notices = GaugeMetricFamily("oferta_notices", "Notices by channel and status",
-                                    labels=["channel", "status"])
+        services = GaugeMetricFamily(
+            "oferta_services", "Services by state and policy", labels=["state", "policy"]
+        )
+        notices = GaugeMetricFamily(
+            "oferta_notices", "Notices by channel and status", labels=["channel", "status"]
+        )
         try:
             with session_scope(self.database_url) as session:
                 for state, policy, count in session.execute(
-                        select(Service.state, Service.policy_id, func.count()).group_by(
-                            Service.state, Service.policy_id)):
+                    select(Service.state, Service.policy_id, func.count()).group_by(
+                        Service.state, Service.policy_id
+                    )
+                ):
                     services.add_metric([state, policy], count)
                 for channel, status, count in session.execute(
-                        select(Notice.channel, Notice.status, func.count()).group_by(
-                            Notice.channel, Notice.status)):
+                    select(Notice.channel, Notice.status, func.count()).group_by(
+                        Notice.channel, Notice.status
+                    )
+                ):
                     notices.add_metric([channel, status], count)
         except Exception:  # a scrape must not fail because the database is away
             logging.getLogger("oferta.metrics").warning("metrics: database not readable", exc_info=True)

@@ -105,8 +105,11 @@ class ScenarioEvent(_Strict):
     def _fields_of_the_type(self) -> ScenarioEvent:
         if self.type is EventType.PROMISE_TO_PAY and self.promised_at is None:
             raise ValueError("promise_to_pay needs promised_at, the moment the customer promises to pay by")
-        only = {"scope": EventType.CANCEL_REQUEST, "promised_at": EventType.PROMISE_TO_PAY,
-                "party": EventType.FORCE_MAJEURE_TERMINATE}
+        only = {
+            "scope": EventType.CANCEL_REQUEST,
+            "promised_at": EventType.PROMISE_TO_PAY,
+            "party": EventType.FORCE_MAJEURE_TERMINATE,
+        }
         for name, event_type in only.items():
             if getattr(self, name) is not None and self.type is not event_type:
                 raise ValueError(f"{name} belongs to {event_type.value} events, not {self.type.value}")
@@ -179,8 +182,9 @@ def parse_scenario(text: str) -> Scenario:
     except KeyError as exc:
         raise ScenarioError(str(exc.args[0]), raw.get("__line__")) from exc
     except PolicyError as exc:
-        raise ScenarioError(f"policy {scenario.policy} does not load: {exc}",
-                            _line_of(raw, ("policy",))) from exc
+        raise ScenarioError(
+            f"policy {scenario.policy} does not load: {exc}", _line_of(raw, ("policy",))
+        ) from exc
     refusal = Contract(policy).start_refusal(_spec(scenario, policy, "sim-check"))
     if refusal:
         field, reason = refusal
@@ -189,8 +193,9 @@ def parse_scenario(text: str) -> Scenario:
         raise ScenarioError("until must be after start", _line_of(raw, ("until",)))
     for index, event in enumerate(scenario.events):
         if not scenario.start <= event.at <= scenario.until:
-            raise ScenarioError("event time must lie between start and until",
-                                _line_of(raw, ("events", index)))
+            raise ScenarioError(
+                "event time must lie between start and until", _line_of(raw, ("events", index))
+            )
     return scenario
 
 
@@ -204,21 +209,33 @@ def _billing_event(event: ScenarioEvent, index: int, currency: str) -> BillingEv
             raise ScenarioError(f"events[{index}]: bad amount {value}") from exc
 
     return BillingEvent(
-        event_id=f"scenario-{index}", type=event.type, amount=money(event.amount),
-        invoice_id=event.invoice_id, due_at=event.due_at, effective_at=event.effective_at,
-        new_price=money(event.price), new_tariff=event.tariff, reason=event.reason,
+        event_id=f"scenario-{index}",
+        type=event.type,
+        amount=money(event.amount),
+        invoice_id=event.invoice_id,
+        due_at=event.due_at,
+        effective_at=event.effective_at,
+        new_price=money(event.price),
+        new_tariff=event.tariff,
+        reason=event.reason,
         force_majeure_id=f"fm-{index}" if event.type is EventType.FORCE_MAJEURE_START else None,
-        scope=event.scope, promised_at=event.promised_at, party=event.party,
+        scope=event.scope,
+        promised_at=event.promised_at,
+        party=event.party,
         occurred_at=event.at,
     )
 
 
 def _spec(scenario: Scenario, policy: Policy, service_id: str) -> ServiceSpec:
     return ServiceSpec(
-        service_id=service_id, customer_id=f"sim-customer-{service_id}", policy_id=policy.id,
-        kind=scenario.service.kind, tariff=scenario.service.tariff,
+        service_id=service_id,
+        customer_id=f"sim-customer-{service_id}",
+        policy_id=policy.id,
+        kind=scenario.service.kind,
+        tariff=scenario.service.tariff,
         price=Money.of(scenario.service.price, scenario.service.currency),
-        period=scenario.service.period, trial=scenario.service.trial,
+        period=scenario.service.period,
+        trial=scenario.service.trial,
         consumer=scenario.customer.consumer,
     )
 
@@ -238,14 +255,17 @@ class SimulationResult(BaseModel):
 async def simulate(scenario: Scenario) -> SimulationResult:
     """Run a scenario on a fresh time-skipping server (no download: the pinned binary)."""
     async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=test_server_path(),
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=test_server_path(),
         runtime=quiet_runtime(),
     ) as env:
         return await run_scenario(env, scenario)
 
 
 async def run_scenario(
-    env: WorkflowEnvironment, scenario: Scenario, ledger: MemoryLedger | None = None,
+    env: WorkflowEnvironment,
+    scenario: Scenario,
+    ledger: MemoryLedger | None = None,
     policy: Policy | None = None,
 ) -> SimulationResult:
     """Run a scenario through the real workflow and activities (in-memory back ends)."""
@@ -257,11 +277,18 @@ async def run_scenario(
     activities = ServiceActivities(ledger, ledger, ledger, ledger)
     ignored: list[str] = []
     task_queue = f"simulate-{service_id}"
-    async with Worker(env.client, task_queue=task_queue,
-                      workflows=[ServiceLifecycleWorkflow], activities=activities.all()):
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=[ServiceLifecycleWorkflow], activities=activities.all()
+    ):
         shift = scenario.start - await env.get_current_time()
-        handle = await start_service(env.client, policy, spec, task_queue=task_queue, clock_shift=shift,
-                                     publish_search_attributes=False)
+        handle = await start_service(
+            env.client,
+            policy,
+            spec,
+            task_queue=task_queue,
+            clock_shift=shift,
+            publish_search_attributes=False,
+        )
         contract = Contract(policy)
         sent: list[tuple[ScenarioEvent, BillingEvent, str | None]] = []
         for index, event in enumerate(sorted(scenario.events, key=lambda e: e.at)):
@@ -280,16 +307,27 @@ async def run_scenario(
         if status is not None and status.name == "RUNNING":
             await latest.terminate("simulation reached its end")
     # An event the contract refused leaves nothing on the timeline: say so, with the reason.
-    refused = [f"{event.at.isoformat()} {event.type.value}: {reason or 'the contract did not apply it'}"
-               for event, billing_event, reason in sent if billing_event.event_id not in applied]
+    refused = [
+        f"{event.at.isoformat()} {event.type.value}: {reason or 'the contract did not apply it'}"
+        for event, billing_event, reason in sent
+        if billing_event.event_id not in applied
+    ]
     entries = sorted(ledger.timeline.get(service_id, []), key=lambda e: e.at)
-    return SimulationResult(policy=policy, timeline=entries, final_state=view.state.value,
-                            ignored=ignored, refused=refused, view=view, service_id=service_id,
-                            first_run_id=handle.first_execution_run_id or handle.result_run_id or "")
+    return SimulationResult(
+        policy=policy,
+        timeline=entries,
+        final_state=view.state.value,
+        ignored=ignored,
+        refused=refused,
+        view=view,
+        service_id=service_id,
+        first_run_id=handle.first_execution_run_id or handle.result_run_id or "",
+    )
 
 
-async def _foreseen_refusal(handle: ServiceHandle, contract: Contract, event: BillingEvent,
-                            at: datetime) -> str | None:
+async def _foreseen_refusal(
+    handle: ServiceHandle, contract: Contract, event: BillingEvent, at: datetime
+) -> str | None:
     """Why the contract would refuse ``event`` in the workflow's current state (advisory: only
     events the workflow did not apply are reported, with this as their reason)."""
     try:
@@ -349,8 +387,21 @@ def _summary(entry: TimelineEntry) -> str:
     parts = []
     if "amount" in d:
         parts.append(f"{d['amount']} {d.get('currency', '')}".strip())
-    for key in ("reason", "note", "due_at", "paid_until", "restore_until", "deletion_at", "effective_at",
-                "due_by", "terminates_at", "days_late", "restore_by", "starts_at", "promised_on"):
+    for key in (
+        "reason",
+        "note",
+        "due_at",
+        "paid_until",
+        "restore_until",
+        "deletion_at",
+        "effective_at",
+        "due_by",
+        "terminates_at",
+        "days_late",
+        "restore_by",
+        "starts_at",
+        "promised_on",
+    ):
         if d.get(key) not in (None, ""):
             parts.append(f"{key.replace('_', ' ')} {d[key]}")
     return ", ".join(parts)

@@ -68,9 +68,11 @@ def quiet_runtime():
     """
     from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
-    runtime = Runtime(telemetry=TelemetryConfig(
-        logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
-    ))
+    runtime = Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+        )
+    )
     Runtime.set_default(runtime, error_if_already_set=False)
     return runtime
 

@@ -29,11 +29,21 @@ VERSION = "v3-service-contract"
 SCENARIOS = {
     "ps-kz-grace-then-deleted": scenario("ps-kz", [pay(timedelta(minutes=5)), pay(timedelta(days=36))], 75),
     "ps-kz-cancel-refund": scenario(
-        "ps-kz", [pay(timedelta(minutes=5), amount="7500.00"),
-                  {"after": timedelta(days=35), "type": "cancel_request"}], 90),
+        "ps-kz",
+        [
+            pay(timedelta(minutes=5), amount="7500.00"),
+            {"after": timedelta(days=35), "type": "cancel_request"},
+        ],
+        90,
+    ),
     "ps-kz-force-majeure": scenario(
-        "ps-kz", [pay(timedelta(minutes=5)),
-                  {"after": timedelta(days=5), "type": "force_majeure_start", "reason": "flood"}], 60),
+        "ps-kz",
+        [
+            pay(timedelta(minutes=5)),
+            {"after": timedelta(days=5), "type": "force_majeure_start", "reason": "flood"},
+        ],
+        60,
+    ),
 }
 
 
@@ -41,7 +51,8 @@ async def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, spec in SCENARIOS.items():
         async with await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter, test_server_existing_path=test_server_path(),
+            data_converter=pydantic_data_converter,
+            test_server_existing_path=test_server_path(),
             runtime=quiet_runtime(),
         ) as env:
             result = await run_scenario(env, spec)

@@ -86,7 +86,7 @@ class ForceMajeureWorkflow:
             if self._sent_this_run >= SIGNALS_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._input.model_copy(update={"progress": p}))
-            batch = ids[p.next_index: p.next_index + BATCH]
+            batch = ids[p.next_index : p.next_index + BATCH]
             reached = await asyncio.gather(*(self._signal(sid, kind) for sid in batch))
             for service_id, ok in zip(batch, reached, strict=True):
                 if ok:
@@ -105,7 +105,8 @@ class ForceMajeureWorkflow:
         p = self._progress
         step = "start" if kind == EventType.FORCE_MAJEURE_START else "end"
         event = BillingEvent(
-            event_id=f"force-majeure:{p.force_majeure_id}:{step}", type=kind,
+            event_id=f"force-majeure:{p.force_majeure_id}:{step}",
+            type=kind,
             force_majeure_id=p.force_majeure_id,
             reason=p.reason if kind == EventType.FORCE_MAJEURE_START else p.end_reason,
         )
@@ -114,8 +115,9 @@ class ForceMajeureWorkflow:
             await handle.signal(ServiceLifecycleWorkflow.billing_event, event)
             return True
         except Exception as err:  # the service's workflow is gone (deleted, terminated)
-            workflow.logger.info("force majeure %s not delivered to %s: %s", step, service_id,
-                                 type(err).__name__)
+            workflow.logger.info(
+                "force majeure %s not delivered to %s: %s", step, service_id, type(err).__name__
+            )
             return False
 
     @workflow.update(name="end")
@@ -127,8 +129,9 @@ class ForceMajeureWorkflow:
     @end.validator
     def _validate_end(self, request: EndRequest) -> None:
         if self._progress.end_requested:
-            raise ApplicationError("the force majeure is already ending or ended", type="AlreadyEnded",
-                                   non_retryable=True)
+            raise ApplicationError(
+                "the force majeure is already ending or ended", type="AlreadyEnded", non_retryable=True
+            )
 
     @workflow.query(name="progress")
     def progress(self) -> ForceMajeureProgress:

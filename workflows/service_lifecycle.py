@@ -140,7 +140,6 @@ class ServiceLifecycleWorkflow:
         self._publish(None)
         return self._contract.view(self._state)
 
-
     async def _wait_for_input_or(self, deadline: Deadline | None) -> bool:
         """True when an input arrived, False when the deadline came first."""
         if deadline is None:
@@ -208,8 +207,13 @@ class ServiceLifecycleWorkflow:
 
     def _receipt(self, event: BillingEvent, duplicate: bool = False) -> EventReceipt:
         rejected = self._outcomes.get(event.event_id)
-        return EventReceipt(event_id=event.event_id, applied=rejected is None, duplicate=duplicate,
-                            rejected=rejected, view=self._contract.view(self._state, self._now()))
+        return EventReceipt(
+            event_id=event.event_id,
+            applied=rejected is None,
+            duplicate=duplicate,
+            rejected=rejected,
+            view=self._contract.view(self._state, self._now()),
+        )
 
     # -- queries --------------------------------------------------------------
 
@@ -266,13 +270,19 @@ class ServiceLifecycleWorkflow:
     async def _provision(self, action: ProvisionAction, key: str, clause: str | None) -> None:
         request = ProvisioningRequest(
             idempotency_key=f"{workflow.info().workflow_id}:{action}:{key}",
-            service_id=self._state.spec.service_id, kind=self._state.spec.kind,
-            action=action, clause=clause, at=self._now(),
+            service_id=self._state.spec.service_id,
+            kind=self._state.spec.kind,
+            action=action,
+            clause=clause,
+            at=self._now(),
         )
         try:
             await workflow.execute_activity(
-                "provision", request, result_type=ProvisioningResult,
-                start_to_close_timeout=timedelta(minutes=2), retry_policy=EFFECT_RETRY,
+                "provision",
+                request,
+                result_type=ProvisioningResult,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=EFFECT_RETRY,
                 summary=f"{action} service (clause {clause or 'n/a'})",
             )
         except ActivityError as err:
@@ -282,14 +292,21 @@ class ServiceLifecycleWorkflow:
         """Pays the refund; the refund_paid step once the payout system says it is paid."""
         request = RefundRequest(
             idempotency_key=f"{workflow.info().workflow_id}:{refund.key}",
-            service_id=self._state.spec.service_id, customer_id=self._state.spec.customer_id,
-            amount=refund.amount, due_by=refund.due_by, destination=refund.destination,
-            clause=refund.clause, at=self._now(),
+            service_id=self._state.spec.service_id,
+            customer_id=self._state.spec.customer_id,
+            amount=refund.amount,
+            due_by=refund.due_by,
+            destination=refund.destination,
+            clause=refund.clause,
+            at=self._now(),
         )
         try:
             result = await workflow.execute_activity(
-                "request_refund", request, result_type=RefundResult,
-                start_to_close_timeout=timedelta(minutes=2), retry_policy=EFFECT_RETRY,
+                "request_refund",
+                request,
+                result_type=RefundResult,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=EFFECT_RETRY,
                 summary=f"refund {refund.amount} (clause {refund.clause or 'n/a'})",
             )
         except ActivityError as err:
@@ -306,18 +323,26 @@ class ServiceLifecycleWorkflow:
         spec = self._state.spec
         request = NoticeRequest(
             idempotency_key=f"{workflow.info().workflow_id}:{delivery.idempotency_suffix}",
-            service_id=spec.service_id, customer_id=spec.customer_id, policy_id=spec.policy_id,
-            provider_name=self._input.policy.provider.name, template=delivery.template,
-            channel=delivery.channel, clause=delivery.clause, detail=delivery.detail,
+            service_id=spec.service_id,
+            customer_id=spec.customer_id,
+            policy_id=spec.policy_id,
+            provider_name=self._input.policy.provider.name,
+            template=delivery.template,
+            channel=delivery.channel,
+            clause=delivery.clause,
+            detail=delivery.detail,
             at=max(delivery.send_at, self._last_at),
         )
         detail: dict[str, Any] = {"channel": delivery.channel.value, "template": delivery.template.value}
         try:
             result = await workflow.execute_activity(
-                "send_notice", request, result_type=NoticeResult,
-                start_to_close_timeout=timedelta(seconds=60), retry_policy=NOTICE_RETRY,
+                "send_notice",
+                request,
+                result_type=NoticeResult,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=NOTICE_RETRY,
                 summary=f"{delivery.template.value} by {delivery.channel.value} "
-                        f"(clause {delivery.clause or 'n/a'})",
+                f"(clause {delivery.clause or 'n/a'})",
             )
             detail |= {"locale": result.locale, "status": result.status}
             if result.preview:
@@ -332,15 +357,24 @@ class ServiceLifecycleWorkflow:
         view = self._contract.view(self._state, self._now())
         spec = self._state.spec
         record = TimelineRecord(
-            service_id=spec.service_id, customer_id=spec.customer_id, policy_id=spec.policy_id,
-            entries=entries, first_sequence=self._recorded, state=view.state,
-            period_index=view.period_index, paid_until=view.paid_until,
-            next_deadline=view.next_deadline, debt=view.debt,
+            service_id=spec.service_id,
+            customer_id=spec.customer_id,
+            policy_id=spec.policy_id,
+            entries=entries,
+            first_sequence=self._recorded,
+            state=view.state,
+            period_index=view.period_index,
+            paid_until=view.paid_until,
+            next_deadline=view.next_deadline,
+            debt=view.debt,
         )
         self._recorded += len(entries)
         await workflow.execute_activity(
-            "record_timeline", record, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=EFFECT_RETRY, summary=f"record {len(entries)} timeline entries",
+            "record_timeline",
+            record,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=EFFECT_RETRY,
+            summary=f"record {len(entries)} timeline entries",
         )
 
     # -- time and visibility --------------------------------------------------
@@ -360,8 +394,9 @@ class ServiceLifecycleWorkflow:
         workflow.set_current_details(describe(view))
         if not self._input.publish_search_attributes:
             return
-        pairs = service_search_attributes(self._state.spec, view.state, view.overdue_amount, deadline,
-                                          self._input.clock_shift)
+        pairs = service_search_attributes(
+            self._state.spec, view.state, view.overdue_amount, deadline, self._input.clock_shift
+        )
         if pairs != self._published:
             self._published = pairs
             workflow.upsert_search_attributes(search_attribute_updates(pairs))

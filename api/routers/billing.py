@@ -38,15 +38,27 @@ from oferta.timeline.money import Money
 from oferta.timeline.state import BillingEvent, EventType
 from workflows.client import Refused, ServiceClosed, apply_event
 
-ERRORS: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 404: {"model": ErrorOut},
-          409: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut},
+    403: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    409: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+    503: {"model": ErrorOut},
+}
 router = APIRouter(prefix="/v1/services/{service_id}", tags=["billing inputs"], responses=ERRORS)
 
 ServiceId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
-async def _submit(writer, service_id: str, kind: EventType, make: Callable[[str], BillingEvent],
-                  currency: str | None = None, invoice_id: str | None = None):
+async def _submit(
+    writer,
+    service_id: str,
+    kind: EventType,
+    make: Callable[[str], BillingEvent],
+    currency: str | None = None,
+    invoice_id: str | None = None,
+):
     async def produce():
         state = writer.state
         row = await state.db.run(lambda s: get_service(s, service_id))
@@ -64,16 +76,22 @@ async def _submit(writer, service_id: str, kind: EventType, make: Callable[[str]
             receipt = await apply_event(client, service_id, event, state.update_timeout)
         except (Refused, ServiceClosed) as refusal:  # the contract said no: that is on record too
             detail = {"event_id": event.event_id, "reason": refusal.reason}
-            await state.db.run(lambda s: audit(s, writer.actor, f"refused:{kind.value}", service_id,
-                                               detail=detail))
+            await state.db.run(
+                lambda s: audit(s, writer.actor, f"refused:{kind.value}", service_id, detail=detail)
+            )
             raise
 
         def record(session: Session) -> None:
             record_input(session, service_id, event, writer.actor)
 
         await state.db.run(record)
-        out = EventOut(event_id=event.event_id, type=kind.value, applied=receipt.applied,
-                       duplicate=receipt.duplicate, service=service_out(row, receipt.view))
+        out = EventOut(
+            event_id=event.event_id,
+            type=kind.value,
+            applied=receipt.applied,
+            duplicate=receipt.duplicate,
+            service=service_out(row, receipt.view),
+        )
         return 200, out.model_dump(mode="json")
 
     return await writer.once(produce)
@@ -86,108 +104,196 @@ def _money(amount: Decimal, currency: str) -> Money:
 @router.post("/payments", response_model=EventOut)
 async def pay(service_id: ServiceId, body: PaymentIn, writer: BillingWriter) -> EventOut:
     """Funds received: pays open invoices, activates or restores the service as the contract says."""
-    return await _submit(writer, service_id, EventType.PAYMENT, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.PAYMENT, amount=_money(body.amount, body.currency),
-        occurred_at=body.occurred_at), currency=body.currency)
+    return await _submit(
+        writer,
+        service_id,
+        EventType.PAYMENT,
+        lambda event_id: BillingEvent(
+            event_id=event_id,
+            type=EventType.PAYMENT,
+            amount=_money(body.amount, body.currency),
+            occurred_at=body.occurred_at,
+        ),
+        currency=body.currency,
+    )
 
 
 @router.post("/invoices", response_model=EventOut)
 async def invoice(service_id: ServiceId, body: InvoiceIn, writer: BillingWriter) -> EventOut:
     """An extra invoice from billing (e.g. a one-off charge); due as the contract says unless given."""
-    return await _submit(writer, service_id, EventType.INVOICE, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.INVOICE, amount=_money(body.amount, body.currency),
-        invoice_id=body.invoice_id, due_at=body.due_at), currency=body.currency, invoice_id=body.invoice_id)
+    return await _submit(
+        writer,
+        service_id,
+        EventType.INVOICE,
+        lambda event_id: BillingEvent(
+            event_id=event_id,
+            type=EventType.INVOICE,
+            amount=_money(body.amount, body.currency),
+            invoice_id=body.invoice_id,
+            due_at=body.due_at,
+        ),
+        currency=body.currency,
+        invoice_id=body.invoice_id,
+    )
 
 
 @router.post("/cancellation", response_model=EventOut)
 async def cancel(service_id: ServiceId, body: CancellationIn, writer: BillingWriter) -> EventOut:
     """The customer gives notice, for this service (``scope: service``, the default) or the whole
     contract (``scope: contract``); the contract sets the earliest date it takes effect."""
-    return await _submit(writer, service_id, EventType.CANCEL_REQUEST, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.CANCEL_REQUEST, effective_at=body.effective_at,
-        reason=body.reason, scope=body.scope))
+    return await _submit(
+        writer,
+        service_id,
+        EventType.CANCEL_REQUEST,
+        lambda event_id: BillingEvent(
+            event_id=event_id,
+            type=EventType.CANCEL_REQUEST,
+            effective_at=body.effective_at,
+            reason=body.reason,
+            scope=body.scope,
+        ),
+    )
 
 
 @router.delete("/cancellation", response_model=EventOut)
 async def withdraw_cancellation(service_id: ServiceId, writer: BillingWriter) -> EventOut:
     """The customer withdraws a pending cancellation."""
-    return await _submit(writer, service_id, EventType.CANCEL_WITHDRAWN, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.CANCEL_WITHDRAWN))
+    return await _submit(
+        writer,
+        service_id,
+        EventType.CANCEL_WITHDRAWN,
+        lambda event_id: BillingEvent(event_id=event_id, type=EventType.CANCEL_WITHDRAWN),
+    )
 
 
 @router.post("/tariff-change", response_model=EventOut)
 async def change_tariff(service_id: ServiceId, body: TariffChangeIn, writer: BillingWriter) -> EventOut:
     """A new tariff and price, announced with the notice the contract requires."""
-    return await _submit(writer, service_id, EventType.TARIFF_CHANGE, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.TARIFF_CHANGE, new_tariff=body.tariff,
-        new_price=_money(body.price, body.currency), effective_at=body.effective_at), currency=body.currency)
+    return await _submit(
+        writer,
+        service_id,
+        EventType.TARIFF_CHANGE,
+        lambda event_id: BillingEvent(
+            event_id=event_id,
+            type=EventType.TARIFF_CHANGE,
+            new_tariff=body.tariff,
+            new_price=_money(body.price, body.currency),
+            effective_at=body.effective_at,
+        ),
+        currency=body.currency,
+    )
 
 
 @router.post("/abuse", response_model=EventOut)
 async def suspend_for_abuse(service_id: ServiceId, body: AbuseIn, writer: BillingWriter) -> EventOut:
     """Suspend the service for abuse (the contract's clause is on the record)."""
-    return await _submit(writer, service_id, EventType.ABUSE_SUSPEND, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.ABUSE_SUSPEND, reason=body.reason))
+    return await _submit(
+        writer,
+        service_id,
+        EventType.ABUSE_SUSPEND,
+        lambda event_id: BillingEvent(event_id=event_id, type=EventType.ABUSE_SUSPEND, reason=body.reason),
+    )
 
 
 @router.delete("/abuse", response_model=EventOut)
 async def resolve_abuse(service_id: ServiceId, writer: BillingWriter) -> EventOut:
     """The abuse is resolved: the service resumes unless something else holds it."""
-    return await _submit(writer, service_id, EventType.ABUSE_RESOLVED, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.ABUSE_RESOLVED))
+    return await _submit(
+        writer,
+        service_id,
+        EventType.ABUSE_RESOLVED,
+        lambda event_id: BillingEvent(event_id=event_id, type=EventType.ABUSE_RESOLVED),
+    )
 
 
 @router.post("/withdrawal", response_model=EventOut)
-async def withdraw(service_id: ServiceId, writer: BillingWriter,
-                   body: Annotated[WithdrawalIn | None, Body()] = None) -> EventOut:
+async def withdraw(
+    service_id: ServiceId, writer: BillingWriter, body: Annotated[WithdrawalIn | None, Body()] = None
+) -> EventOut:
     """A consumer withdraws within the contract's withdrawal term (e.g. SmartApe 11.6): the service
     ends at once and only the days used are paid. Refused (409) for a customer who is not a consumer
     and where the contract gives no such right. The body is optional."""
     reason = body.reason if body else None
-    return await _submit(writer, service_id, EventType.WITHDRAWAL, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.WITHDRAWAL, reason=reason))
+    return await _submit(
+        writer,
+        service_id,
+        EventType.WITHDRAWAL,
+        lambda event_id: BillingEvent(event_id=event_id, type=EventType.WITHDRAWAL, reason=reason),
+    )
 
 
 @router.post("/promise-to-pay", response_model=EventOut)
 async def promise_to_pay(service_id: ServiceId, body: PromiseToPayIn, writer: BillingWriter) -> EventOut:
     """The customer names the date it will pay by (e.g. ONELAB 11.11.1): the deletion waits for it.
     Refused (409) when nothing is overdue, the date has passed, or the contract has no such rule."""
-    return await _submit(writer, service_id, EventType.PROMISE_TO_PAY, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.PROMISE_TO_PAY, promised_at=body.promised_at))
+    return await _submit(
+        writer,
+        service_id,
+        EventType.PROMISE_TO_PAY,
+        lambda event_id: BillingEvent(
+            event_id=event_id, type=EventType.PROMISE_TO_PAY, promised_at=body.promised_at
+        ),
+    )
 
 
 @router.post("/provider-termination", response_model=EventOut)
-async def terminate_by_provider(service_id: ServiceId, body: ProviderTerminationIn,
-                                writer: OpsWriter) -> EventOut:
+async def terminate_by_provider(
+    service_id: ServiceId, body: ProviderTerminationIn, writer: OpsWriter
+) -> EventOut:
     """The provider terminates without cause, with the notice the contract requires (ops scope)."""
-    return await _submit(writer, service_id, EventType.PROVIDER_TERMINATION, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.PROVIDER_TERMINATION, effective_at=body.effective_at,
-        reason=body.reason))
+    return await _submit(
+        writer,
+        service_id,
+        EventType.PROVIDER_TERMINATION,
+        lambda event_id: BillingEvent(
+            event_id=event_id,
+            type=EventType.PROVIDER_TERMINATION,
+            effective_at=body.effective_at,
+            reason=body.reason,
+        ),
+    )
 
 
 @router.post("/breach-termination", response_model=EventOut)
-async def terminate_for_breach(service_id: ServiceId, body: BreachTerminationIn,
-                               writer: OpsWriter) -> EventOut:
+async def terminate_for_breach(
+    service_id: ServiceId, body: BreachTerminationIn, writer: OpsWriter
+) -> EventOut:
     """The provider terminates at once for a serious breach the contract names (ops scope)."""
-    return await _submit(writer, service_id, EventType.BREACH_TERMINATION, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.BREACH_TERMINATION, reason=body.reason))
+    return await _submit(
+        writer,
+        service_id,
+        EventType.BREACH_TERMINATION,
+        lambda event_id: BillingEvent(
+            event_id=event_id, type=EventType.BREACH_TERMINATION, reason=body.reason
+        ),
+    )
 
 
 @router.post("/tariff-purchase", response_model=EventOut)
-async def purchase_tariff(service_id: ServiceId, writer: BillingWriter,
-                          body: Annotated[TariffPurchaseIn | None, Body()] = None) -> EventOut:
+async def purchase_tariff(
+    service_id: ServiceId, writer: BillingWriter, body: Annotated[TariffPurchaseIn | None, Body()] = None
+) -> EventOut:
     """The client buys a Tariff from its balance (e.g. Center Pro 6.6): it starts now, or when the
     running one ends. Refused (409) when the balance does not cover it. No body, or ``{}``."""
-    return await _submit(writer, service_id, EventType.TARIFF_PURCHASE, lambda event_id: BillingEvent(
-        event_id=event_id, type=EventType.TARIFF_PURCHASE))
+    return await _submit(
+        writer,
+        service_id,
+        EventType.TARIFF_PURCHASE,
+        lambda event_id: BillingEvent(event_id=event_id, type=EventType.TARIFF_PURCHASE),
+    )
 
 
 @router.post("/force-majeure-termination", response_model=EventOut)
-async def terminate_for_force_majeure(service_id: ServiceId, body: ForceMajeureTerminationIn,
-                                      writer: PartyWriter) -> EventOut:
+async def terminate_for_force_majeure(
+    service_id: ServiceId, body: ForceMajeureTerminationIn, writer: PartyWriter
+) -> EventOut:
     """A party exercises the contract's option to terminate after a long force majeure (e.g.
     SmartApe 8.5); billing or ops scope. Refused (409) before the option opens."""
-    return await _submit(writer, service_id, EventType.FORCE_MAJEURE_TERMINATE,
-                         lambda event_id: BillingEvent(event_id=event_id,
-                                                       type=EventType.FORCE_MAJEURE_TERMINATE,
-                                                       party=body.party))
+    return await _submit(
+        writer,
+        service_id,
+        EventType.FORCE_MAJEURE_TERMINATE,
+        lambda event_id: BillingEvent(
+            event_id=event_id, type=EventType.FORCE_MAJEURE_TERMINATE, party=body.party
+        ),
+    )

@@ -15,8 +15,11 @@ from api.store import audit, customer_out
 from oferta.db.models import Customer, utcnow
 from oferta.db.once import insert_once
 
-router = APIRouter(prefix="/v1/customers", tags=["customers"],
-                   responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+router = APIRouter(
+    prefix="/v1/customers",
+    tags=["customers"],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
 
 CustomerId = Annotated[str, Path(pattern=ID_PATTERN)]
 
@@ -28,9 +31,19 @@ async def create_customer(body: CustomerIn, writer: BillingWriter) -> CustomerOu
 
         def write(session: Session) -> CustomerOut:
             now = utcnow()
-            if not insert_once(session, Customer, id=customer_id, name=body.name, email=body.email,
-                               phone=body.phone, locale=body.locale, timezone=body.timezone,
-                               consumer=body.consumer, created_at=now, updated_at=now):
+            if not insert_once(
+                session,
+                Customer,
+                id=customer_id,
+                name=body.name,
+                email=body.email,
+                phone=body.phone,
+                locale=body.locale,
+                timezone=body.timezone,
+                consumer=body.consumer,
+                created_at=now,
+                updated_at=now,
+            ):
                 raise conflict(f"customer {customer_id!r} already exists", "exists")
             audit(session, writer.actor, "customer_created", detail={"customer_id": customer_id})
             return customer_out(session.get_one(Customer, customer_id))
@@ -69,8 +82,12 @@ async def update_customer(customer_id: CustomerId, body: CustomerPatch, writer: 
                 setattr(row, name, value)
             row.updated_at = utcnow()
             # Which fields changed, never their values (personal data).
-            audit(session, writer.actor, "customer_updated",
-                  detail={"customer_id": customer_id, "fields": sorted(changes)})
+            audit(
+                session,
+                writer.actor,
+                "customer_updated",
+                detail={"customer_id": customer_id, "fields": sorted(changes)},
+            )
             session.flush()
             return customer_out(row)
 

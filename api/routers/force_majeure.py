@@ -24,9 +24,16 @@ from workflows.client import (
 )
 from workflows.force_majeure import ForceMajeureProgress
 
-router = APIRouter(prefix="/v1/force-majeure", tags=["force majeure"],
-                   responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut},
-                              503: {"model": ErrorOut}})
+router = APIRouter(
+    prefix="/v1/force-majeure",
+    tags=["force majeure"],
+    responses={
+        401: {"model": ErrorOut},
+        403: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+    },
+)
 
 ForceMajeureId = Annotated[str, Path(pattern=ID_PATTERN)]
 
@@ -37,9 +44,15 @@ class EndIn(Strict):
 
 def _out(progress: ForceMajeureProgress) -> ForceMajeureOut:
     return ForceMajeureOut(
-        id=progress.force_majeure_id, workflow_id=force_majeure_workflow_id(progress.force_majeure_id),
-        phase=progress.phase, reason=progress.reason, total=progress.total, started=progress.started,
-        ended=progress.ended, failed=progress.failed, failed_services=progress.failed_services,
+        id=progress.force_majeure_id,
+        workflow_id=force_majeure_workflow_id(progress.force_majeure_id),
+        phase=progress.phase,
+        reason=progress.reason,
+        total=progress.total,
+        started=progress.started,
+        ended=progress.ended,
+        failed=progress.failed,
+        failed_services=progress.failed_services,
     )
 
 
@@ -52,8 +65,10 @@ def _targets(session: Session, body: ForceMajeureIn) -> list[str]:
         found = {sid: state for sid, state in session.execute(query.where(Service.id.in_(wanted)))}
         unknown = [s for s in wanted if s not in found]
         if unknown:
-            raise invalid("service_ids", f"no such services: {', '.join(unknown[:10])}"
-                                         + (" …" if len(unknown) > 10 else ""))
+            raise invalid(
+                "service_ids",
+                f"no such services: {', '.join(unknown[:10])}" + (" …" if len(unknown) > 10 else ""),
+            )
         return [s for s in wanted if found[s] not in TERMINAL]
     rows = session.execute(query.order_by(Service.id))
     return [sid for sid, state in rows if state not in TERMINAL]
@@ -79,10 +94,22 @@ async def declare(body: ForceMajeureIn, writer: OpsWriter) -> ForceMajeureOut:
             raise invalid("scope", "no running services match")
         fm_id = body.id or f"fm-{uuid.uuid4().hex[:16]}"
         client = await state.client()
-        await declare_force_majeure(client, fm_id, body.reason, targets,
-                                    task_queue=task_queue(state.settings), scope=body.scope)
-        await state.db.run(lambda s: audit(s, writer.actor, "force_majeure_declared", detail={
-            "force_majeure_id": fm_id, "scope": body.scope, "policy": body.policy, "services": len(targets)}))
+        await declare_force_majeure(
+            client, fm_id, body.reason, targets, task_queue=task_queue(state.settings), scope=body.scope
+        )
+        await state.db.run(
+            lambda s: audit(
+                s,
+                writer.actor,
+                "force_majeure_declared",
+                detail={
+                    "force_majeure_id": fm_id,
+                    "scope": body.scope,
+                    "policy": body.policy,
+                    "services": len(targets),
+                },
+            )
+        )
         progress = ForceMajeureProgress(force_majeure_id=fm_id, reason=body.reason, total=len(targets))
         return 202, _out(progress).model_dump(mode="json")
 
@@ -96,21 +123,27 @@ async def progress(force_majeure_id: ForceMajeureId, state: State, _key: Reader)
     return _out(await force_majeure_progress(client, force_majeure_id, state.query_timeout))
 
 
-@router.post("/{force_majeure_id}/end", response_model=ForceMajeureOut,
-             responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}})
-async def end(force_majeure_id: ForceMajeureId, writer: OpsWriter,
-              body: EndIn | None = None) -> ForceMajeureOut:
+@router.post(
+    "/{force_majeure_id}/end",
+    response_model=ForceMajeureOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+async def end(
+    force_majeure_id: ForceMajeureId, writer: OpsWriter, body: EndIn | None = None
+) -> ForceMajeureOut:
     """End the force majeure: each service it reached resumes, deadlines shifted as the contract says."""
 
     async def produce():
         state = writer.state
         client = await state.client()
-        progress = await end_force_majeure(client, force_majeure_id, body.reason if body else None,
-                                           state.update_timeout)
-        await state.db.run(lambda s: audit(s, writer.actor, "force_majeure_ended",
-                                           detail={"force_majeure_id": force_majeure_id}))
+        progress = await end_force_majeure(
+            client, force_majeure_id, body.reason if body else None, state.update_timeout
+        )
+        await state.db.run(
+            lambda s: audit(
+                s, writer.actor, "force_majeure_ended", detail={"force_majeure_id": force_majeure_id}
+            )
+        )
         return 200, _out(progress).model_dump(mode="json")
 
     return await writer.once(produce)
-
-

@@ -45,13 +45,19 @@ def inbox(request: Request) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(str(m.get('Date', '')))}</td><td>{html.escape(str(m.get('To', '')))}</td>"
         f"<td><a href='/inbox/{html.escape(p.name)}'>{html.escape(str(m.get('Subject', '')))}</a></td></tr>"
-        for p, m in read_messages(_maildir(request)))
+        for p, m in read_messages(_maildir(request))
+    )
     texts = "".join(
         f"<tr><td>{html.escape(m['date_sent'])}</td><td>{html.escape(m['to'])}</td>"
-        f"<td>{html.escape(m['body'])}</td></tr>" for m in read_sms(_data_dir(request) / "sms"))
+        f"<td>{html.escape(m['body'])}</td></tr>"
+        for m in read_sms(_data_dir(request) / "sms")
+    )
     body = "<h1>Local inbox</h1><p>What Oferta sent through the embedded sinks, newest first.</p>"
-    body += ("<h2>Email</h2><table><tr><th>date</th><th>to</th><th>subject</th></tr>"
-             f"{rows}</table>" if rows else "<h2>Email</h2><p>No mail yet.</p>")
+    body += (
+        f"<h2>Email</h2><table><tr><th>date</th><th>to</th><th>subject</th></tr>{rows}</table>"
+        if rows
+        else "<h2>Email</h2><p>No mail yet.</p>"
+    )
     if texts:
         body += f"<h2>SMS</h2><table><tr><th>sent</th><th>to</th><th>text</th></tr>{texts}</table>"
     return _PAGE.format(title="Oferta inbox", body=body)
@@ -63,8 +69,11 @@ def message(name: str, request: Request) -> str:
     if "/" in name or not name.endswith(".eml") or not path.is_file():
         raise HTTPException(404, "no such message")
     found = message_from_bytes(path.read_bytes(), policy=policy.default)
-    headers = "".join(f"<tr><th>{k}</th><td>{html.escape(str(found.get(k, '')))}</td></tr>"
-                      for k in ("From", "To", "Subject", "Date", "Message-ID"))
-    body = (f"<p><a href='/inbox'>← inbox</a></p><table>{headers}</table>"
-            f"<pre>{html.escape(_text(found))}</pre>")
+    headers = "".join(
+        f"<tr><th>{k}</th><td>{html.escape(str(found.get(k, '')))}</td></tr>"
+        for k in ("From", "To", "Subject", "Date", "Message-ID")
+    )
+    body = (
+        f"<p><a href='/inbox'>← inbox</a></p><table>{headers}</table><pre>{html.escape(_text(found))}</pre>"
+    )
     return _PAGE.format(title=html.escape(str(found.get("Subject", "message"))), body=body)

@@ -30,14 +30,21 @@ from oferta.timeline.money import Money
 from oferta.timeline.state import Phase, ServiceSpec
 from workflows.client import live_view, service_workflow_id, start_service, task_queue
 
-router = APIRouter(prefix="/v1/services", tags=["services"],
-                   responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}})
+router = APIRouter(
+    prefix="/v1/services",
+    tags=["services"],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
 
 ServiceId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
-@router.post("", status_code=201, response_model=ServiceOut,
-             responses={409: {"model": ErrorOut}, 503: {"model": ErrorOut}})
+@router.post(
+    "",
+    status_code=201,
+    response_model=ServiceOut,
+    responses={409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+)
 async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
     """Start a service under a contract policy: its workflow issues the first invoice."""
     try:
@@ -45,13 +52,22 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
     except KeyError:
         raise invalid("policy", f"unknown policy {body.policy!r}") from None
     if body.currency != policy.provider.currency:
-        raise invalid("currency", f"policy {policy.id} bills in {policy.provider.currency}, "
-                                  f"not {body.currency}")
+        raise invalid(
+            "currency", f"policy {policy.id} bills in {policy.provider.currency}, not {body.currency}"
+        )
 
     def spec_for(service_id: str, consumer: bool = False) -> ServiceSpec:
-        return ServiceSpec(service_id=service_id, customer_id=body.customer_id, policy_id=policy.id,
-                           kind=body.kind, tariff=body.tariff, price=Money.of(body.price, body.currency),
-                           period=body.period, trial=body.trial, consumer=consumer)
+        return ServiceSpec(
+            service_id=service_id,
+            customer_id=body.customer_id,
+            policy_id=policy.id,
+            kind=body.kind,
+            tariff=body.tariff,
+            price=Money.of(body.price, body.currency),
+            period=body.period,
+            trial=body.trial,
+            consumer=consumer,
+        )
 
     # The contract says which kinds it covers and which may start on a trial (and why not).
     refusal = Contract(policy).start_refusal(spec_for(body.id or "new"))
@@ -72,12 +88,24 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
             if not customer_exists(session, body.customer_id):
                 raise invalid("customer_id", f"no customer with id {body.customer_id!r}")
             now = utcnow()
-            if not insert_once(session, Service, id=service_id, customer_id=body.customer_id,
-                               policy_id=policy.id, kind=body.kind, tariff=body.tariff,
-                               price=spec.price.amount, currency=body.currency, period=body.period,
-                               workflow_id=service_workflow_id(service_id),
-                               state=Phase.AWAITING_PAYMENT.value, period_index=0, debt=Decimal("0"),
-                               created_at=now, updated_at=now):
+            if not insert_once(
+                session,
+                Service,
+                id=service_id,
+                customer_id=body.customer_id,
+                policy_id=policy.id,
+                kind=body.kind,
+                tariff=body.tariff,
+                price=spec.price.amount,
+                currency=body.currency,
+                period=body.period,
+                workflow_id=service_workflow_id(service_id),
+                state=Phase.AWAITING_PAYMENT.value,
+                period_index=0,
+                debt=Decimal("0"),
+                created_at=now,
+                updated_at=now,
+            ):
                 raise conflict(f"service {service_id!r} already exists", "exists")
             return session.get_one(Service, service_id)
 
@@ -88,9 +116,15 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
             # Nothing half-written: no service row without its workflow.
             await state.db.run(lambda s: s.execute(delete(Service).where(Service.id == service_id)))
             raise
-        await state.db.run(lambda s: audit(s, writer.actor, "service_created", service_id,
-                                           detail={"policy": policy.id, "customer_id": body.customer_id,
-                                                   "consumer": spec.consumer}))
+        await state.db.run(
+            lambda s: audit(
+                s,
+                writer.actor,
+                "service_created",
+                service_id,
+                detail={"policy": policy.id, "customer_id": body.customer_id, "consumer": spec.consumer},
+            )
+        )
         view = await live_view(client, service_id, state.query_timeout)
         return 201, service_out(row, view).model_dump(mode="json")
 
@@ -99,7 +133,8 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
 
 @router.get("", response_model=ServiceList)
 async def find_services(
-    state: State, _key: Reader,
+    state: State,
+    _key: Reader,
     status: Annotated[Phase | None, Query(alias="state", description="Filter by state")] = None,
     policy: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,64}$")] = None,
     customer_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
@@ -107,12 +142,20 @@ async def find_services(
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> ServiceList:
     """Services from the database mirror (``live`` is false), oldest first."""
-    rows, total = await state.db.run(lambda s: list_services(
-        s, state=status.value if status else None, policy=policy, customer_id=customer_id,
-        limit=limit, offset=offset))
+    rows, total = await state.db.run(
+        lambda s: list_services(
+            s,
+            state=status.value if status else None,
+            policy=policy,
+            customer_id=customer_id,
+            limit=limit,
+            offset=offset,
+        )
+    )
     next_offset = offset + len(rows) if offset + len(rows) < total else None
-    return ServiceList(items=[service_out(r) for r in rows], total=total, limit=limit, offset=offset,
-                       next_offset=next_offset)
+    return ServiceList(
+        items=[service_out(r) for r in rows], total=total, limit=limit, offset=offset, next_offset=next_offset
+    )
 
 
 async def _row(state, service_id: str) -> Service:

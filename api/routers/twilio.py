@@ -15,8 +15,12 @@ from oferta.db.session import session_scope
 router = APIRouter(tags=["twilio"])
 
 
-@router.post("/v1/twilio/status", status_code=204, response_class=Response,
-             summary="Delivery status of an SMS (called by Twilio, signed with the auth token)")
+@router.post(
+    "/v1/twilio/status",
+    status_code=204,
+    response_class=Response,
+    summary="Delivery status of an SMS (called by Twilio, signed with the auth token)",
+)
 async def status_callback(request: Request) -> Response:
     state = request.app.state.oferta
     settings = state.settings

@@ -71,8 +71,11 @@ def _await_force_majeure(http, fm: dict, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while fm["started"] + fm["failed"] < fm["total"]:
         if time.monotonic() > deadline:
-            print(f"  force majeure still reaching services ({fm['started']}/{fm['total']}); "
-                  "the table may not show it yet", flush=True)
+            print(
+                f"  force majeure still reaching services ({fm['started']}/{fm['total']}); "
+                "the table may not show it yet",
+                flush=True,
+            )
             return
         time.sleep(0.3)
         fm = _call(http, "GET", f"/v1/force-majeure/{fm['id']}")
@@ -83,30 +86,64 @@ def _demo(http, run_id: str) -> int:
     services: list[dict] = []
     in_force_majeure: list[str] = []
     for n, (name, locale, policy, tariff, price, currency, fate) in enumerate(DEMO, 1):
-        customer = _call(http, "POST", "/v1/customers", {
-            "name": name, "email": f"demo{n}@example.com", "phone": f"+7701000{n:04d}", "locale": locale})
-        service = _call(http, "POST", "/v1/services", {
-            "customer_id": customer["id"], "policy": policy, "tariff": tariff, "price": price,
-            "currency": currency, "period": "P1M", "kind": KINDS.get(policy, "hosting")})
+        customer = _call(
+            http,
+            "POST",
+            "/v1/customers",
+            {"name": name, "email": f"demo{n}@example.com", "phone": f"+7701000{n:04d}", "locale": locale},
+        )
+        service = _call(
+            http,
+            "POST",
+            "/v1/services",
+            {
+                "customer_id": customer["id"],
+                "policy": policy,
+                "tariff": tariff,
+                "price": price,
+                "currency": currency,
+                "period": "P1M",
+                "kind": KINDS.get(policy, "hosting"),
+            },
+        )
         sid = service["id"]
         if fate != "unpaid":
-            _call(http, "POST", f"/v1/services/{sid}/payments", {"amount": price, "currency": currency},
-                  key=f"demo-{run_id}-pay-{n}")
+            _call(
+                http,
+                "POST",
+                f"/v1/services/{sid}/payments",
+                {"amount": price, "currency": currency},
+                key=f"demo-{run_id}-pay-{n}",
+            )
         if fate == "cancel":
-            _call(http, "POST", f"/v1/services/{sid}/cancellation", {"reason": "moving to another host"},
-                  key=f"demo-{run_id}-cancel-{n}")
+            _call(
+                http,
+                "POST",
+                f"/v1/services/{sid}/cancellation",
+                {"reason": "moving to another host"},
+                key=f"demo-{run_id}-cancel-{n}",
+            )
         if fate == "tariff":  # the payment tops up the balance; the client buys a Tariff from it (6.6)
             _call(http, "POST", f"/v1/services/{sid}/tariff-purchase", key=f"demo-{run_id}-tariff-{n}")
         if fate == "abuse":
-            _call(http, "POST", f"/v1/services/{sid}/abuse", {"reason": "spam complaint #4512"},
-                  key=f"demo-{run_id}-abuse-{n}")
+            _call(
+                http,
+                "POST",
+                f"/v1/services/{sid}/abuse",
+                {"reason": "spam complaint #4512"},
+                key=f"demo-{run_id}-abuse-{n}",
+            )
         if fate == "force_majeure":
             in_force_majeure.append(sid)
         services.append(service)
         print(f"  {n}/{len(DEMO)}  {policy:<12} {tariff:<14} {fate}", flush=True)
-    fm = _call(http, "POST", "/v1/force-majeure", {"scope": "services", "reason": "data-centre flood",
-                                                  "service_ids": in_force_majeure},
-               key=f"demo-{run_id}-fm")
+    fm = _call(
+        http,
+        "POST",
+        "/v1/force-majeure",
+        {"scope": "services", "reason": "data-centre flood", "service_ids": in_force_majeure},
+        key=f"demo-{run_id}-fm",
+    )
     print(f"  force majeure {fm['id']} declared for {fm['total']} SmartApe services", flush=True)
     _await_force_majeure(http, fm)
     print()
@@ -115,11 +152,21 @@ def _demo(http, run_id: str) -> int:
         live = _call(http, "GET", f"/v1/services/{service['id']}")
         deadline = live.get("next_deadline") or {}
         action = (deadline.get("action") or "—").replace("_", " ")
-        rows.append((live["id"], live["policy"], live["state"], action, (deadline.get("at") or "—")[:16],
-                     deadline.get("clause") or "—"))
+        rows.append(
+            (
+                live["id"],
+                live["policy"],
+                live["state"],
+                action,
+                (deadline.get("at") or "—")[:16],
+                deadline.get("clause") or "—",
+            )
+        )
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    print("\nOpen the Temporal UI and filter, e.g.  OfertaServiceState = 'suspended'  — "
-          "and the local inbox for the notices.")
+    print(
+        "\nOpen the Temporal UI and filter, e.g.  OfertaServiceState = 'suspended'  — "
+        "and the local inbox for the notices."
+    )
     return 0

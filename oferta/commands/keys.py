@@ -11,10 +11,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="keys_action", required=True, metavar="ACTION")
 
     create = actions.add_parser("create", help="create a key and print it (shown only once)")
-    create.add_argument("--name", required=True, type=_name,
-                        help="who or what uses the key, e.g. billing-prod")
-    create.add_argument("--scope", required=True, action="append", choices=["billing", "ops", "admin"],
-                        help="billing, ops or admin (repeat for several)")
+    create.add_argument(
+        "--name", required=True, type=_name, help="who or what uses the key, e.g. billing-prod"
+    )
+    create.add_argument(
+        "--scope",
+        required=True,
+        action="append",
+        choices=["billing", "ops", "admin"],
+        help="billing, ops or admin (repeat for several)",
+    )
     create.set_defaults(handler=_create)
 
     listing = actions.add_parser("list", help="list keys (prefix only, never the key)")
@@ -60,8 +66,10 @@ def _list(args: argparse.Namespace) -> int:
     print(f"{'ID':>4}  {'NAME':<24} {'PREFIX':<14} {'SCOPES':<20} {'CREATED':<20} STATUS")
     for k in keys:
         status = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
-        print(f"{k.id:>4}  {k.name[:24]:<24} {k.prefix + '…':<14} {','.join(sorted(k.scopes)):<20} "
-              f"{k.created_at:%Y-%m-%d %H:%M}Z{'':<3} {status}")
+        print(
+            f"{k.id:>4}  {k.name[:24]:<24} {k.prefix + '…':<14} {','.join(sorted(k.scopes)):<20} "
+            f"{k.created_at:%Y-%m-%d %H:%M}Z{'':<3} {status}"
+        )
     return 0
 
 

@@ -30,6 +30,7 @@ def _term(term) -> str:
 def _late_fee(fee) -> str:
     if fee is None:
         return "—"
+
     def percent(share) -> str:
         return f"{(share * 100).normalize():f}%"
 
@@ -41,13 +42,18 @@ def _list(args: argparse.Namespace) -> int:
     rows = [("id", "provider", "model", "invoice due", "grace", "deletion", "late fee", "refund")]
     for policy in load_policies().values():
         fee = policy.late_fee
-        rows.append((
-            policy.id, policy.provider.name, policy.billing.model.value,
-            _term(policy.billing.invoice_due), _term(policy.suspension.grace_to_restore),
-            _term(policy.suspension.data_deletion_after),
-            _late_fee(fee),
-            _term(policy.refunds.deadline),
-        ))
+        rows.append(
+            (
+                policy.id,
+                policy.provider.name,
+                policy.billing.model.value,
+                _term(policy.billing.invoice_due),
+                _term(policy.suspension.grace_to_restore),
+                _term(policy.suspension.data_deletion_after),
+                _late_fee(fee),
+                _term(policy.refunds.deadline),
+            )
+        )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))

@@ -7,7 +7,8 @@ import argparse
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "run", help="start Temporal (with its UI), the SMTP sink, the worker and the API; Ctrl-C stops all")
+        "run", help="start Temporal (with its UI), the SMTP sink, the worker and the API; Ctrl-C stops all"
+    )
     parser.set_defaults(handler=_run)
 
 

@@ -27,8 +27,9 @@ def _run(args: argparse.Namespace) -> int:
 
     url = get_settings().effective_database_url
     upgrade(url)
-    query = select(Service).order_by(Service.next_deadline_at.is_(None), Service.next_deadline_at,
-                                     Service.created_at)
+    query = select(Service).order_by(
+        Service.next_deadline_at.is_(None), Service.next_deadline_at, Service.created_at
+    )
     if args.state:
         query = query.where(Service.state == args.state)
     if args.policy:
@@ -38,10 +39,18 @@ def _run(args: argparse.Namespace) -> int:
     with session_scope(url) as session:
         services = session.scalars(query.limit(args.limit)).all()
         rows = [("service", "policy", "state", "debt", "next step", "when", "clause")]
-        rows += [(s.id, s.policy_id, s.state, f"{s.debt:.2f} {s.currency}",
-                  (s.next_action or "—").replace("_", " "),
-                  utc(s.next_deadline_at).strftime("%Y-%m-%d %H:%M UTC") if s.next_deadline_at else "—",
-                  s.next_clause or "—") for s in services]
+        rows += [
+            (
+                s.id,
+                s.policy_id,
+                s.state,
+                f"{s.debt:.2f} {s.currency}",
+                (s.next_action or "—").replace("_", " "),
+                utc(s.next_deadline_at).strftime("%Y-%m-%d %H:%M UTC") if s.next_deadline_at else "—",
+                s.next_clause or "—",
+            )
+            for s in services
+        ]
     if len(rows) == 1:
         print("no services match")
         return 0

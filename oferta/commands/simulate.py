@@ -32,8 +32,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{args.scenario}: {exc}", file=sys.stderr)
         return 2
     if not args.json:
-        print(f"simulating {scenario.policy} from {scenario.start} to {scenario.until} …",
-              file=sys.stderr)
+        print(f"simulating {scenario.policy} from {scenario.start} to {scenario.until} …", file=sys.stderr)
     result = run_async(simulate(scenario))
     if args.json:
         print(json.dumps(to_json_items(result), ensure_ascii=False, indent=2))

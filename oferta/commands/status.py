@@ -36,14 +36,17 @@ async def _status(service_id: str) -> str:
     try:
         client = await connect(settings)
     except RuntimeError as exc:
-        raise LookupError(f"cannot reach Temporal at {settings.temporal_address} "
-                          f"(TEMPORAL_ADDRESS; ./run starts a local server)") from exc
+        raise LookupError(
+            f"cannot reach Temporal at {settings.temporal_address} "
+            f"(TEMPORAL_ADDRESS; ./run starts a local server)"
+        ) from exc
     try:
         description = await describe(client, service_id)
         shown = await view(client, service_id)
     except ServiceNotFound as exc:
-        raise LookupError(f"no service {service_id!r} (workflow {service_workflow_id(service_id)} "
-                          "not found)") from exc
+        raise LookupError(
+            f"no service {service_id!r} (workflow {service_workflow_id(service_id)} not found)"
+        ) from exc
     except TemporalUnavailable as exc:
         raise LookupError(f"the workflow of {service_id!r} did not answer: {exc.message}") from exc
     return format_view(shown, description.status.name if description.status else "?")
@@ -57,8 +60,13 @@ def format_view(view, workflow_status: str) -> str:
         ("in words", describe(view)),
         ("service", view.service_id),
         ("policy", view.policy_id),
-        ("state", view.state.value + (f" ({', '.join(r.value for r in view.suspension_reasons)})"
-                                      if view.suspension_reasons else "")),
+        (
+            "state",
+            view.state.value
+            + (
+                f" ({', '.join(r.value for r in view.suspension_reasons)})" if view.suspension_reasons else ""
+            ),
+        ),
         ("workflow", workflow_status.lower()),
         ("period", str(view.period_index)),
         ("paid until", view.paid_until.isoformat() if view.paid_until else "—"),

@@ -46,9 +46,14 @@ def _prefix(key: str) -> str:
 
 
 def _info(row: ApiKey) -> KeyInfo:
-    return KeyInfo(id=row.id, name=row.name, prefix=row.prefix,
-                   scopes=frozenset(s for s in row.scopes.split(",") if s),
-                   created_at=utc(row.created_at), revoked_at=utc(row.revoked_at))
+    return KeyInfo(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=frozenset(s for s in row.scopes.split(",") if s),
+        created_at=utc(row.created_at),
+        revoked_at=utc(row.revoked_at),
+    )
 
 
 def _check_scopes(scopes: list[str]) -> str:
@@ -71,8 +76,15 @@ def create_key(url: str, name: str, scopes: list[str]) -> tuple[KeyInfo, str]:
 def ensure_key(url: str, name: str, key: str, scopes: list[str]) -> bool:
     """Register a key chosen by the operator (the bootstrap key); True when newly added."""
     with session_scope(url) as session:
-        return insert_once(session, ApiKey, name=name, prefix=_prefix(key), key_hash=hash_key(key),
-                           scopes=_check_scopes(scopes), created_at=utcnow())
+        return insert_once(
+            session,
+            ApiKey,
+            name=name,
+            prefix=_prefix(key),
+            key_hash=hash_key(key),
+            scopes=_check_scopes(scopes),
+            created_at=utcnow(),
+        )
 
 
 def list_keys(url: str) -> list[KeyInfo]:

@@ -15,7 +15,7 @@ def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL whatever driver the URL names."""
     for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -28,8 +28,21 @@ _INDEXED = {
 
 
 def dev_server_command(host: str, port: int, ui_port: int, db_file: Path) -> list[str]:
-    command = [temporal_cli_path(), "server", "start-dev", "--ip", host, "--port", str(port),
-               "--ui-port", str(ui_port), "--db-filename", str(db_file), "--log-level", "warn"]
+    command = [
+        temporal_cli_path(),
+        "server",
+        "start-dev",
+        "--ip",
+        host,
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--db-filename",
+        str(db_file),
+        "--log-level",
+        "warn",
+    ]
     for name, kind in search_attributes.CLI_TYPES.items():
         command += ["--search-attribute", f"{name}={kind}"]
     return command
@@ -39,8 +52,13 @@ def start_dev_server(host: str, port: int, ui_port: int, db_file: Path, log_file
     db_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
-        return subprocess.Popen(dev_server_command(host, port, ui_port, db_file), stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        return subprocess.Popen(
+            dev_server_command(host, port, ui_port, db_file),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 async def wait_for_server(address: str, namespace: str, timeout: float = 60.0) -> Client:
@@ -49,10 +67,12 @@ async def wait_for_server(address: str, namespace: str, timeout: float = 60.0) -
     while True:
         try:
             # Bounded: a port that accepts but does not answer must not hold start-up forever.
-            client = await asyncio.wait_for(Client.connect(address, namespace=namespace,
-                                                           data_converter=pydantic_data_converter), 10)
-            await client.workflow_service.get_system_info(GetSystemInfoRequest(),
-                                                          timeout=timedelta(seconds=5))
+            client = await asyncio.wait_for(
+                Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter), 10
+            )
+            await client.workflow_service.get_system_info(
+                GetSystemInfoRequest(), timeout=timedelta(seconds=5)
+            )
             return client
         except (RuntimeError, RPCError, TimeoutError):
             if asyncio.get_running_loop().time() > deadline:
@@ -66,7 +86,8 @@ async def register_search_attributes(client: Client, namespace: str) -> list[str
     Asks first: some servers accept a repeated add silently, so "added" must come from the list.
     """
     listed = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace))
+        ListSearchAttributesRequest(namespace=namespace)
+    )
     existing = set(listed.custom_attributes) | set(listed.system_attributes)
     added = []
     for name, kind in search_attributes.CLI_TYPES.items():

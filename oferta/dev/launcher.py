@@ -67,11 +67,14 @@ def check_ports(settings: Settings) -> None:
     ]
     if local_sms(settings):
         wanted.append(("OFERTA_SMS_SINK_PORT", "127.0.0.1", settings.sms_sink_port))
-    taken = [f"port {port} ({name}) is already in use" for name, host, port in wanted
-             if _port_taken(host, port)]
+    taken = [
+        f"port {port} ({name}) is already in use" for name, host, port in wanted if _port_taken(host, port)
+    ]
     if taken:
-        raise LaunchError("; ".join(taken) + ". Stop what uses it, or choose another port "
-                          "with that setting (environment or .env).")
+        raise LaunchError(
+            "; ".join(taken) + ". Stop what uses it, or choose another port "
+            "with that setting (environment or .env)."
+        )
 
 
 def local_sms(settings: Settings) -> bool:
@@ -151,9 +154,15 @@ class Launcher:
     def _spawn(self, name: str, command: list[str]) -> Child:
         log = self.logs / f"{name}.log"
         with log.open("ab") as out:
-            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, env=self.env, cwd=PROJECT_ROOT,
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=PROJECT_ROOT,
+                start_new_session=True,
+            )
         child = Child(name, process, log)
         self.children.append(child)
         self._write_pids()
@@ -175,12 +184,14 @@ class Launcher:
 
         host, port = _split_address(settings.temporal_address)
         say(f"• Temporal dev server on {host}:{port} (data: {self.data_dir / 'temporal.db'}) …")
-        process = start_dev_server(host, port, settings.temporal_ui_port, self.data_dir / "temporal.db",
-                                   self.logs / "temporal.log")
+        process = start_dev_server(
+            host, port, settings.temporal_ui_port, self.data_dir / "temporal.db", self.logs / "temporal.log"
+        )
         self.children.append(Child("temporal", process, self.logs / "temporal.log"))
         self._write_pids()
-        client = await self._until_up("temporal", wait_for_server(settings.temporal_address,
-                                                                   settings.temporal_namespace))
+        client = await self._until_up(
+            "temporal", wait_for_server(settings.temporal_address, settings.temporal_namespace)
+        )
         added = await register_search_attributes(client, settings.temporal_namespace)
         say(f"• search attributes ready{' (added ' + ', '.join(added) + ')' if added else ''}")
 
@@ -212,8 +223,9 @@ class Launcher:
             dead = self.exited()
             if dead:
                 task.cancel()
-                raise LaunchError(f"{dead.name} stopped while starting (exit {dead.process.returncode}); "
-                                  f"see {dead.log}")
+                raise LaunchError(
+                    f"{dead.name} stopped while starting (exit {dead.process.returncode}); see {dead.log}"
+                )
         try:
             return task.result()
         except Exception as exc:
@@ -297,8 +309,11 @@ async def run(settings: Settings) -> int:
     while not stop.is_set():
         dead = launcher.exited()
         if dead:
-            print(f"oferta run: {dead.name} exited (code {dead.process.returncode}); see {dead.log}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"oferta run: {dead.name} exited (code {dead.process.returncode}); see {dead.log}",
+                file=sys.stderr,
+                flush=True,
+            )
             code = 1
             break
         try:

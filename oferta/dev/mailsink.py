@@ -93,5 +93,6 @@ def main() -> None:
     finally:
         controller.stop()
 
+
 if __name__ == "__main__":
     main()

@@ -41,18 +41,32 @@ class SmsSink:
     async def _create(self, request: web.Request) -> web.Response:
         form = await request.post()
         if not form.get("To") or not form.get("Body"):
-            return web.json_response({"code": 21604, "message": "'To' and 'Body' are required",
-                                      "status": 400}, status=400)
+            return web.json_response(
+                {"code": 21604, "message": "'To' and 'Body' are required", "status": 400}, status=400
+            )
         now = datetime.now(UTC)
         stamp = format_datetime(now, usegmt=True)
         account = request.match_info["account"]
         message: dict[str, Any] = {
-            "sid": f"SM{uuid.uuid4().hex}", "account_sid": account, "to": str(form["To"]),
-            "from": str(form.get("From", "")), "body": str(form["Body"]), "status": "delivered",
-            "direction": "outbound-api", "date_created": stamp, "date_updated": stamp, "date_sent": stamp,
-            "num_segments": "1", "num_media": "0", "api_version": "2010-04-01", "price": None,
-            "price_unit": "USD", "error_code": None, "error_message": None,
-            "uri": _MESSAGES.format(account=account), "subresource_uris": {},
+            "sid": f"SM{uuid.uuid4().hex}",
+            "account_sid": account,
+            "to": str(form["To"]),
+            "from": str(form.get("From", "")),
+            "body": str(form["Body"]),
+            "status": "delivered",
+            "direction": "outbound-api",
+            "date_created": stamp,
+            "date_updated": stamp,
+            "date_sent": stamp,
+            "num_segments": "1",
+            "num_media": "0",
+            "api_version": "2010-04-01",
+            "price": None,
+            "price_unit": "USD",
+            "error_code": None,
+            "error_message": None,
+            "uri": _MESSAGES.format(account=account),
+            "subresource_uris": {},
         }
         path = self.smsdir / f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{message['sid']}.json"
         temporary = path.with_suffix(".tmp")
@@ -65,13 +79,25 @@ class SmsSink:
         after = request.query.get("DateSent>")
         # Sent times are whole seconds (RFC 2822), so compare at that precision.
         since = datetime.fromisoformat(after).replace(microsecond=0) if after else None
-        found = [m for m in read_sms(self.smsdir, limit=10_000)
-                 if (to is None or m["to"] == to)
-                 and (since is None or parsedate_to_datetime(m["date_sent"]) >= since)]
-        return web.json_response({"messages": found[:50], "start": 0, "end": min(len(found), 50),
-                                  "page": 0, "page_size": 50, "uri": request.path_qs,
-                                  "first_page_uri": request.path_qs, "next_page_uri": None,
-                                  "previous_page_uri": None})
+        found = [
+            m
+            for m in read_sms(self.smsdir, limit=10_000)
+            if (to is None or m["to"] == to)
+            and (since is None or parsedate_to_datetime(m["date_sent"]) >= since)
+        ]
+        return web.json_response(
+            {
+                "messages": found[:50],
+                "start": 0,
+                "end": min(len(found), 50),
+                "page": 0,
+                "page_size": 50,
+                "uri": request.path_qs,
+                "first_page_uri": request.path_qs,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+            }
+        )
 
 
 async def start_sms_sink(host: str, port: int, smsdir: Path) -> web.AppRunner:

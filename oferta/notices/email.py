@@ -43,8 +43,13 @@ class EmailSender:
         message = build_message(s.mail_from, to, notice, idempotency_key)
         try:
             await aiosmtplib.send(
-                message, hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_username,
-                password=s.smtp_password, start_tls=s.smtp_starttls or None, use_tls=s.smtp_tls,
+                message,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username,
+                password=s.smtp_password,
+                start_tls=s.smtp_starttls or None,
+                use_tls=s.smtp_tls,
                 timeout=30,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:

@@ -52,8 +52,9 @@ class Contact:
 
 
 class LedgerNoticeSender:
-    def __init__(self, database_url: str, email: EmailSender, sms: SmsSender,
-                 status_callback_url: str | None = None) -> None:
+    def __init__(
+        self, database_url: str, email: EmailSender, sms: SmsSender, status_callback_url: str | None = None
+    ) -> None:
         self.url = database_url
         self.email = email
         self.sms = sms
@@ -69,8 +70,12 @@ class LedgerNoticeSender:
         if contact:
             address = contact.email if request.channel is Channel.EMAIL else contact.phone
         if not address:
-            await asyncio.to_thread(self._mark, request.idempotency_key, status="skipped",
-                                    error=f"the customer has no {request.channel.value} address")
+            await asyncio.to_thread(
+                self._mark,
+                request.idempotency_key,
+                status="skipped",
+                error=f"the customer has no {request.channel.value} address",
+            )
             return self._result(request, "skipped", contact.locale if contact else None, None)
         assert contact is not None  # an address came from it
         notice = render(request, contact.locale)
@@ -79,8 +84,13 @@ class LedgerNoticeSender:
             others = await asyncio.to_thread(self._known_sids, address, request.idempotency_key)
             already = await self.sms.find_sent(address, notice.sms, claim.created_at, exclude=others)
             if already:
-                await asyncio.to_thread(self._mark, request.idempotency_key, status="sent",
-                                        provider_message_id=already, sent_at=utcnow())
+                await asyncio.to_thread(
+                    self._mark,
+                    request.idempotency_key,
+                    status="sent",
+                    provider_message_id=already,
+                    sent_at=utcnow(),
+                )
                 return self._result(request, "sent", notice.locale, already, notice.sms)
         await asyncio.to_thread(self._sending, request.idempotency_key, address, notice)
         try:
@@ -90,11 +100,18 @@ class LedgerNoticeSender:
             raise ApplicationError(str(exc), type="InvalidRecipient", non_retryable=True) from exc
         except Exception as exc:
             # Retried by the activity's retry policy; shown as failed until a retry succeeds.
-            await asyncio.to_thread(self._mark, request.idempotency_key, status="failed",
-                                    error=f"{type(exc).__name__}: {exc}")
+            await asyncio.to_thread(
+                self._mark, request.idempotency_key, status="failed", error=f"{type(exc).__name__}: {exc}"
+            )
             raise
-        await asyncio.to_thread(self._mark, request.idempotency_key, status="sent",
-                                provider_message_id=provider_id, sent_at=utcnow(), error=None)
+        await asyncio.to_thread(
+            self._mark,
+            request.idempotency_key,
+            status="sent",
+            provider_message_id=provider_id,
+            sent_at=utcnow(),
+            error=None,
+        )
         preview = notice.subject if request.channel is Channel.EMAIL else notice.sms
         return self._result(request, "sent", notice.locale, provider_id, preview)
 
@@ -107,16 +124,34 @@ class LedgerNoticeSender:
 
     def _claim(self, request: NoticeRequest) -> Claim:
         with session_scope(self.url) as session:
-            insert_once(session, Notice, idempotency_key=request.idempotency_key,
-                        service_id=request.service_id, customer_id=request.customer_id,
-                        template=request.template.value, channel=request.channel.value,
-                        clause=request.clause, status="pending", attempts=0,
-                        contract_time=request.at, created_at=utcnow(), updated_at=utcnow())
-            row = session.scalars(select(Notice).where(
-                Notice.idempotency_key == request.idempotency_key)).one()
+            insert_once(
+                session,
+                Notice,
+                idempotency_key=request.idempotency_key,
+                service_id=request.service_id,
+                customer_id=request.customer_id,
+                template=request.template.value,
+                channel=request.channel.value,
+                clause=request.clause,
+                status="pending",
+                attempts=0,
+                contract_time=request.at,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+            row = session.scalars(
+                select(Notice).where(Notice.idempotency_key == request.idempotency_key)
+            ).one()
             preview = row.subject if row.channel == Channel.EMAIL.value else row.body
-            return Claim(row.status, row.locale, row.provider_message_id, utc(row.created_at),
-                         row.attempts, row.recipient, preview)
+            return Claim(
+                row.status,
+                row.locale,
+                row.provider_message_id,
+                utc(row.created_at),
+                row.attempts,
+                row.recipient,
+                preview,
+            )
 
     def _contact(self, customer_id: str) -> Contact | None:
         with session_scope(self.url) as session:
@@ -128,9 +163,15 @@ class LedgerNoticeSender:
     def _known_sids(self, recipient: str, key: str) -> set[str]:
         """SIDs other notices to this number already own: never taken for this one."""
         with session_scope(self.url) as session:
-            return set(session.scalars(select(Notice.provider_message_id).where(
-                Notice.recipient == recipient, Notice.idempotency_key != key,
-                Notice.provider_message_id.is_not(None))))
+            return set(
+                session.scalars(
+                    select(Notice.provider_message_id).where(
+                        Notice.recipient == recipient,
+                        Notice.idempotency_key != key,
+                        Notice.provider_message_id.is_not(None),
+                    )
+                )
+            )
 
     def _sending(self, key: str, recipient: str, notice: RenderedNotice) -> None:
         with session_scope(self.url) as session:
@@ -151,11 +192,21 @@ class LedgerNoticeSender:
             row.updated_at = utcnow()
 
     @staticmethod
-    def _result(request: NoticeRequest, status: Literal["sent", "failed", "skipped"], locale: str | None,
-                provider_id: str | None, preview: str | None = None) -> NoticeResult:
+    def _result(
+        request: NoticeRequest,
+        status: Literal["sent", "failed", "skipped"],
+        locale: str | None,
+        provider_id: str | None,
+        preview: str | None = None,
+    ) -> NoticeResult:
         if activity.in_activity():
-            activity.logger.info("notice %s by %s: %s", request.template.value, request.channel.value,
-                                 status)
-        return NoticeResult(idempotency_key=request.idempotency_key, status=status,
-                            channel=request.channel, template=request.template, locale=locale,
-                            provider_message_id=provider_id, preview=preview)
+            activity.logger.info("notice %s by %s: %s", request.template.value, request.channel.value, status)
+        return NoticeResult(
+            idempotency_key=request.idempotency_key,
+            status=status,
+            channel=request.channel,
+            template=request.template,
+            locale=locale,
+            provider_message_id=provider_id,
+            preview=preview,
+        )

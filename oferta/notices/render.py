@@ -44,10 +44,14 @@ _DAYS = {
 }
 _BASIS = {
     "ru": ("Основание: п. {clause} договора-оферты {provider}.", "Основание: договор-оферта {provider}."),
-    "kk": ("Негіздеме: {provider} жария оферта шартының {clause}-тармағы.",
-           "Негіздеме: {provider} жария оферта шарты."),
-    "en": ("Basis: clause {clause} of the {provider} public offer contract.",
-           "Basis: the {provider} public offer contract."),
+    "kk": (
+        "Негіздеме: {provider} жария оферта шартының {clause}-тармағы.",
+        "Негіздеме: {provider} жария оферта шарты.",
+    ),
+    "en": (
+        "Basis: clause {clause} of the {provider} public offer contract.",
+        "Basis: the {provider} public offer contract.",
+    ),
 }
 # A step the contract does not require cites no clause and says it is the provider's own.
 _OPERATIONAL = {
@@ -57,8 +61,11 @@ _OPERATIONAL = {
 }
 _INCLUSIVE = {"ru": "включительно", "kk": "(қоса алғанда)", "en": "inclusive"}
 _CLAUSE_SHORT = {"ru": "п. {clause}", "kk": "{clause}-тарм.", "en": "cl. {clause}"}
-_OPERATIONAL_SHORT = {"ru": "напоминание, не условие договора", "kk": "еске салу, шарт талабы емес",
-                      "en": "a reminder, not a contract term"}
+_OPERATIONAL_SHORT = {
+    "ru": "напоминание, не условие договора",
+    "kk": "еске салу, шарт талабы емес",
+    "en": "a reminder, not a contract term",
+}
 
 
 @dataclass(frozen=True)
@@ -85,8 +92,9 @@ def _environment() -> Environment:
 def _html_layout() -> Template:
     """The email's HTML part: one layout for every notice and locale, escaping what it shows."""
     loader = FileSystemLoader(_TEMPLATES)
-    return Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                       undefined=StrictUndefined).get_template("email.html.j2")
+    return Environment(
+        loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined
+    ).get_template("email.html.j2")
 
 
 @cache
@@ -163,10 +171,31 @@ def invoice_number(invoice_id: str | None, service_id: str) -> str | None:
 
 def _defaults(detail: dict[str, Any]) -> dict[str, Any]:
     """Every key a template may test, present (None when the step has no such value)."""
-    keys = ("trial_until", "paid_until", "note", "restore_until", "deletion_at", "terminates_at",
-            "restore_by", "debt", "due_by", "reason", "capped", "deadlines_extended", "destination",
-            "operational", "by", "balance", "needed", "balance_written_off", "due_on", "due_at", "base",
-            "option_from", "termination")
+    keys = (
+        "trial_until",
+        "paid_until",
+        "note",
+        "restore_until",
+        "deletion_at",
+        "terminates_at",
+        "restore_by",
+        "debt",
+        "due_by",
+        "reason",
+        "capped",
+        "deadlines_extended",
+        "destination",
+        "operational",
+        "by",
+        "balance",
+        "needed",
+        "balance_written_off",
+        "due_on",
+        "due_at",
+        "base",
+        "option_from",
+        "termination",
+    )
     values = {key: None for key in keys} | detail
     values["invoice_no"] = invoice_number(detail.get("invoice_id"), detail.get("service_id", ""))
     return values
@@ -190,8 +219,11 @@ def render(request: NoticeRequest, locale: str | None) -> RenderedNotice:
     name = request.template.value
     locale = resolve_locale(locale, name)
     policy = load_policy(request.policy_id)
-    context = {"d": _defaults(request.detail), "provider": request.provider_name,
-               **_helpers(locale, policy.provider.timezone)}
+    context = {
+        "d": _defaults(request.detail),
+        "provider": request.provider_name,
+        **_helpers(locale, policy.provider.timezone),
+    }
     subject, body, sms = (_template(locale, name, part).render(context).strip() for part in PARTS)
     body = "\n".join(line for line in body.splitlines() if line.strip())
     basis = basis_line(request, locale)
@@ -200,6 +232,11 @@ def render(request: NoticeRequest, locale: str | None) -> RenderedNotice:
         sms = f"{sms} ({_CLAUSE_SHORT[locale].format(clause=request.clause)})"
     elif is_operational(request):
         sms = f"{sms} ({_OPERATIONAL_SHORT[locale]})"
-    page = _html_layout().render(locale=locale, subject=subject, provider=request.provider_name,
-                                 paragraphs=body.splitlines(), basis=basis)
+    page = _html_layout().render(
+        locale=locale,
+        subject=subject,
+        provider=request.provider_name,
+        paragraphs=body.splitlines(),
+        basis=basis,
+    )
     return RenderedNotice(locale=locale, subject=subject, text=text, html=page, sms=sms)

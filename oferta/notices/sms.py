@@ -34,14 +34,29 @@ class _HttpClient(AsyncTwilioHttpClient):
 
     last_headers: Any = None
 
-    async def request(self, method: str, url: str, params: Any = None, data: Any = None,
-                      headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
-                      timeout: float | None = None, allow_redirects: bool = False) -> Response:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
         if auth is not None:
             token = base64.b64encode(":".join(auth).encode("latin1")).decode("ascii")
             headers = {**(headers or {}), "Authorization": f"Basic {token}"}
-        response = await super().request(method, url, params=params, data=data, headers=headers,
-                                         timeout=timeout, allow_redirects=allow_redirects)
+        response = await super().request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
         self.last_headers = response.headers
         return response
 
@@ -74,21 +89,27 @@ class SmsSender:
         client = self._client()
         try:
             message = await client.messages.create_async(
-                to=to, from_=self.settings.twilio_from_number, body=body,
-                **({"status_callback": status_callback} if status_callback else {}))
+                to=to,
+                from_=self.settings.twilio_from_number,
+                body=body,
+                **({"status_callback": status_callback} if status_callback else {}),
+            )
         except TwilioRestException as exc:
             if exc.code in PERMANENT_CODES or exc.status in (400, 404):
                 raise PermanentSmsError(f"Twilio {exc.status}/{exc.code}: {exc.msg}") from exc
             # Rate limit or Twilio trouble: retried, no sooner than Twilio asked.
-            raise ApplicationError(f"Twilio {exc.status}/{exc.code}: {exc.msg}",
-                                   type="SmsRateLimited" if exc.status == 429 else "SmsProviderError",
-                                   next_retry_delay=retry_after(client.http_client.last_headers)) from exc
+            raise ApplicationError(
+                f"Twilio {exc.status}/{exc.code}: {exc.msg}",
+                type="SmsRateLimited" if exc.status == 429 else "SmsProviderError",
+                next_retry_delay=retry_after(client.http_client.last_headers),
+            ) from exc
         finally:
             await client.http_client.close()
         return message.sid
 
-    async def find_sent(self, to: str, body: str, since: datetime,
-                        exclude: set[str] | frozenset[str] = frozenset()) -> str | None:
+    async def find_sent(
+        self, to: str, body: str, since: datetime, exclude: set[str] | frozenset[str] = frozenset()
+    ) -> str | None:
         """The SID of a message with this body already sent to ``to`` since ``since``, if any
         (other than the ``exclude``d SIDs)."""
         client = self._client()

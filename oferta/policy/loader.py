@@ -38,8 +38,7 @@ def parse_policy(text: str, source: str) -> Policy:
         return Policy.model_validate(raw)
     except ValidationError as exc:
         problems = [
-            f"{'.'.join(str(p) for p in err['loc']) or '(policy)'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(policy)'}: {err['msg']}" for err in exc.errors()
         ]
         raise PolicyError(source, problems) from exc
 

@@ -40,9 +40,7 @@ class Term(Strict):
     unit: TimeUnit
     clause: str | None = Field(default=None, min_length=1)
     operational: bool = False
-    reading: str | None = Field(
-        default=None, description="How an ambiguous wording was read, and why."
-    )
+    reading: str | None = Field(default=None, description="How an ambiguous wording was read, and why.")
 
     @model_validator(mode="after")
     def _cited_or_operational(self) -> Term:
@@ -359,9 +357,7 @@ class Policy(Strict):
         billing = self.billing
         if billing.model is PaymentModel.INVOICE:
             if billing.invoice_due is None or billing.renewal_invoice_lead is None:
-                raise ValueError(
-                    "billing: an invoice policy needs invoice_due and renewal_invoice_lead"
-                )
+                raise ValueError("billing: an invoice policy needs invoice_due and renewal_invoice_lead")
             if self.suspension.after_due is None:
                 raise ValueError("suspension.after_due: an invoice policy says when arrears suspend")
         if self.trial and not set(self.trial.service_kinds) <= set(self.service_kinds):

@@ -37,8 +37,10 @@ def assess_late_fee(invoice: Invoice, paid_at: datetime, rule: LateFee, tz: str)
         if rule.base == "invoice_amount":
             base = invoice.amount.amount
         else:
-            paid_before = sum((i.amount.amount for i in invoice.installments
-                               if i.at.astimezone(zone).date() < day), Decimal(0))
+            paid_before = sum(
+                (i.amount.amount for i in invoice.installments if i.at.astimezone(zone).date() < day),
+                Decimal(0),
+            )
             base = max(Decimal(0), invoice.amount.amount - paid_before)
         total += base * rule.rate_per_day
     fee = Money.of(total, invoice.amount.currency)

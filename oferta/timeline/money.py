@@ -17,7 +17,7 @@ class CurrencyMismatch(ValueError):
 
 def _no_float(value: object) -> object:
     if isinstance(value, float):
-        raise ValueError("write money as a decimal string (e.g. \"2500.00\"), never a float")
+        raise ValueError('write money as a decimal string (e.g. "2500.00"), never a float')
     return value
 
 

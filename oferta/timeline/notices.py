@@ -58,9 +58,7 @@ def quiet_hours_end(now: datetime, quiet: QuietHours, tz: str) -> datetime:
     return datetime.combine(day, end, tzinfo=ZoneInfo(tz))
 
 
-def deliveries_for(
-    intent: NoticeIntent, policy: Policy, now: datetime, period_index: int
-) -> list[Delivery]:
+def deliveries_for(intent: NoticeIntent, policy: Policy, now: datetime, period_index: int) -> list[Delivery]:
     result = []
     for channel in policy.notices.get(intent.template, [Channel.EMAIL]):
         send_at = now

@@ -218,9 +218,7 @@ class ServiceState(BaseModel):
     @classmethod
     def new(cls, spec: ServiceSpec, created_at: datetime) -> ServiceState:
         zero = Money.zero(spec.price.currency)
-        return cls(
-            spec=spec, created_at=created_at, balance=zero, late_fees_charged=zero, refunded=zero
-        )
+        return cls(spec=spec, created_at=created_at, balance=zero, late_fees_charged=zero, refunded=zero)
 
     @property
     def phase(self) -> Phase:
@@ -261,8 +259,13 @@ class ServiceState(BaseModel):
     def shift_deadlines(self, by: timedelta) -> None:
         """Push every future contract date back, e.g. after a force majeure."""
         for name in (
-            "period_end", "paid_until", "suspended_at", "balance_short_since",
-            "cancellation_effective_at", "consent_terminate_at", "billing_anchor",
+            "period_end",
+            "paid_until",
+            "suspended_at",
+            "balance_short_since",
+            "cancellation_effective_at",
+            "consent_terminate_at",
+            "billing_anchor",
         ):
             value = getattr(self, name)
             if value is not None:

@@ -55,8 +55,9 @@ def mail_server() -> tuple[Inbox, int]:
     return inbox, port
 
 
-def settings_for(env: WorkflowEnvironment, database_url: str, task_queue: str,
-                 twilio_url: str | None = None) -> Settings:
+def settings_for(
+    env: WorkflowEnvironment, database_url: str, task_queue: str, twilio_url: str | None = None
+) -> Settings:
     _, smtp_port = mail_server()
     return Settings(
         DATABASE_URL=database_url,
@@ -71,8 +72,12 @@ def settings_for(env: WorkflowEnvironment, database_url: str, task_queue: str,
 
 @asynccontextmanager
 async def worker(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[None]:
-    async with Worker(env.client, task_queue=settings.task_queue, workflows=WORKFLOWS,
-                      activities=build_activities(settings).all()):
+    async with Worker(
+        env.client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings).all(),
+    ):
         yield
 
 
@@ -84,8 +89,14 @@ def _keys(url: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def oferta(env: WorkflowEnvironment, database_url: str, *, with_worker: bool = True,
-                 serve: bool = False, **app_options: Any) -> AsyncIterator[Oferta]:
+async def oferta(
+    env: WorkflowEnvironment,
+    database_url: str,
+    *,
+    with_worker: bool = True,
+    serve: bool = False,
+    **app_options: Any,
+) -> AsyncIterator[Oferta]:
     """The API in process (or on a real port with ``serve``), with a worker on its own task queue."""
     twilio = await FakeTwilio().start()
     settings = settings_for(env, database_url, f"oferta-{uuid.uuid4().hex[:10]}", twilio.base_url)
@@ -141,8 +152,13 @@ async def eventually(check, timeout: float = 20.0, interval: float = 0.1):
 
 
 async def new_customer(http: httpx.AsyncClient, **extra: Any) -> dict:
-    body = {"name": "Too Ltd", "email": "billing@example.kz", "phone": "+77012345678", "locale": "ru",
-            "timezone": "Asia/Almaty"} | extra
+    body = {
+        "name": "Too Ltd",
+        "email": "billing@example.kz",
+        "phone": "+77012345678",
+        "locale": "ru",
+        "timezone": "Asia/Almaty",
+    } | extra
     response = await http.post("/v1/customers", json=body)
     assert response.status_code == 201, response.text
     return response.json()
@@ -151,8 +167,13 @@ async def new_customer(http: httpx.AsyncClient, **extra: Any) -> dict:
 async def new_service(http: httpx.AsyncClient, customer_id: str | None = None, **extra: Any) -> dict:
     if customer_id is None:
         customer_id = (await new_customer(http))["id"]
-    body = {"customer_id": customer_id, "policy": "ps-kz", "tariff": "Hosting Basic", "price": "2500",
-            "currency": "KZT"} | extra
+    body = {
+        "customer_id": customer_id,
+        "policy": "ps-kz",
+        "tariff": "Hosting Basic",
+        "price": "2500",
+        "currency": "KZT",
+    } | extra
     response = await http.post("/v1/services", json=body)
     assert response.status_code == 201, response.text
     return response.json()

@@ -37,11 +37,13 @@ async def test_scopes_decide_what_a_key_may_do(api):
         assert forbidden.status_code == 403 and forbidden.json()["code"] == "forbidden"
     async with api.http("ops") as ops:
         assert (await ops.get(f"/v1/services/{service['id']}")).status_code == 200
-        pay = await ops.post(f"/v1/services/{service['id']}/payments",
-                             json={"amount": "1", "currency": "KZT"})
+        pay = await ops.post(
+            f"/v1/services/{service['id']}/payments", json={"amount": "1", "currency": "KZT"}
+        )
         assert pay.status_code == 403
         assert (await ops.post("/v1/customers", json={"name": "No"})).status_code == 403
     async with api.http("bootstrap") as admin:  # OFERTA_BOOTSTRAP_API_KEY made an admin key
-        paid = await admin.post(f"/v1/services/{service['id']}/payments",
-                                json={"amount": "2500", "currency": "KZT"})
+        paid = await admin.post(
+            f"/v1/services/{service['id']}/payments", json={"amount": "2500", "currency": "KZT"}
+        )
         assert paid.status_code == 200 and paid.json()["service"]["state"] == "active"

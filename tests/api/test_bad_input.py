@@ -24,8 +24,11 @@ def _fields(response) -> list[str]:
 async def test_unknown_service_is_404(api):
     async with api.http("billing") as http:
         for method, path in [("GET", ""), ("GET", "/timeline"), ("POST", "/payments")]:
-            response = await http.request(method, f"/v1/services/nope-{uuid.uuid4().hex[:6]}{path}",
-                                          json={"amount": "10", "currency": "KZT"})
+            response = await http.request(
+                method,
+                f"/v1/services/nope-{uuid.uuid4().hex[:6]}{path}",
+                json={"amount": "10", "currency": "KZT"},
+            )
             assert response.status_code == 404, response.text
             assert response.json()["code"] == "not_found"
         assert (await http.get("/v1/customers/nobody")).status_code == 404
@@ -46,21 +49,28 @@ async def test_amounts_must_be_positive_well_formed_sums(api):
 async def test_currency_other_than_the_service_is_422_naming_currency(api):
     async with api.http("billing") as http:
         service = await new_service(http)
-        response = await http.post(f"/v1/services/{service['id']}/payments",
-                                   json={"amount": "2500", "currency": "EUR"})
+        response = await http.post(
+            f"/v1/services/{service['id']}/payments", json={"amount": "2500", "currency": "EUR"}
+        )
         assert response.status_code == 422
         assert _fields(response) == ["currency"]
         assert "differs from the service's KZT" in response.json()["detail"]
-        lower = await http.post(f"/v1/services/{service['id']}/payments",
-                                json={"amount": "2500", "currency": "kzt"})
+        lower = await http.post(
+            f"/v1/services/{service['id']}/payments", json={"amount": "2500", "currency": "kzt"}
+        )
         assert lower.status_code == 422 and _fields(lower) == ["currency"]
 
 
 async def test_service_creation_checks_policy_customer_and_currency(api):
     async with api.http("billing") as http:
         customer = await new_customer(http)
-        base = {"customer_id": customer["id"], "policy": "ps-kz", "tariff": "Basic", "price": "2500",
-                "currency": "KZT"}
+        base = {
+            "customer_id": customer["id"],
+            "policy": "ps-kz",
+            "tariff": "Basic",
+            "price": "2500",
+            "currency": "KZT",
+        }
         cases = [
             ({"policy": "no-such-policy"}, "policy"),
             ({"customer_id": "ghost"}, "customer_id"),
@@ -76,8 +86,9 @@ async def test_service_creation_checks_policy_customer_and_currency(api):
             response = await http.post("/v1/services", json=base | change)
             assert response.status_code == 422, (change, response.text)
             assert _fields(response)[0] == field, (change, response.json())
-        bad_json = await http.post("/v1/services", content=b"{not json",
-                                   headers={"Content-Type": "application/json"})
+        bad_json = await http.post(
+            "/v1/services", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
         assert bad_json.status_code == 422
     with session_scope(api.database_url) as session:
         made = session.scalars(select(Service).where(Service.customer_id == customer["id"])).all()
@@ -86,11 +97,14 @@ async def test_service_creation_checks_policy_customer_and_currency(api):
 
 async def test_customer_fields_are_checked(api):
     async with api.http("billing") as http:
-        for body, field in [({"name": ""}, "name"), ({"name": "A", "email": "not-an-email"}, "email"),
-                            ({"name": "A", "phone": "12"}, "phone"),
-                            ({"name": "A", "locale": "fr"}, "locale"),
-                            ({"name": "A", "timezone": "Mars/Olympus"}, "timezone"),
-                            ({"name": "A", "id": "has space"}, "id")]:
+        for body, field in [
+            ({"name": ""}, "name"),
+            ({"name": "A", "email": "not-an-email"}, "email"),
+            ({"name": "A", "phone": "12"}, "phone"),
+            ({"name": "A", "locale": "fr"}, "locale"),
+            ({"name": "A", "timezone": "Mars/Olympus"}, "timezone"),
+            ({"name": "A", "id": "has space"}, "id"),
+        ]:
             response = await http.post("/v1/customers", json=body)
             assert response.status_code == 422, (body, response.text)
             assert _fields(response)[0] == field
@@ -113,8 +127,11 @@ async def test_inputs_the_contract_refuses_are_409_with_the_reason(api):
         assert resolved.status_code == 200 and resolved.json()["service"]["state"] == "awaiting_payment"
         trail = (await http.get(f"/v1/services/{sid}/timeline")).json()["audit"]
         refused = [a for a in trail if a["action"].startswith("refused:")]
-        assert [a["action"] for a in refused] == ["refused:cancel_withdrawn", "refused:abuse_resolved",
-                                                  "refused:abuse_suspend"]
+        assert [a["action"] for a in refused] == [
+            "refused:cancel_withdrawn",
+            "refused:abuse_resolved",
+            "refused:abuse_suspend",
+        ]
         assert refused[0]["detail"]["reason"] == "no cancellation is pending"
 
 
@@ -122,12 +139,18 @@ def _state_due_for_deletion(service_id: str, customer_id: str) -> ServiceState:
     """A PS.kz service paid once 80 days ago and never again: its next step is deleting the data."""
     contract = Contract(load_policy("ps-kz"))
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=80)
-    spec = ServiceSpec(service_id=service_id, customer_id=customer_id, policy_id="ps-kz", tariff="Basic",
-                       price=Money.of("2500", "KZT"))
+    spec = ServiceSpec(
+        service_id=service_id,
+        customer_id=customer_id,
+        policy_id="ps-kz",
+        tariff="Basic",
+        price=Money.of("2500", "KZT"),
+    )
     state = ServiceState.new(spec, start)
     contract.start(state, start)
-    contract.on_event(state, BillingEvent(event_id="first", type=EventType.PAYMENT,
-                                          amount=Money.of("2500", "KZT")), start)
+    contract.on_event(
+        state, BillingEvent(event_id="first", type=EventType.PAYMENT, amount=Money.of("2500", "KZT")), start
+    )
     for _ in range(100):
         deadline = contract.next_deadline(state)
         if deadline.action == "delete_data":
@@ -141,15 +164,29 @@ async def test_payment_for_a_deleted_service_is_409_with_the_reason(api):
         customer = await new_customer(http)
     service_id = f"old-{uuid.uuid4().hex[:8]}"
     with session_scope(api.database_url) as session:
-        session.add(Service(id=service_id, customer_id=customer["id"], policy_id="ps-kz", kind="hosting",
-                            tariff="Basic", price=2500, currency="KZT", period="P1M",
-                            workflow_id=workflow_id(service_id), state="suspended"))
+        session.add(
+            Service(
+                id=service_id,
+                customer_id=customer["id"],
+                policy_id="ps-kz",
+                kind="hosting",
+                tariff="Basic",
+                price=2500,
+                currency="KZT",
+                period="P1M",
+                workflow_id=workflow_id(service_id),
+                state="suspended",
+            )
+        )
     handle = await api.temporal.start_workflow(
         ServiceLifecycleWorkflow.run,
-        ServiceWorkflowInput(policy=load_policy("ps-kz"),
-                             spec=_state_due_for_deletion(service_id, customer["id"]).spec,
-                             state=_state_due_for_deletion(service_id, customer["id"])),
-        id=workflow_id(service_id), task_queue=api.settings.task_queue,
+        ServiceWorkflowInput(
+            policy=load_policy("ps-kz"),
+            spec=_state_due_for_deletion(service_id, customer["id"]).spec,
+            state=_state_due_for_deletion(service_id, customer["id"]),
+        ),
+        id=workflow_id(service_id),
+        task_queue=api.settings.task_queue,
     )
     final = await handle.result()
     assert final.state.value == "deleted"
@@ -157,8 +194,9 @@ async def test_payment_for_a_deleted_service_is_409_with_the_reason(api):
         session.get_one(Service, service_id).state = "suspended"
 
     async with api.http("billing") as http:
-        response = await http.post(f"/v1/services/{service_id}/payments",
-                                   json={"amount": "2500", "currency": "KZT"})
+        response = await http.post(
+            f"/v1/services/{service_id}/payments", json={"amount": "2500", "currency": "KZT"}
+        )
         assert response.status_code == 409, response.text
         assert response.json()["code"] == "service_closed"
         # The completed workflow's own final view, read through the typed handle.
@@ -173,8 +211,9 @@ async def test_input_to_a_terminated_workflow_is_409(api):
     async with api.http("billing") as http:
         service = await new_service(http)
         await api.temporal.get_workflow_handle(service["workflow_id"]).terminate(reason="operator test")
-        response = await http.post(f"/v1/services/{service['id']}/payments",
-                                   json={"amount": "2500", "currency": "KZT"})
+        response = await http.post(
+            f"/v1/services/{service['id']}/payments", json={"amount": "2500", "currency": "KZT"}
+        )
         assert response.status_code == 409
         assert "terminated by an operator" in response.json()["detail"]
 
@@ -221,10 +260,21 @@ async def test_a_service_whose_workflow_does_not_exist_is_404(api):
         customer = await new_customer(http)
     service_id = f"orphan-{uuid.uuid4().hex[:8]}"
     with session_scope(api.database_url) as session:
-        session.add(Service(id=service_id, customer_id=customer["id"], policy_id="ps-kz", kind="hosting",
-                            tariff="Basic", price=2500, currency="KZT", period="P1M",
-                            workflow_id=workflow_id(service_id)))
+        session.add(
+            Service(
+                id=service_id,
+                customer_id=customer["id"],
+                policy_id="ps-kz",
+                kind="hosting",
+                tariff="Basic",
+                price=2500,
+                currency="KZT",
+                period="P1M",
+                workflow_id=workflow_id(service_id),
+            )
+        )
     async with api.http("billing") as http:
-        response = await http.post(f"/v1/services/{service_id}/payments",
-                                   json={"amount": "2500", "currency": "KZT"})
+        response = await http.post(
+            f"/v1/services/{service_id}/payments", json={"amount": "2500", "currency": "KZT"}
+        )
         assert response.status_code == 404 and "has no workflow" in response.json()["detail"]

@@ -30,16 +30,21 @@ def _key() -> dict[str, str]:
 
 
 async def _smartape_service(http, consumer: bool) -> dict:
-    customer = await new_customer(http, name="Mari Maasikas", locale="en", timezone="Europe/Tallinn",
-                                  consumer=consumer)
+    customer = await new_customer(
+        http, name="Mari Maasikas", locale="en", timezone="Europe/Tallinn", consumer=consumer
+    )
     assert customer["consumer"] is consumer
-    return await new_service(http, customer["id"], policy="smartape", tariff="Hosting S", price="20.00",
-                             currency="EUR")
+    return await new_service(
+        http, customer["id"], policy="smartape", tariff="Hosting S", price="20.00", currency="EUR"
+    )
 
 
 async def _pay(http, service: dict, amount: str, currency: str) -> None:
-    paid = await http.post(f"/v1/services/{service['id']}/payments",
-                           json={"amount": amount, "currency": currency}, headers=_key())
+    paid = await http.post(
+        f"/v1/services/{service['id']}/payments",
+        json={"amount": amount, "currency": currency},
+        headers=_key(),
+    )
     assert paid.status_code == 200, paid.text
 
 
@@ -47,13 +52,26 @@ async def _started_from(api, policy: Policy, state: ServiceState) -> str:
     """A service whose contract began in the past: its row, and its workflow started from ``state``."""
     spec = state.spec
     with session_scope(api.database_url) as session:
-        session.add(Service(id=spec.service_id, customer_id=spec.customer_id, policy_id=policy.id,
-                            kind=spec.kind, tariff=spec.tariff, price=spec.price.amount,
-                            currency=spec.price.currency, period=spec.period,
-                            workflow_id=workflow_id(spec.service_id), state=state.phase.value))
+        session.add(
+            Service(
+                id=spec.service_id,
+                customer_id=spec.customer_id,
+                policy_id=policy.id,
+                kind=spec.kind,
+                tariff=spec.tariff,
+                price=spec.price.amount,
+                currency=spec.price.currency,
+                period=spec.period,
+                workflow_id=workflow_id(spec.service_id),
+                state=state.phase.value,
+            )
+        )
     await api.temporal.start_workflow(
-        ServiceLifecycleWorkflow.run, ServiceWorkflowInput(policy=policy, spec=spec, state=state),
-        id=workflow_id(spec.service_id), task_queue=api.settings.task_queue)
+        ServiceLifecycleWorkflow.run,
+        ServiceWorkflowInput(policy=policy, spec=spec, state=state),
+        id=workflow_id(spec.service_id),
+        task_queue=api.settings.task_queue,
+    )
     return spec.service_id
 
 
@@ -73,7 +91,8 @@ async def test_the_consumer_flag_is_kept_changed_and_reaches_the_contract(api):
         assert (await http.get(f"/v1/customers/{consumer['id']}")).json()["consumer"] is True
         service = await new_service(http, consumer["id"])
         state = await api.temporal.get_workflow_handle(service["workflow_id"]).query(
-            ServiceLifecycleWorkflow.state)
+            ServiceLifecycleWorkflow.state
+        )
         assert state.spec.consumer is True
 
         changed = await http.patch(f"/v1/customers/{business['id']}", json={"consumer": True})
@@ -89,13 +108,27 @@ async def test_the_consumer_flag_is_kept_changed_and_reaches_the_contract(api):
 async def test_a_trial_the_contract_does_not_offer_is_422_naming_trial_with_its_reason(api):
     async with api.http("billing") as http:
         customer = await new_customer(http)
-        response = await http.post("/v1/services", json={
-            "customer_id": customer["id"], "policy": "ps-kz", "tariff": "Basic", "price": "2500",
-            "currency": "KZT", "trial": True})
+        response = await http.post(
+            "/v1/services",
+            json={
+                "customer_id": customer["id"],
+                "policy": "ps-kz",
+                "tariff": "Basic",
+                "price": "2500",
+                "currency": "KZT",
+                "trial": True,
+            },
+        )
         assert response.status_code == 422, response.text
         assert _fields(response) == ["trial"]
-        spec = ServiceSpec(service_id="new", customer_id=customer["id"], policy_id="ps-kz",
-                           tariff="Basic", price=Money.of("2500", "KZT"), trial=True)
+        spec = ServiceSpec(
+            service_id="new",
+            customer_id=customer["id"],
+            policy_id="ps-kz",
+            tariff="Basic",
+            price=Money.of("2500", "KZT"),
+            trial=True,
+        )
         reason = Contract(load_policy("ps-kz")).trial_refusal(spec)
         assert reason and reason in response.json()["detail"]
     with session_scope(api.database_url) as session:
@@ -107,11 +140,19 @@ async def test_a_trial_for_a_kind_the_contract_does_not_name_is_422_and_for_one_
     assert trial is not None and "hosting" not in trial.service_kinds
     async with api.http("billing") as http:
         customer = await new_customer(http, locale="en")
-        body = {"customer_id": customer["id"], "policy": "smartape", "tariff": "S", "price": "20.00",
-                "currency": "EUR", "trial": True}
+        body = {
+            "customer_id": customer["id"],
+            "policy": "smartape",
+            "tariff": "S",
+            "price": "20.00",
+            "currency": "EUR",
+            "trial": True,
+        }
         refused = await http.post("/v1/services", json=body | {"kind": "hosting"})
         assert refused.status_code == 422 and _fields(refused) == ["trial"]
-        assert f"exists only for {', '.join(trial.service_kinds)}, not for hosting" in refused.json()["detail"]
+        assert (
+            f"exists only for {', '.join(trial.service_kinds)}, not for hosting" in refused.json()["detail"]
+        )
         accepted = await http.post("/v1/services", json=body | {"kind": trial.service_kinds[0]})
         assert accepted.status_code == 201, accepted.text
 
@@ -144,7 +185,9 @@ async def test_a_consumer_withdraws_and_the_service_ends_at_once(api):
 async def test_withdrawal_by_a_customer_who_is_not_a_consumer_is_409_with_the_reason(api):
     async with api.http("billing") as http:
         service = await _smartape_service(http, consumer=False)
-        refused = await http.post(f"/v1/services/{service['id']}/withdrawal", json={"reason": "changed my mind"})
+        refused = await http.post(
+            f"/v1/services/{service['id']}/withdrawal", json={"reason": "changed my mind"}
+        )
         assert refused.status_code == 409, refused.text
         assert refused.json()["code"] == "refused"
         assert "not a consumer" in refused.json()["detail"]
@@ -154,8 +197,11 @@ async def test_withdrawal_by_a_customer_who_is_not_a_consumer_is_409_with_the_re
 async def test_withdrawal_with_a_bad_body_is_422(api):
     async with api.http("billing") as http:
         service = await new_service(http)
-        for body, field in [({"reason": "bad\x00"}, "reason"), ({"reason": ""}, "reason"),
-                            ({"why": "x"}, "why")]:
+        for body, field in [
+            ({"reason": "bad\x00"}, "reason"),
+            ({"reason": ""}, "reason"),
+            ({"why": "x"}, "why"),
+        ]:
             response = await http.post(f"/v1/services/{service['id']}/withdrawal", json=body)
             assert response.status_code == 422, (body, response.text)
             assert _fields(response) == [field]
@@ -168,7 +214,9 @@ def _ps_kz_with_a_promise_rule() -> Policy:
     """PS.kz's invoice model with a promised-payment rule (as ONELAB 11.11.1 has)."""
     base = load_policy("ps-kz")
     rule = Rule(clause="11.11.1", text="A promised payment date postpones the deletion.")
-    return base.model_copy(update={"termination": base.termination.model_copy(update={"promise_to_pay": rule})})
+    return base.model_copy(
+        update={"termination": base.termination.model_copy(update={"promise_to_pay": rule})}
+    )
 
 
 async def test_a_promised_payment_date_is_recorded_for_an_overdue_service(api):
@@ -177,8 +225,13 @@ async def test_a_promised_payment_date_is_recorded_for_an_overdue_service(api):
         customer = await new_customer(http)
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(days=10)
-    spec = ServiceSpec(service_id=f"ptp-{uuid.uuid4().hex[:8]}", customer_id=customer["id"],
-                       policy_id=policy.id, tariff="Basic", price=Money.of("2500", "KZT"))
+    spec = ServiceSpec(
+        service_id=f"ptp-{uuid.uuid4().hex[:8]}",
+        customer_id=customer["id"],
+        policy_id=policy.id,
+        tariff="Basic",
+        price=Money.of("2500", "KZT"),
+    )
     state = ServiceState.new(spec, start)
     contract = Contract(policy)
     contract.start(state, start)
@@ -188,12 +241,14 @@ async def test_a_promised_payment_date_is_recorded_for_an_overdue_service(api):
 
     promised = (now + timedelta(days=3)).isoformat()
     async with api.http("billing") as http:
-        response = await http.post(f"/v1/services/{service_id}/promise-to-pay",
-                                   json={"promised_at": promised}, headers=_key())
+        response = await http.post(
+            f"/v1/services/{service_id}/promise-to-pay", json={"promised_at": promised}, headers=_key()
+        )
         assert response.status_code == 200, response.text
         assert response.json()["applied"] and response.json()["type"] == "promise_to_pay"
         history = await api.temporal.get_workflow_handle(workflow_id(service_id)).query(
-            ServiceLifecycleWorkflow.state)
+            ServiceLifecycleWorkflow.state
+        )
         assert history.promised_payment_on == contract.local_date(datetime.fromisoformat(promised))
 
 
@@ -201,8 +256,13 @@ async def test_promise_to_pay_needs_an_aware_promised_at(api):
     async with api.http("billing") as http:
         service = await new_service(http)
         url = f"/v1/services/{service['id']}/promise-to-pay"
-        for body in [{}, {"promised_at": "2027-03-05"}, {"promised_at": "2027-03-05T10:00:00"},
-                     {"promised_at": "soon"}, {"promised_at": "1990-01-01T00:00:00+05:00"}]:
+        for body in [
+            {},
+            {"promised_at": "2027-03-05"},
+            {"promised_at": "2027-03-05T10:00:00"},
+            {"promised_at": "soon"},
+            {"promised_at": "1990-01-01T00:00:00+05:00"},
+        ]:
             response = await http.post(url, json=body)
             assert response.status_code == 422, (body, response.text)
             assert _fields(response) == ["promised_at"], body
@@ -227,11 +287,13 @@ async def test_the_provider_gives_notice_with_an_ops_key(api):
         assert response.status_code == 200, response.text
         assert response.json()["service"]["state"] == "terminating"
         state = await api.temporal.get_workflow_handle(service["workflow_id"]).query(
-            ServiceLifecycleWorkflow.state)
+            ServiceLifecycleWorkflow.state
+        )
         assert state.cancellation_reason == "provider_notice"
         notice = load_policy("ps-kz").termination.provider_notice
         assert state.cancellation_effective_at == Contract(load_policy("ps-kz")).after(
-            state.cancellation_requested_at, notice)
+            state.cancellation_requested_at, notice
+        )
         twice = await ops.post(url, json=body)
         assert twice.status_code == 409 and twice.json()["detail"] == "a termination is already pending"
 
@@ -241,9 +303,12 @@ async def test_provider_termination_with_bad_input_is_422(api):
         service = await new_service(http)
     async with api.http("ops") as ops:
         url = f"/v1/services/{service['id']}/provider-termination"
-        for body, field in [({}, "reason"), ({"reason": ""}, "reason"),
-                            ({"reason": "x", "effective_at": "2027-05-01T00:00:00"}, "effective_at"),
-                            ({"reason": "x", "effective_at": "next month"}, "effective_at")]:
+        for body, field in [
+            ({}, "reason"),
+            ({"reason": ""}, "reason"),
+            ({"reason": "x", "effective_at": "2027-05-01T00:00:00"}, "effective_at"),
+            ({"reason": "x", "effective_at": "next month"}, "effective_at"),
+        ]:
             response = await ops.post(url, json=body)
             assert response.status_code == 422, (body, response.text)
             assert _fields(response) == [field], body
@@ -296,17 +361,28 @@ async def test_a_party_exercises_the_force_majeure_option(api):
         customer = await new_customer(http, locale="en")
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(days=95)  # paid, then five days later a force majeure began
-    spec = ServiceSpec(service_id=f"fmo-{uuid.uuid4().hex[:8]}", customer_id=customer["id"],
-                       policy_id=policy.id, tariff="Hosting S", price=Money.of("20.00", "EUR"))
+    spec = ServiceSpec(
+        service_id=f"fmo-{uuid.uuid4().hex[:8]}",
+        customer_id=customer["id"],
+        policy_id=policy.id,
+        tariff="Hosting S",
+        price=Money.of("20.00", "EUR"),
+    )
     state = ServiceState.new(spec, start)
     contract = Contract(policy)
     contract.start(state, start)
-    contract.on_event(state, BillingEvent(event_id="paid", type=EventType.PAYMENT,
-                                          amount=Money.of("20.00", "EUR")), start)
+    contract.on_event(
+        state, BillingEvent(event_id="paid", type=EventType.PAYMENT, amount=Money.of("20.00", "EUR")), start
+    )
     fm_start = now - timedelta(days=90)
     _run_until(contract, state, fm_start)
-    out = contract.on_event(state, BillingEvent(event_id="fm", type=EventType.FORCE_MAJEURE_START,
-                                                force_majeure_id="fm-flood", reason="flood"), fm_start)
+    out = contract.on_event(
+        state,
+        BillingEvent(
+            event_id="fm", type=EventType.FORCE_MAJEURE_START, force_majeure_id="fm-flood", reason="flood"
+        ),
+        fm_start,
+    )
     assert out.rejected is None
     _run_until(contract, state, now)  # the option is announced once the force majeure has lasted
     assert state.force_majeure is not None and state.force_majeure.option_announced
@@ -326,8 +402,9 @@ async def test_force_majeure_termination_where_the_contract_gives_no_option_is_4
     async with api.http("ops") as ops:
         async with api.http("billing") as http:
             service = await new_service(http)
-        refused = await ops.post(f"/v1/services/{service['id']}/force-majeure-termination",
-                                 json={"party": "provider"})
+        refused = await ops.post(
+            f"/v1/services/{service['id']}/force-majeure-termination", json={"party": "provider"}
+        )
         assert refused.status_code == 409, refused.text
         assert "no option to terminate for force majeure" in refused.json()["detail"]
 

@@ -22,9 +22,11 @@ async def test_customer_service_payment_then_active_with_next_deadline_and_claus
         assert service["price"] == {"amount": "2500.00", "currency": "KZT"}
         assert service["workflow_id"] == f"service-{service['id']}"
 
-        paid = await http.post(f"/v1/services/{service['id']}/payments",
-                               json={"amount": "2500.00", "currency": "KZT"},
-                               headers={"Idempotency-Key": f"pay-{service['id']}-1"})
+        paid = await http.post(
+            f"/v1/services/{service['id']}/payments",
+            json={"amount": "2500.00", "currency": "KZT"},
+            headers={"Idempotency-Key": f"pay-{service['id']}-1"},
+        )
         assert paid.status_code == 200, paid.text
         receipt = paid.json()
         assert receipt["applied"] and receipt["event_id"] == f"pay-{service['id']}-1"
@@ -42,8 +44,9 @@ async def test_customer_service_payment_then_active_with_next_deadline_and_claus
 
         # The worker's records reach the database: the mirror, the ledger and the timeline.
         async def mirrored():
-            listed = (await http.get("/v1/services", params={"state": "active",
-                                                              "customer_id": customer["id"]})).json()
+            listed = (
+                await http.get("/v1/services", params={"state": "active", "customer_id": customer["id"]})
+            ).json()
             return listed if listed["total"] == 1 else None
 
         listed = await eventually(mirrored)
@@ -73,15 +76,17 @@ async def test_customer_service_payment_then_active_with_next_deadline_and_claus
     with session_scope(api.database_url) as session:
         payments = session.scalars(select(Payment).where(Payment.service_id == service["id"])).all()
         assert [(p.amount, p.currency) for p in payments] == [(2500, "KZT")]
-        assert session.scalar(select(func.count()).select_from(TimelineEvent)
-                              .where(TimelineEvent.service_id == service["id"])) == len(types)
+        assert session.scalar(
+            select(func.count()).select_from(TimelineEvent).where(TimelineEvent.service_id == service["id"])
+        ) == len(types)
 
 
 async def test_customer_contacts_and_locale_can_be_changed(api):
     async with api.http("billing") as http:
         customer = await new_customer(http)
-        changed = await http.patch(f"/v1/customers/{customer['id']}",
-                                   json={"locale": "en", "phone": "+77770001122", "email": None})
+        changed = await http.patch(
+            f"/v1/customers/{customer['id']}", json={"locale": "en", "phone": "+77770001122", "email": None}
+        )
         assert changed.status_code == 200, changed.text
         body = changed.json()
         assert (body["locale"], body["phone"], body["email"]) == ("en", "+77770001122", None)

@@ -12,15 +12,22 @@ async def test_force_majeure_reaches_each_service_and_ends(api):
         customer = await new_customer(billing)
         services = [await new_service(billing, customer["id"]) for _ in range(4)]
         paid = services[0]["id"]
-        assert (await billing.post(f"/v1/services/{paid}/payments",
-                                   json={"amount": "2500", "currency": "KZT"})).status_code == 200
+        assert (
+            await billing.post(f"/v1/services/{paid}/payments", json={"amount": "2500", "currency": "KZT"})
+        ).status_code == 200
     chosen = [s["id"] for s in services[:3]]
     untouched = services[3]["id"]
 
     async with api.http("ops") as ops:
-        declared = await ops.post("/v1/force-majeure", json={
-            "scope": "services", "service_ids": chosen, "reason": "regional power outage",
-        }, headers={"Idempotency-Key": f"fm-{uuid.uuid4().hex}"})
+        declared = await ops.post(
+            "/v1/force-majeure",
+            json={
+                "scope": "services",
+                "service_ids": chosen,
+                "reason": "regional power outage",
+            },
+            headers={"Idempotency-Key": f"fm-{uuid.uuid4().hex}"},
+        )
         assert declared.status_code == 202, declared.text
         fm = declared.json()
         assert fm["total"] == 3 and fm["workflow_id"] == f"force-majeure-{fm['id']}"
@@ -63,14 +70,17 @@ async def test_force_majeure_reaches_each_service_and_ends(api):
 
 async def test_force_majeure_by_policy_and_bad_declarations(api):
     async with api.http("ops") as ops:
-        unknown = await ops.post("/v1/force-majeure",
-                                 json={"scope": "policy", "policy": "nope", "reason": "x"})
+        unknown = await ops.post(
+            "/v1/force-majeure", json={"scope": "policy", "policy": "nope", "reason": "x"}
+        )
         assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "policy"
-        missing = await ops.post("/v1/force-majeure", json={"scope": "services", "service_ids": ["ghost-1"],
-                                                            "reason": "x"})
+        missing = await ops.post(
+            "/v1/force-majeure", json={"scope": "services", "service_ids": ["ghost-1"], "reason": "x"}
+        )
         assert missing.status_code == 422 and "ghost-1" in missing.json()["detail"]
-        empty = await ops.post("/v1/force-majeure",
-                               json={"scope": "services", "service_ids": [], "reason": "x"})
+        empty = await ops.post(
+            "/v1/force-majeure", json={"scope": "services", "service_ids": [], "reason": "x"}
+        )
         assert empty.status_code == 422
         assert (await ops.get("/v1/force-majeure/never-declared")).status_code == 404
         assert (await ops.post("/v1/force-majeure/never-declared/end", json={})).status_code == 404

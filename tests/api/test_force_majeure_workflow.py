@@ -28,8 +28,10 @@ from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflo
 async def short_history_env() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server that suggests continue-as-new after a few dozen history events."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, dev_server_existing_path=temporal_cli_path(),
-        search_attributes=sa.ALL, runtime=quiet_runtime(),
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=temporal_cli_path(),
+        search_attributes=sa.ALL,
+        runtime=quiet_runtime(),
         dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=40"],
     )
     try:
@@ -42,22 +44,34 @@ async def test_fan_out_over_many_services_continues_as_new_and_reaches_each(shor
     client = short_history_env.client
     ledger = MemoryLedger()
     policy = load_policy("ps-kz")
-    async with Worker(client, task_queue=task_queue, workflows=WORKFLOWS,
-                      activities=ServiceActivities(ledger, ledger, ledger, ledger).all()):
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=ServiceActivities(ledger, ledger, ledger, ledger).all(),
+    ):
         ids = [f"fm-{uuid.uuid4().hex[:8]}" for _ in range(70)]
         for service_id in ids:
-            spec = ServiceSpec(service_id=service_id, customer_id="c", policy_id="ps-kz", tariff="Basic",
-                               price=Money.of("2500", "KZT"))
-            await client.start_workflow(ServiceLifecycleWorkflow.run,
-                                        ServiceWorkflowInput(policy=policy, spec=spec,
-                                                             publish_search_attributes=False),
-                                        id=workflow_id(service_id), task_queue=task_queue)
+            spec = ServiceSpec(
+                service_id=service_id,
+                customer_id="c",
+                policy_id="ps-kz",
+                tariff="Basic",
+                price=Money.of("2500", "KZT"),
+            )
+            await client.start_workflow(
+                ServiceLifecycleWorkflow.run,
+                ServiceWorkflowInput(policy=policy, spec=spec, publish_search_attributes=False),
+                id=workflow_id(service_id),
+                task_queue=task_queue,
+            )
         gone = "never-existed"
         fm_id = uuid.uuid4().hex[:8]
         handle = await client.start_workflow(
             ForceMajeureWorkflow.run,
             ForceMajeureInput(force_majeure_id=fm_id, reason="flood", service_ids=[*ids, gone]),
-            id=force_majeure_workflow_id(fm_id), task_queue=task_queue,
+            id=force_majeure_workflow_id(fm_id),
+            task_queue=task_queue,
         )
         first_run = handle.result_run_id
 

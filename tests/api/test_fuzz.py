@@ -24,19 +24,26 @@ def _fuzz(base_url: str, key: str, mode: GenerationMode, path_parameters: dict[s
     # its progress query and end update in time (503). Its endpoints are covered by
     # tests/api/test_force_majeure*.py; fuzzing them is off until that is found.
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json").exclude(
-        path_regex=r"^/v1/force-majeure/")
+        path_regex=r"^/v1/force-majeure/"
+    )
     failures: list[str] = []
     seen: set[str] = set()
 
     @given(case=schema.as_strategy(generation_mode=mode, path_parameters=path_parameters))
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case) -> None:
         seen.add(f"{case.method} {case.path}")
         response = case.call(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
         if response.status_code >= 500:
-            failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: "
-                            f"{response.text[:300]}")
+            failures.append(
+                f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}"
+            )
 
     run()
     assert len(seen) >= 8, seen  # the strategies reached most operations
@@ -49,8 +56,12 @@ async def test_fuzzing_the_openapi_spec_finds_no_server_errors(dev_env, empty_da
             service = await new_service(http)
         known = {"service_id": service["id"], "customer_id": service["customer_id"]}
         failures = []
-        for mode, path_parameters in [(GenerationMode.POSITIVE, None), (GenerationMode.NEGATIVE, None),
-                                      (GenerationMode.POSITIVE, known), (GenerationMode.NEGATIVE, known)]:
+        for mode, path_parameters in [
+            (GenerationMode.POSITIVE, None),
+            (GenerationMode.NEGATIVE, None),
+            (GenerationMode.POSITIVE, known),
+            (GenerationMode.NEGATIVE, known),
+        ]:
             failures += await asyncio.to_thread(_fuzz, api.base_url, api.keys["admin"], mode, path_parameters)
         assert failures == []
         # Nothing the API accepted may break a contract workflow either.
@@ -62,6 +73,9 @@ async def test_fuzzing_the_openapi_spec_finds_no_server_errors(dev_env, empty_da
             assert seeded.status.name == "COMPLETED", seeded.status.name
             assert (await handle.query(ServiceLifecycleWorkflow.view)).state.value == "terminated"
         query = f"TaskQueue = '{api.settings.task_queue}' AND ExecutionStatus != 'Running'"
-        broken = [(w.id, w.status.name) async for w in api.temporal.list_workflows(query)
-                  if w.status.name not in ("COMPLETED", "CONTINUED_AS_NEW")]
+        broken = [
+            (w.id, w.status.name)
+            async for w in api.temporal.list_workflows(query)
+            if w.status.name not in ("COMPLETED", "CONTINUED_AS_NEW")
+        ]
         assert broken == []

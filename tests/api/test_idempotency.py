@@ -22,10 +22,14 @@ async def test_concurrent_retries_of_one_payment_apply_it_once(api):
         service = await new_service(http)
         key = f"bank-tx-{uuid.uuid4().hex}"
         body = {"amount": "2500.00", "currency": "KZT"}
-        responses = await asyncio.gather(*(
-            http.post(f"/v1/services/{service['id']}/payments", json=body, headers={"Idempotency-Key": key})
-            for _ in range(6)
-        ))
+        responses = await asyncio.gather(
+            *(
+                http.post(
+                    f"/v1/services/{service['id']}/payments", json=body, headers={"Idempotency-Key": key}
+                )
+                for _ in range(6)
+            )
+        )
         assert [r.status_code for r in responses] == [200] * 6, [r.text for r in responses]
         bodies = {r.text for r in responses}
         assert len(bodies) == 1  # every retry got the first answer
@@ -45,8 +49,9 @@ async def test_concurrent_retries_of_one_payment_apply_it_once(api):
         assert _count(api.database_url, BillingEventRecord, service["id"]) == 1
 
         # A later retry, after everything settled, still replays and changes nothing.
-        again = await http.post(f"/v1/services/{service['id']}/payments", json=body,
-                                headers={"Idempotency-Key": key})
+        again = await http.post(
+            f"/v1/services/{service['id']}/payments", json=body, headers={"Idempotency-Key": key}
+        )
         assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
         assert again.json() == responses[0].json()
         again_view = (await http.get(f"/v1/services/{service['id']}")).json()
@@ -95,10 +100,16 @@ async def test_creating_a_service_twice_with_one_key_starts_one_workflow(api):
     async with api.http("billing") as http:
         customer = (await http.post("/v1/customers", json={"name": "Once Ltd"})).json()
         key = f"create-{uuid.uuid4().hex}"
-        body = {"customer_id": customer["id"], "policy": "ps-kz", "tariff": "VPS", "price": "9900",
-                "currency": "KZT"}
-        made = await asyncio.gather(*(http.post("/v1/services", json=body, headers={"Idempotency-Key": key})
-                                      for _ in range(3)))
+        body = {
+            "customer_id": customer["id"],
+            "policy": "ps-kz",
+            "tariff": "VPS",
+            "price": "9900",
+            "currency": "KZT",
+        }
+        made = await asyncio.gather(
+            *(http.post("/v1/services", json=body, headers={"Idempotency-Key": key}) for _ in range(3))
+        )
         assert [m.status_code for m in made] == [201] * 3
         assert len({m.json()["id"] for m in made}) == 1
         listed = (await http.get("/v1/services", params={"customer_id": customer["id"]})).json()

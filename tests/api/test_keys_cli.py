@@ -11,8 +11,14 @@ from oferta.db.api_keys import verify_key
 
 def _oferta(database_url: str, *args: str) -> subprocess.CompletedProcess:
     env = os.environ | {"DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "oferta.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "oferta.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_create_list_revoke(empty_database_url):

@@ -74,8 +74,14 @@ class Run:
 
 def service(policy_id: str, price: str, *, currency: str | None = None, **changes: Any) -> ServiceSpec:
     policy = load_policy(policy_id)
-    return ServiceSpec(service_id="s-1", customer_id="c-1", policy_id=policy_id, tariff="Tariff",
-                       price=Money.of(price, currency or policy.provider.currency), **changes)
+    return ServiceSpec(
+        service_id="s-1",
+        customer_id="c-1",
+        policy_id=policy_id,
+        tariff="Tariff",
+        price=Money.of(price, currency or policy.provider.currency),
+        **changes,
+    )
 
 
 _seq = iter(range(1, 10**9))
@@ -90,13 +96,19 @@ def event(type_: EventType | str, **fields: Any) -> BillingEvent:
     return BillingEvent(event_id=f"e{next(_seq)}", type=EventType(type_), **fields)
 
 
-def run(policy_id: str, spec: ServiceSpec, start: str, events: list[tuple[str, BillingEvent]],
-        until: str) -> Run:
+def run(
+    policy_id: str, spec: ServiceSpec, start: str, events: list[tuple[str, BillingEvent]], until: str
+) -> Run:
     """Start the service at ``start`` (local time), apply ``events`` at their local times, and
     let the contract run by itself until ``until``."""
     policy = load_policy(policy_id)
-    state, result = dry_run(Contract(policy), spec, local(policy_id, start),
-                            [(local(policy_id, at), e) for at, e in events], local(policy_id, until))
+    state, result = dry_run(
+        Contract(policy),
+        spec,
+        local(policy_id, start),
+        [(local(policy_id, at), e) for at, e in events],
+        local(policy_id, until),
+    )
     return Run(policy=policy, state=state, result=result)
 
 

@@ -49,16 +49,25 @@ def limits(r: Run) -> list[str]:
 def purchases(r: Run) -> list[tuple[str, str, str]]:
     """(bought at, starts at, amount) of every Tariff bought."""
     zone = ZoneInfo(r.policy.provider.timezone)
-    return [(r.at_local(e),
-             datetime.fromisoformat(e.detail["starts_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-             e.detail["amount"]) for e in r.entries("tariff_purchased")]
+    return [
+        (
+            r.at_local(e),
+            datetime.fromisoformat(e.detail["starts_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            e.detail["amount"],
+        )
+        for e in r.entries("tariff_purchased")
+    ]
 
 
-def bought_once(*extra: tuple[str, object], until: str = "2027-06-01 00:00", period: str = "P1M",
-                top_up: str = PRICE) -> Run:
+def bought_once(
+    *extra: tuple[str, object], until: str = "2027-06-01 00:00", period: str = "P1M", top_up: str = PRICE
+) -> Run:
     """Top up at 10:05 and buy one Tariff at 10:10 on Mon 1 Feb 2027, then ``extra`` events."""
-    events = [("2027-02-01 10:05", event("payment", amount=kzt(top_up))),
-              ("2027-02-01 10:10", event("tariff_purchase")), *extra]
+    events = [
+        ("2027-02-01 10:05", event("payment", amount=kzt(top_up))),
+        ("2027-02-01 10:10", event("tariff_purchase")),
+        *extra,
+    ]
     return run(ID, spec(period), "2027-02-01 10:00", events, until=until)
 
 
@@ -74,8 +83,13 @@ def test_a_payment_only_tops_up_the_balance_and_starts_nothing() -> None:
     A top-up of a full Tariff's price, and nothing else for four months: no Tariff is bought, nothing
     is activated, limited or charged; the money stays on the Balance.
     """
-    r = run(ID, spec(), "2027-02-01 10:00",
-            [("2027-02-01 10:05", event("payment", amount=kzt(PRICE)))], until="2027-06-01 00:00")
+    r = run(
+        ID,
+        spec(),
+        "2027-02-01 10:00",
+        [("2027-02-01 10:05", event("payment", amount=kzt(PRICE)))],
+        until="2027-06-01 00:00",
+    )
     assert r.types() == ["payment_received"]
     assert r.first("payment_received").clause == "6.6"
     assert r.state.balance.amount == Decimal(PRICE)
@@ -116,8 +130,11 @@ def test_a_lapsed_client_who_buys_again_is_not_backdated() -> None:
     1 Mar - 1 Apr: the 15 limited days are not billed). Access returns at the purchase (6.6) and
     is limited again on Fri 16 Apr 12:00.
     """
-    r = bought_once(("2027-03-16 11:55", event("payment", amount=kzt(PRICE))),
-                    ("2027-03-16 12:00", event("tariff_purchase")), until="2027-05-01 00:00")
+    r = bought_once(
+        ("2027-03-16 11:55", event("payment", amount=kzt(PRICE))),
+        ("2027-03-16 12:00", event("tariff_purchase")),
+        until="2027-05-01 00:00",
+    )
     assert purchases(r)[1] == ("2027-03-16 12:00", "2027-03-16 12:00", PRICE)
     resumed = r.first("resumed")
     assert (r.at_local(resumed), resumed.clause) == ("2027-03-16 12:00", "6.6")
@@ -154,9 +171,16 @@ def test_a_purchase_the_balance_does_not_cover_is_refused() -> None:
     With 3 000 on the Balance a 5 000 Tariff cannot be bought: the purchase is refused, saying the
     balance does not cover the Tariff and citing 6.6; nothing starts, nothing is owed.
     """
-    r = run(ID, spec(), "2027-02-01 10:00",
-            [("2027-02-01 10:05", event("payment", amount=kzt("3000.00"))),
-             ("2027-02-01 10:10", event("tariff_purchase"))], until="2027-04-01 00:00")
+    r = run(
+        ID,
+        spec(),
+        "2027-02-01 10:00",
+        [
+            ("2027-02-01 10:05", event("payment", amount=kzt("3000.00"))),
+            ("2027-02-01 10:10", event("tariff_purchase")),
+        ],
+        until="2027-04-01 00:00",
+    )
     [reason] = r.rejected()
     assert "does not cover the Tariff" in reason and "(6.6)" in reason
     assert "3000.00" in reason and "5000.00" in reason
@@ -171,10 +195,15 @@ def test_a_tariff_bought_while_one_runs_starts_when_that_one_ends() -> None:
     does not cut the first short: it starts when the first ends, Mon 1 Mar 10:10, and runs to Thu
     1 Apr 10:10. Access is not limited on 1 Mar, only on 1 Apr 10:10.
     """
-    r = bought_once(("2027-02-15 09:00", event("payment", amount=kzt(PRICE))),
-                    ("2027-02-15 09:05", event("tariff_purchase")), until="2027-05-01 00:00")
-    assert purchases(r) == [("2027-02-01 10:10", "2027-02-01 10:10", PRICE),
-                            ("2027-02-15 09:05", "2027-03-01 10:10", PRICE)]
+    r = bought_once(
+        ("2027-02-15 09:00", event("payment", amount=kzt(PRICE))),
+        ("2027-02-15 09:05", event("tariff_purchase")),
+        until="2027-05-01 00:00",
+    )
+    assert purchases(r) == [
+        ("2027-02-01 10:10", "2027-02-01 10:10", PRICE),
+        ("2027-02-15 09:05", "2027-03-01 10:10", PRICE),
+    ]
     assert limits(r) == ["2027-04-01 10:10"]
     assert r.state.balance.amount == 0
 
@@ -210,9 +239,12 @@ def test_a_request_to_leave_waits_for_a_tariff_already_bought_after_the_running_
     Tariff is not refunded. With a second Tariff bought (runs 1 Mar - 1 Apr 10:10), a request on
     Wed 10 Feb takes effect when that one ends: Thu 1 Apr 10:10.
     """
-    r = bought_once(("2027-02-05 09:00", event("payment", amount=kzt(PRICE))),
-                    ("2027-02-05 09:05", event("tariff_purchase")),
-                    ("2027-02-10 16:00", event("cancel_request")), until="2027-06-01 00:00")
+    r = bought_once(
+        ("2027-02-05 09:00", event("payment", amount=kzt(PRICE))),
+        ("2027-02-05 09:05", event("tariff_purchase")),
+        ("2027-02-10 16:00", event("cancel_request")),
+        until="2027-06-01 00:00",
+    )
     assert r.at_local(r.first("terminated")) == "2027-04-01 10:10"
     assert limits(r) == []
     assert not r.entries("refund_due") and r.refunded().amount == 0
@@ -228,9 +260,12 @@ def test_a_tariff_bought_after_a_request_to_leave_is_not_lost() -> None:
     the Balance) or the agreement ends when that Tariff ends, 1 Apr 10:10 - it must not end on 1 Mar
     with the 5 000 spent on a Tariff that never starts.
     """
-    r = bought_once(("2027-02-10 16:00", event("cancel_request")),
-                    ("2027-02-15 09:00", event("payment", amount=kzt(PRICE))),
-                    ("2027-02-15 09:05", event("tariff_purchase")), until="2027-06-01 00:00")
+    r = bought_once(
+        ("2027-02-10 16:00", event("cancel_request")),
+        ("2027-02-15 09:00", event("payment", amount=kzt(PRICE))),
+        ("2027-02-15 09:05", event("tariff_purchase")),
+        until="2027-06-01 00:00",
+    )
     if r.rejected():
         assert r.state.balance.amount == Decimal(PRICE)
     else:
@@ -259,8 +294,10 @@ def test_no_invoice_can_be_raised_against_the_client() -> None:
     сформированного в Личном кабинете»; 6.6: the Balance is spent only by the client's purchase.
     An extra invoice from billing is refused, citing 6.6, and nothing becomes owed.
     """
-    r = bought_once(("2027-02-10 12:00", event("invoice", amount=kzt("1000.00"), invoice_id="x1")),
-                    until="2027-04-01 00:00")
+    r = bought_once(
+        ("2027-02-10 12:00", event("invoice", amount=kzt("1000.00"), invoice_id="x1")),
+        until="2027-04-01 00:00",
+    )
     [reason] = r.rejected()
     assert "issues no invoices" in reason and "(6.6)" in reason
     assert r.state.debt().amount == 0 and not r.entries("invoice_issued")
@@ -279,8 +316,9 @@ def test_the_operator_terminates_with_ten_calendar_days_notice() -> None:
     (art. 175) and the agreement ends at its 24:00, i.e. Wed 10 Mar 00:00. No refund is scheduled
     (the contract gives none; operations decide by hand).
     """
-    r = bought_once(("2027-02-25 14:00", event("provider_termination")), period="P3M",
-                    until="2027-06-01 00:00")
+    r = bought_once(
+        ("2027-02-25 14:00", event("provider_termination")), period="P3M", until="2027-06-01 00:00"
+    )
     requested = r.first("termination_requested")
     assert requested.clause == "13.2" and requested.detail["by"] == "provider"
     terminated = r.first("terminated")
@@ -298,8 +336,9 @@ def test_a_severe_breach_terminates_at_once_without_refund() -> None:
     Terminated the moment it is entered, Wed 10 Feb 15:00, citing 5.3.8; the Tariff paid to 1 Mar
     is not refunded, no notice period runs.
     """
-    r = bought_once(("2027-02-10 15:00", event("breach_termination", reason="4.3.8: malware")),
-                    until="2027-06-01 00:00")
+    r = bought_once(
+        ("2027-02-10 15:00", event("breach_termination", reason="4.3.8: malware")), until="2027-06-01 00:00"
+    )
     terminated = r.first("terminated")
     assert (r.at_local(terminated), terminated.clause) == ("2027-02-10 15:00", "5.3.8")
     assert terminated.detail["reason"] == "breach"
@@ -315,8 +354,11 @@ def test_a_suspension_for_a_breach_does_not_extend_the_tariff() -> None:
 
     Suspended Wed 10 Feb 15:00, lifted Sat 20 Feb 12:00: the Tariff still ends Mon 1 Mar 10:10.
     """
-    r = bought_once(("2027-02-10 15:00", event("abuse_suspend", reason="5.2.3")),
-                    ("2027-02-20 12:00", event("abuse_resolved")), until="2027-04-01 00:00")
+    r = bought_once(
+        ("2027-02-10 15:00", event("abuse_suspend", reason="5.2.3")),
+        ("2027-02-20 12:00", event("abuse_resolved")),
+        until="2027-04-01 00:00",
+    )
     suspended = r.first("suspended")
     assert (r.at_local(suspended), suspended.clause) == ("2027-02-10 15:00", "5.3.7")
     assert r.at_local(r.first("resumed")) == "2027-02-20 12:00"
@@ -335,8 +377,9 @@ def test_force_majeure_never_terminates_however_long() -> None:
     Force majeure from Fri 5 Feb 2027 12:00, still going a year later: no termination. The client's
     notice is due within 5 calendar days: 6-10 Feb, Wed 10 Feb a working day, so by 24:00 10 Feb.
     """
-    r = bought_once(("2027-02-05 12:00", event("force_majeure_start", reason="flood")),
-                    until="2028-02-15 00:00")
+    r = bought_once(
+        ("2027-02-05 12:00", event("force_majeure_start", reason="flood")), until="2028-02-15 00:00"
+    )
     started = r.first("force_majeure_started")
     assert started.clause == "11.2" and started.detail["termination"] == "none"
     assert datetime.fromisoformat(started.detail["notify_by"]) == at("2027-02-11 00:00")
@@ -352,8 +395,11 @@ def test_force_majeure_does_not_push_back_the_end_of_a_paid_tariff() -> None:
     days (Wed 10 Feb - Sat 20 Feb) inside a Tariff ending Mon 1 Mar 10:10 leaves that end where it
     is: access is limited on 1 Mar 10:10, not 11 Mar; the ending says deadlines were not extended.
     """
-    r = bought_once(("2027-02-10 12:00", event("force_majeure_start")),
-                    ("2027-02-20 12:00", event("force_majeure_end")), until="2027-04-01 00:00")
+    r = bought_once(
+        ("2027-02-10 12:00", event("force_majeure_start")),
+        ("2027-02-20 12:00", event("force_majeure_end")),
+        until="2027-04-01 00:00",
+    )
     ended = r.first("force_majeure_ended")
     assert ended.clause == "11.1"
     assert ended.detail["deadlines_extended"] is False and ended.detail["lasted_days"] == 10
@@ -369,10 +415,13 @@ def test_a_tariff_bought_during_force_majeure_after_the_old_one_expired_starts_a
     first Tariff expired on 1 Mar; the client buys another on Wed 10 Mar 12:00, which starts then and
     runs to Sat 10 Apr 12:00, when access is limited.
     """
-    r = bought_once(("2027-02-20 09:00", event("force_majeure_start")),
-                    ("2027-03-10 11:55", event("payment", amount=kzt(PRICE))),
-                    ("2027-03-10 12:00", event("tariff_purchase")),
-                    ("2027-03-20 09:00", event("force_majeure_end")), until="2027-05-01 00:00")
+    r = bought_once(
+        ("2027-02-20 09:00", event("force_majeure_start")),
+        ("2027-03-10 11:55", event("payment", amount=kzt(PRICE))),
+        ("2027-03-10 12:00", event("tariff_purchase")),
+        ("2027-03-20 09:00", event("force_majeure_end")),
+        until="2027-05-01 00:00",
+    )
     assert purchases(r)[1] == ("2027-03-10 12:00", "2027-03-10 12:00", PRICE)
     assert limits(r)[-1] == "2027-04-10 12:00"
 
@@ -390,22 +439,27 @@ def test_a_tariff_change_does_not_touch_a_paid_tariff() -> None:
     on Thu 1 Apr 10:10. A new Tariff then costs 8 000: with 5 000 on the Balance it is refused; after
     a further 3 000 it is bought at 8 000 and starts at once.
     """
-    r = bought_once(("2027-02-05 09:00", event("payment", amount=kzt(PRICE))),
-                    ("2027-02-05 09:05", event("tariff_purchase")),
-                    ("2027-02-10 11:00", event("tariff_change", new_price=kzt("8000.00"))),
-                    ("2027-04-01 11:00", event("payment", amount=kzt(PRICE))),
-                    ("2027-04-01 11:05", event("tariff_purchase")),
-                    ("2027-04-01 11:10", event("payment", amount=kzt("3000.00"))),
-                    ("2027-04-01 11:15", event("tariff_purchase")), until="2027-05-15 00:00")
+    r = bought_once(
+        ("2027-02-05 09:00", event("payment", amount=kzt(PRICE))),
+        ("2027-02-05 09:05", event("tariff_purchase")),
+        ("2027-02-10 11:00", event("tariff_change", new_price=kzt("8000.00"))),
+        ("2027-04-01 11:00", event("payment", amount=kzt(PRICE))),
+        ("2027-04-01 11:05", event("tariff_purchase")),
+        ("2027-04-01 11:10", event("payment", amount=kzt("3000.00"))),
+        ("2027-04-01 11:15", event("tariff_purchase")),
+        until="2027-05-15 00:00",
+    )
     announced = r.first("tariff_change_announced")
     assert announced.clause == "6.10"
     assert datetime.fromisoformat(announced.detail["effective_at"]) == at("2027-02-10 11:00")
     assert limits(r)[0] == "2027-04-01 10:10"
     [reason] = r.rejected()
     assert "does not cover the Tariff" in reason and "8000.00" in reason
-    assert purchases(r) == [("2027-02-01 10:10", "2027-02-01 10:10", PRICE),
-                            ("2027-02-05 09:05", "2027-03-01 10:10", PRICE),
-                            ("2027-04-01 11:15", "2027-04-01 11:15", "8000.00")]
+    assert purchases(r) == [
+        ("2027-02-01 10:10", "2027-02-01 10:10", PRICE),
+        ("2027-02-05 09:05", "2027-03-01 10:10", PRICE),
+        ("2027-04-01 11:15", "2027-04-01 11:15", "8000.00"),
+    ]
     assert limits(r) == ["2027-04-01 10:10", "2027-05-01 11:15"]
     assert r.state.balance.amount == 0
 
@@ -470,8 +524,7 @@ def test_every_cited_clause_is_in_the_seed() -> None:
 def test_every_cited_clause_is_numbered_in_the_seed_text() -> None:
     """The same check on the tag-stripped text: each clause the policy cites is numbered there."""
     text = plain_seed()
-    missing = sorted(c for c in cited_clauses()
-                     if not re.search(rf"(?:^|\s){re.escape(c)}\.?\s", text))
+    missing = sorted(c for c in cited_clauses() if not re.search(rf"(?:^|\s){re.escape(c)}\.?\s", text))
     assert missing == [], missing
     assert {"6.6", "5.3.10", "6.8", "13.2", "13.7", "5.3.8", "11.1", "11.2", "6.10"} <= cited_clauses()
 

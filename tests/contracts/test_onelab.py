@@ -54,16 +54,25 @@ PAID = ("2027-02-01 10:05", event("payment", amount=kzt(PRICE)))
 TWO_MONTHS = ("2027-02-01 10:05", event("payment", amount=kzt("20000.00")))
 
 
-def paid_month(*extra: tuple[str, BillingEvent], until: str = "2027-06-01 00:00",
-               first: tuple[str, BillingEvent] = PAID, **changes: object) -> Run:
+def paid_month(
+    *extra: tuple[str, BillingEvent],
+    until: str = "2027-06-01 00:00",
+    first: tuple[str, BillingEvent] = PAID,
+    **changes: object,
+) -> Run:
     """Started Mon 1 Feb 10:00, paid at 10:05 (``first``), then ``extra`` events."""
     return run(ID, spec(**changes), "2027-02-01 10:00", [first, *extra], until=until)
 
 
 def yearly(*extra: tuple[str, BillingEvent], until: str = "2027-06-01 00:00") -> Run:
     """A year of hosting, 120,000 KZT paid in advance Mon 1 Feb 10:05 (5.1: at most 12 months)."""
-    return run(ID, spec(price="120000.00", period="P1Y"), "2027-02-01 10:00",
-               [("2027-02-01 10:05", event("payment", amount=kzt("120000.00"))), *extra], until=until)
+    return run(
+        ID,
+        spec(price="120000.00", period="P1Y"),
+        "2027-02-01 10:00",
+        [("2027-02-01 10:05", event("payment", amount=kzt("120000.00"))), *extra],
+        until=until,
+    )
 
 
 def credit(when: str, amount: str = "30000.00", invoice_id: str = "x1") -> tuple[str, BillingEvent]:
@@ -131,8 +140,12 @@ def test_a_credit_invoice_is_due_in_3_business_days_past_nauryz() -> None:
     until 24:00 of Fri 26 Mar (counting calendar days it would have been Sun 21, rolled to Thu 25).
     Paid at 23:50 that day: in time, no suspension and no fee.
     """
-    r = paid_month(credit("2027-03-18 12:00"), ("2027-03-26 23:50", event("payment", amount=kzt("30000.00"))),
-                   first=TWO_MONTHS, until="2027-04-01 00:00")
+    r = paid_month(
+        credit("2027-03-18 12:00"),
+        ("2027-03-26 23:50", event("payment", amount=kzt("30000.00"))),
+        first=TWO_MONTHS,
+        until="2027-04-01 00:00",
+    )
     [x1] = [e for e in r.entries("invoice_issued") if e.detail["invoice_id"] == "x1"]
     assert (r.at_local(x1), x1.detail["kind"], x1.clause) == ("2027-03-18 12:00", "extra", "5.3")
     assert x1.detail["due_on"] == "2027-03-26"
@@ -184,11 +197,18 @@ def test_a_month_ending_on_nauryz_is_never_suspended_before_it_ends() -> None:
     payable through Thu 25 Mar. Unpaid, it suspends Fri 26 Mar 00:00 - after the paid month, never
     inside it.
     """
-    r = run(ID, spec(), "2027-02-22 10:00",
-            [("2027-02-22 10:05", event("payment", amount=kzt(PRICE)))], until="2027-04-01 00:00")
+    r = run(
+        ID,
+        spec(),
+        "2027-02-22 10:00",
+        [("2027-02-22 10:05", event("payment", amount=kzt(PRICE)))],
+        until="2027-04-01 00:00",
+    )
     p1 = invoice(r, "p1")
-    assert r.at_local([e for e in r.entries("invoice_issued") if e.detail["invoice_id"] == "p1"][0]) \
+    assert (
+        r.at_local([e for e in r.entries("invoice_issued") if e.detail["invoice_id"] == "p1"][0])
         == "2027-03-17 10:05"
+    )
     assert p1["due_on"] == "2027-03-25"
     suspended = r.first("suspended")
     assert r.at_local(suspended) == "2027-03-26 00:00"
@@ -278,7 +298,9 @@ def test_a_30th_day_that_is_a_sunday_moves_the_removal_to_after_monday() -> None
     assert deleted.detail["debt"] == "30000.00"
 
 
-def test_paying_the_overdue_invoice_while_a_newer_one_is_not_due_restores_and_re_anchors_the_removal() -> None:
+def test_paying_the_overdue_invoice_while_a_newer_one_is_not_due_restores_and_re_anchors_the_removal() -> (
+    None
+):
     """5.2: restored "within 24 hours of receiving the documents confirming settlement of the
     outstanding payment"; 3.2.4: removal when "the payment delay exceeds 30 (thirty) calendar days from
     the date of payment due date" (audit O1).
@@ -290,8 +312,11 @@ def test_paying_the_overdue_invoice_while_a_newer_one_is_not_due_restores_and_re
     Wed 10 Mar 00:00, and the removal counts from x1's due date: day 30 is Thu 8 Apr, removal Fri 9 Apr
     00:00 - not Thu 1 Apr, 30 days from the March invoice already paid.
     """
-    r = paid_month(credit("2027-03-03 12:00"), ("2027-03-05 15:00", event("payment", amount=kzt(PRICE))),
-                   until="2027-05-01 00:00")
+    r = paid_month(
+        credit("2027-03-03 12:00"),
+        ("2027-03-05 15:00", event("payment", amount=kzt(PRICE))),
+        until="2027-05-01 00:00",
+    )
     suspended = r.entries("suspended")
     assert [r.at_local(s) for s in suspended] == ["2027-03-02 00:00", "2027-03-10 00:00"]
     assert r.at_local(r.first("resumed")) == "2027-03-05 15:00"
@@ -309,8 +334,11 @@ def test_a_payment_not_in_full_keeps_the_service_suspended() -> None:
     Suspended Tue 2 Mar 00:00 for 10,000 KZT; 6,000 arrive Wed 3 Mar: still suspended, 4,000 overdue;
     the other 4,000 arrive Fri 5 Mar 12:00: resumed then.
     """
-    r = paid_month(("2027-03-03 12:00", event("payment", amount=kzt("6000.00"))),
-                   ("2027-03-05 12:00", event("payment", amount=kzt("4000.00"))), until="2027-03-20 00:00")
+    r = paid_month(
+        ("2027-03-03 12:00", event("payment", amount=kzt("6000.00"))),
+        ("2027-03-05 12:00", event("payment", amount=kzt("4000.00"))),
+        until="2027-03-20 00:00",
+    )
     [resumed] = r.entries("resumed")
     assert r.at_local(resumed) == "2027-03-05 12:00"
     mid = paid_month(("2027-03-03 12:00", event("payment", amount=kzt("6000.00"))), until="2027-03-04 00:00")
@@ -349,8 +377,11 @@ def test_a_promise_kept_restores_the_service_and_nothing_is_removed() -> None:
     Promise of Wed 10 Mar to pay by Thu 15 Apr; the 10,000 KZT arrive Thu 15 Apr 20:00: resumed then,
     and nothing is removed on 1 Apr or 16 Apr.
     """
-    r = paid_month(promise("2027-03-10 12:00", "2027-04-15 18:00"),
-                   ("2027-04-15 20:00", event("payment", amount=kzt(PRICE))), until="2027-04-30 00:00")
+    r = paid_month(
+        promise("2027-03-10 12:00", "2027-04-15 18:00"),
+        ("2027-04-15 20:00", event("payment", amount=kzt(PRICE))),
+        until="2027-04-30 00:00",
+    )
     assert r.at_local(r.first("resumed")) == "2027-04-15 20:00"
     assert not r.entries("deleted")
 
@@ -382,8 +413,12 @@ def test_a_promise_beyond_six_months_meets_the_3_2_5_termination() -> None:
     Sat 4 Sep, a day off, moved to Mon 6 Sep (art. 175): on Tue 7 Sep 00:00 the default exceeds six
     months and the Agreement ends, citing 3.2.5, the 30,000 KZT still owed. Nothing is removed before.
     """
-    r = paid_month(credit("2027-03-01 12:00"), promise("2027-03-05 11:00", "2027-10-01 12:00"),
-                   first=TWO_MONTHS, until="2027-10-10 00:00")
+    r = paid_month(
+        credit("2027-03-01 12:00"),
+        promise("2027-03-05 11:00", "2027-10-01 12:00"),
+        first=TWO_MONTHS,
+        until="2027-10-10 00:00",
+    )
     assert r.first("promise_to_pay").detail["promised_on"] == "2027-10-01"
     assert not r.entries("deleted")
     [terminated] = r.entries("terminated")
@@ -441,15 +476,23 @@ def test_the_late_fee_is_0_1_percent_a_day_of_the_whole_invoice_amount() -> None
     5-15 Mar = 11. The fee is on "the invoice amount" as written: 0.001 x 30,000 x 11 = 330.00 KZT
     (on the unpaid remainder it would be 30 + 10 x 10 = 130). Resumed on the full payment.
     """
-    r = paid_month(credit("2027-03-01 12:00"), ("2027-03-05 11:00", event("payment", amount=kzt("20000.00"))),
-                   ("2027-03-15 11:00", event("payment", amount=kzt("10000.00"))),
-                   first=TWO_MONTHS, until="2027-03-20 00:00")
+    r = paid_month(
+        credit("2027-03-01 12:00"),
+        ("2027-03-05 11:00", event("payment", amount=kzt("20000.00"))),
+        ("2027-03-15 11:00", event("payment", amount=kzt("10000.00"))),
+        first=TWO_MONTHS,
+        until="2027-03-20 00:00",
+    )
     assert r.at_local(r.first("suspended")) == "2027-03-05 00:00"
     assert r.at_local(r.first("resumed")) == "2027-03-15 11:00"
     [fee] = r.entries("late_fee")
     assert fee.clause == "5.3"
     assert r.at_local(fee) == "2027-03-15 11:00"
-    assert (fee.detail["amount"], fee.detail["days_late"], fee.detail["base"]) == ("330.00", 11, "invoice_amount")
+    assert (fee.detail["amount"], fee.detail["days_late"], fee.detail["base"]) == (
+        "330.00",
+        11,
+        "invoice_amount",
+    )
     assert r.state.late_fees_charged.amount == Decimal("330.00")
 
 
@@ -460,9 +503,13 @@ def test_the_late_fee_has_no_cap() -> None:
     (11.11.1, so nothing was removed): 120 days of default (27 in March, 30 + 31 + 30, 2 in July):
     0.001 x 30,000 x 120 = 3,600.00 KZT, 12% of the invoice, not cut at any cap.
     """
-    r = paid_month(credit("2027-03-01 12:00"), promise("2027-03-05 11:00", "2027-07-02 12:00"),
-                   ("2027-07-02 11:00", event("payment", amount=kzt("30000.00"))),
-                   first=TWO_MONTHS, until="2027-07-03 00:00")
+    r = paid_month(
+        credit("2027-03-01 12:00"),
+        promise("2027-03-05 11:00", "2027-07-02 12:00"),
+        ("2027-07-02 11:00", event("payment", amount=kzt("30000.00"))),
+        first=TWO_MONTHS,
+        until="2027-07-03 00:00",
+    )
     [fee] = r.entries("late_fee")
     assert (fee.detail["amount"], fee.detail["days_late"], fee.detail["capped"]) == ("3600.00", 120, False)
     assert fee.detail["cap_ratio"] is None
@@ -497,11 +544,17 @@ def test_the_subscriber_may_terminate_at_any_time_and_gets_the_unused_funds_back
     assert requested.clause == "11.7"
     assert datetime.fromisoformat(requested.detail["effective_at"]) == at("2027-02-15 12:00")
     [terminated] = r.entries("terminated")
-    assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == \
-        ("2027-02-15 12:00", "11.7", "customer_notice")
+    assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == (
+        "2027-02-15 12:00",
+        "11.7",
+        "customer_notice",
+    )
     refund = r.first("refund_due")
-    assert (refund.detail["amount"], refund.detail["destination"], refund.detail["due_by"]) == \
-        ("5000.00", "bank_transfer", None)
+    assert (refund.detail["amount"], refund.detail["destination"], refund.detail["due_by"]) == (
+        "5000.00",
+        "bank_transfer",
+        None,
+    )
     assert refund.clause == "11.8"
     assert r.refunded().amount == Decimal("5000.00")
     assert [e.detail["invoice_id"] for e in r.entries("invoice_issued")] == ["p0"]
@@ -525,8 +578,11 @@ def test_the_operator_terminates_with_30_calendar_days_notice_and_settles() -> N
     assert (requested.clause, requested.detail["by"]) == ("11.4", "provider")
     assert datetime.fromisoformat(requested.detail["effective_at"]) == at("2027-03-13 00:00")
     [terminated] = r.entries("terminated")
-    assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == \
-        ("2027-03-13 00:00", "11.4", "provider_notice")
+    assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == (
+        "2027-03-13 00:00",
+        "11.4",
+        "provider_notice",
+    )
     assert r.first("refund_due").detail["amount"] == "106849.32"
     assert r.refunded().amount == Decimal("106849.32")
 
@@ -544,8 +600,11 @@ def test_termination_for_systematic_violations_forfeits_the_funds() -> None:
     """
     r = yearly(("2027-03-01 12:00", event("breach_termination", reason="third violation")))
     [terminated] = r.entries("terminated")
-    assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == \
-        ("2027-03-01 12:00", "11.10.1", "breach")
+    assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == (
+        "2027-03-01 12:00",
+        "11.10.1",
+        "breach",
+    )
     assert not r.entries("refund_due")
     assert r.refunded().amount == 0
 
@@ -569,8 +628,11 @@ def test_a_force_majeure_lasting_over_a_month_terminates_the_agreement_with_a_re
     assert datetime.fromisoformat(started.detail["notify_by"]) == at("2027-03-17 00:00")
     assert datetime.fromisoformat(started.detail["terminates_at"]) == at("2027-04-02 00:00")
     [terminated] = r.entries("terminated")
-    assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == \
-        ("2027-04-02 00:00", "8.3", "force_majeure")
+    assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == (
+        "2027-04-02 00:00",
+        "8.3",
+        "force_majeure",
+    )
     assert r.first("refund_due").detail["amount"] == "110794.52"
     assert r.refunded().amount == Decimal("110794.52")
 
@@ -581,8 +643,9 @@ def test_a_force_majeure_ended_within_the_month_changes_nothing() -> None:
 
     Force majeure Mon 1 - Sat 20 Mar: no termination; the year paid still runs to 1 Feb 2028 10:05.
     """
-    r = yearly(("2027-03-01 12:00", event("force_majeure_start")),
-               ("2027-03-20 12:00", event("force_majeure_end")))
+    r = yearly(
+        ("2027-03-01 12:00", event("force_majeure_start")), ("2027-03-20 12:00", event("force_majeure_end"))
+    )
     assert r.first("force_majeure_ended").detail["deadlines_extended"] is False
     assert not r.entries("terminated")
     assert r.state.phase is Phase.ACTIVE
@@ -602,13 +665,20 @@ def test_months_the_service_was_blocked_are_not_billed() -> None:
     10,000 KZT arrive Tue 15 Jun 11:00. That is the payment of one month of use: access reopens then and
     runs to Thu 15 Jul 11:00. April and May, when access was blocked, are not invoiced.
     """
-    r = paid_month(promise("2027-03-05 11:00", "2027-06-15 12:00"),
-                   ("2027-06-15 11:00", event("payment", amount=kzt(PRICE))), until="2027-06-30 00:00")
+    r = paid_month(
+        promise("2027-03-05 11:00", "2027-06-15 12:00"),
+        ("2027-06-15 11:00", event("payment", amount=kzt(PRICE))),
+        until="2027-06-30 00:00",
+    )
     assert r.at_local(r.first("resumed")) == "2027-06-15 11:00"
     assert r.state.paid_until == at("2027-07-15 11:00")
-    blocked = [e.detail["invoice_id"] for e in r.entries("invoice_issued")
-               if e.detail["covers_until"] and datetime.fromisoformat(e.detail["covers_until"]) <= at("2027-06-15 11:00")
-               and e.detail["invoice_id"] != "p1"]
+    blocked = [
+        e.detail["invoice_id"]
+        for e in r.entries("invoice_issued")
+        if e.detail["covers_until"]
+        and datetime.fromisoformat(e.detail["covers_until"]) <= at("2027-06-15 11:00")
+        and e.detail["invoice_id"] != "p1"
+    ]
     assert blocked == []
     assert len(r.entries("suspended")) == 1
 
@@ -632,18 +702,30 @@ def test_every_clause_the_policy_and_the_engine_cite_is_in_the_seed() -> None:
     policy = load_policy(ID)
     cited = {t.clause for t in _terms(policy) if t.clause}
     cited |= {r.clause for r in policy.other_rules.values() if r.clause}
-    for rule in (policy.termination.customer_right, policy.termination.serious_breach,
-                 policy.termination.promise_to_pay, policy.suspension.abuse):
+    for rule in (
+        policy.termination.customer_right,
+        policy.termination.serious_breach,
+        policy.termination.promise_to_pay,
+        policy.suspension.abuse,
+    ):
         assert rule is not None and rule.clause
         cited.add(rule.clause)
-    cited |= {policy.billing.model_clause, policy.late_fee.clause if policy.late_fee else "5.3",
-              policy.force_majeure.clause, policy.tariff_change.clause}
+    cited |= {
+        policy.billing.model_clause,
+        policy.late_fee.clause if policy.late_fee else "5.3",
+        policy.force_majeure.clause,
+        policy.tariff_change.clause,
+    }
     runs = [
         paid_month(until="2027-05-01 00:00"),
         paid_month(kind="domain", until="2027-05-01 00:00"),
-        paid_month(credit("2027-03-01 12:00"), promise("2027-03-05 11:00", "2027-07-02 12:00"),
-                   ("2027-07-02 11:00", event("payment", amount=kzt("30000.00"))), first=TWO_MONTHS,
-                   until="2027-10-10 00:00"),
+        paid_month(
+            credit("2027-03-01 12:00"),
+            promise("2027-03-05 11:00", "2027-07-02 12:00"),
+            ("2027-07-02 11:00", event("payment", amount=kzt("30000.00"))),
+            first=TWO_MONTHS,
+            until="2027-10-10 00:00",
+        ),
         paid_month(("2027-02-15 12:00", event("cancel_request"))),
         yearly(("2027-02-10 12:00", event("provider_termination"))),
         yearly(("2027-03-01 12:00", event("force_majeure_start"))),
@@ -655,8 +737,21 @@ def test_every_clause_the_policy_and_the_engine_cite_is_in_the_seed() -> None:
         cited |= {d.clause for d in r.result.deliveries if d.clause}
     missing = sorted(c for c in cited if not clause_in_seed(ID, c))
     assert missing == []
-    assert {"5.1", "5.2", "5.3", "3.2.4", "3.2.5", "11.11.1", "11.7", "11.8", "11.4", "11.10.1",
-            "8.2", "8.3", "7.3"} <= cited
+    assert {
+        "5.1",
+        "5.2",
+        "5.3",
+        "3.2.4",
+        "3.2.5",
+        "11.11.1",
+        "11.7",
+        "11.8",
+        "11.4",
+        "11.10.1",
+        "8.2",
+        "8.3",
+        "7.3",
+    } <= cited
 
 
 def test_operational_steps_cite_no_clause() -> None:
@@ -687,9 +782,11 @@ def test_a_new_price_is_announced_by_email_and_applies_from_the_next_period() ->
     price of 12,000 is announced Wed 10 Feb 12:00, by e-mail only, effective at once (clause 4.5).
     February keeps its price; the March invoice, issued for the period from 1 Mar, is 12,000.
     """
-    r = paid_month(("2027-02-10 12:00", event("tariff_change", new_price=kzt("12000.00"), new_tariff="Pro")),
-                   first=("2027-02-01 10:05", event("payment", amount=kzt("30000.00"))),
-                   until="2027-03-10 00:00")
+    r = paid_month(
+        ("2027-02-10 12:00", event("tariff_change", new_price=kzt("12000.00"), new_tariff="Pro")),
+        first=("2027-02-01 10:05", event("payment", amount=kzt("30000.00"))),
+        until="2027-03-10 00:00",
+    )
     announced = r.first("tariff_change_announced")
     assert announced.clause == "4.5"
     assert datetime.fromisoformat(announced.detail["effective_at"]) == at("2027-02-10 12:00")

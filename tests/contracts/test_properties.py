@@ -67,14 +67,30 @@ START = "2027-02-01 10:00"
 DAYS = 200
 PERIODS = ["P1M", "P1M", "P3M", "P1Y"]
 # The customer's and billing's inputs, payments weighted up.
-CUSTOMER_KINDS = [EventType.PAYMENT, EventType.PAYMENT, EventType.PAYMENT, EventType.INVOICE,
-                  EventType.TARIFF_PURCHASE, EventType.TARIFF_PURCHASE, EventType.CANCEL_REQUEST,
-                  EventType.CANCEL_WITHDRAWN, EventType.WITHDRAWAL, EventType.PROMISE_TO_PAY,
-                  EventType.FORCE_MAJEURE_START, EventType.FORCE_MAJEURE_END, EventType.ABUSE_SUSPEND,
-                  EventType.ABUSE_RESOLVED, EventType.FORCE_MAJEURE_TERMINATE, EventType.TARIFF_CHANGE]
+CUSTOMER_KINDS = [
+    EventType.PAYMENT,
+    EventType.PAYMENT,
+    EventType.PAYMENT,
+    EventType.INVOICE,
+    EventType.TARIFF_PURCHASE,
+    EventType.TARIFF_PURCHASE,
+    EventType.CANCEL_REQUEST,
+    EventType.CANCEL_WITHDRAWN,
+    EventType.WITHDRAWAL,
+    EventType.PROMISE_TO_PAY,
+    EventType.FORCE_MAJEURE_START,
+    EventType.FORCE_MAJEURE_END,
+    EventType.ABUSE_SUSPEND,
+    EventType.ABUSE_RESOLVED,
+    EventType.FORCE_MAJEURE_TERMINATE,
+    EventType.TARIFF_CHANGE,
+]
 # Operations' inputs as well, for (d).
-ALL_KINDS = CUSTOMER_KINDS + [EventType.PROVIDER_TERMINATION, EventType.BREACH_TERMINATION,
-                              EventType.CONSENT_WITHDRAWN]
+ALL_KINDS = CUSTOMER_KINDS + [
+    EventType.PROVIDER_TERMINATION,
+    EventType.BREACH_TERMINATION,
+    EventType.CONSENT_WITHDRAWN,
+]
 FACTORS = [Decimal("0.5"), Decimal("1"), Decimal("1.5"), Decimal("2"), Decimal("3")]
 # Deadlines with no entry of their own: a paid period rolling over; a notice held back by quiet
 # hours (the delivery carries its clause or its operational mark, checked in (c)).
@@ -110,8 +126,9 @@ def price_of(policy_id: str) -> Money:
     return Money.of("20.00" if currency == "EUR" else "2500.00", currency)
 
 
-def make_event(n: int, kind: EventType, price: Money, factor: Decimal, at: datetime,
-               flag: bool) -> BillingEvent:
+def make_event(
+    n: int, kind: EventType, price: Money, factor: Decimal, at: datetime, flag: bool
+) -> BillingEvent:
     fields: dict[str, object] = {}
     if kind in (EventType.PAYMENT, EventType.INVOICE):
         fields["amount"] = price.times(factor).rounded()
@@ -123,33 +140,65 @@ def make_event(n: int, kind: EventType, price: Money, factor: Decimal, at: datet
         fields["party"] = "customer" if flag else "provider"
     if kind is EventType.CANCEL_REQUEST:
         fields["scope"] = CancelScope.SERVICE if flag else CancelScope.CONTRACT
-    if kind in (EventType.ABUSE_SUSPEND, EventType.BREACH_TERMINATION, EventType.PROVIDER_TERMINATION,
-                EventType.FORCE_MAJEURE_START):
+    if kind in (
+        EventType.ABUSE_SUSPEND,
+        EventType.BREACH_TERMINATION,
+        EventType.PROVIDER_TERMINATION,
+        EventType.FORCE_MAJEURE_START,
+    ):
         fields["reason"] = "random"
     return BillingEvent(event_id=f"e{n}", type=kind, **fields)  # type: ignore[arg-type]
 
 
-def live(policy_id: str, kind_index: int, trial: bool, consumer: bool, period: str,
-         inputs: list[tuple[int, int, int, Decimal, bool]], kinds: list[EventType]) -> Life:
+def live(
+    policy_id: str,
+    kind_index: int,
+    trial: bool,
+    consumer: bool,
+    period: str,
+    inputs: list[tuple[int, int, int, Decimal, bool]],
+    kinds: list[EventType],
+) -> Life:
     """The same loop as the workflow and ``dry_run``, checking each destructive step before it runs."""
     policy = load_policy(policy_id)
     contract = Contract(policy)
     price = price_of(policy_id)
     kind = policy.service_kinds[kind_index % len(policy.service_kinds)]
-    spec = ServiceSpec(service_id="s", customer_id="c", policy_id=policy_id, kind=kind, tariff="T",
-                       price=price, period=period, trial=trial, consumer=consumer)
+    spec = ServiceSpec(
+        service_id="s",
+        customer_id="c",
+        policy_id=policy_id,
+        kind=kind,
+        tariff="T",
+        price=price,
+        period=period,
+        trial=trial,
+        consumer=consumer,
+    )
     start = local(policy_id, START)
     state = ServiceState.new(spec, start)
-    life = Life(policy_id=policy_id, contract=contract, state=state,
-                paid_in=Money.zero(price.currency), highest_price=price)
+    life = Life(
+        policy_id=policy_id,
+        contract=contract,
+        state=state,
+        paid_in=Money.zero(price.currency),
+        highest_price=price,
+    )
     refusal = contract.start_refusal(spec)
     if refusal is not None:  # the workflow never starts it (a trial the contract does not offer)
         life.refused_at_start = refusal
         return life
     until = start + timedelta(days=DAYS)
-    events = sorted(((start + timedelta(days=d, hours=h),
-                      make_event(n, kinds[k % len(kinds)], price, f, start + timedelta(days=d), flag))
-                     for n, (d, h, k, f, flag) in enumerate(inputs)), key=lambda pair: pair[0])
+    events = sorted(
+        (
+            (
+                start + timedelta(days=d, hours=h),
+                make_event(n, kinds[k % len(kinds)], price, f, start + timedelta(days=d), flag),
+            )
+            for n, (d, h, k, f, flag) in enumerate(inputs)
+        ),
+        key=lambda pair: pair[0],
+    )
     life.steps.append(contract.start(state, start))
     last = start
     while True:
@@ -158,12 +207,16 @@ def live(policy_id: str, kind_index: int, trial: bool, consumer: bool, period: s
         if deadline and deadline.at <= until and (next_at is None or deadline.at <= next_at):
             assert deadline.clause is None or clause_in_seed(policy_id, deadline.clause), deadline
             assert deadline.clause or deadline.operational or deadline.action in BOOKKEEPING, (
-                policy_id, deadline)
+                policy_id,
+                deadline,
+            )
             last = max(deadline.at, last)
             destructive = deadline.action in DESTRUCTIVE
-            customer_exit = (deadline.action is DeadlineAction.TERMINATE
-                             and policy.termination.exit_is_deletion
-                             and state.cancellation_reason != "provider_notice")
+            customer_exit = (
+                deadline.action is DeadlineAction.TERMINATE
+                and policy.termination.exit_is_deletion
+                and state.cancellation_reason != "provider_notice"
+            )
             if deadline.action in FOR_DEBT:
                 life.debt_violations += debt_violation(contract, state, last, deadline.action)
             step = contract.on_deadline(state, deadline, last)
@@ -177,7 +230,10 @@ def live(policy_id: str, kind_index: int, trial: bool, consumer: bool, period: s
                 assert not debt_endings, (policy_id, deadline.action, "terminated for debt unchecked")
             else:
                 assert not deleted and not debt_endings, (
-                    policy_id, deadline.action, "deleted or terminated for debt outside the debt path")
+                    policy_id,
+                    deadline.action,
+                    "deleted or terminated for debt outside the debt path",
+                )
             life.steps.append(step)
         elif next_at is not None and next_at <= until:
             at, event = events.pop(0)
@@ -187,10 +243,14 @@ def live(policy_id: str, kind_index: int, trial: bool, consumer: bool, period: s
                 if event.type is EventType.PAYMENT and event.amount:
                     life.paid_in = (life.paid_in or price) + event.amount
                 if event.type is EventType.TARIFF_CHANGE and event.new_price:
-                    life.highest_price = max(life.highest_price or price, event.new_price,
-                                             key=lambda m: m.amount)
+                    life.highest_price = max(
+                        life.highest_price or price, event.new_price, key=lambda m: m.amount
+                    )
             assert not [e for e in step.entries if e.type.value == "deleted" or for_debt(e)], (
-                policy_id, event.type, "deleted or terminated for debt by an input")
+                policy_id,
+                event.type,
+                "deleted or terminated for debt by an input",
+            )
             life.steps.append(step)
         else:
             break
@@ -205,16 +265,21 @@ def for_debt(entry: TimelineEntry) -> bool:
     return entry.type.value == "terminated" and entry.detail.get("reason") in ("debt", "non_payment")
 
 
-def debt_violation(contract: Contract, state: ServiceState, at: datetime,
-                   action: DeadlineAction) -> list[str]:
+def debt_violation(
+    contract: Contract, state: ServiceState, at: datetime, action: DeadlineAction
+) -> list[str]:
     """(a), on the state just before a step taken for non-payment: what is wrong, if anything."""
     policy_id = contract.policy.id
     model = contract.policy.billing.model
-    story = (f"; {state.spec.kind} {state.spec.period} trial={state.spec.trial}; timeline: "
-             + ", ".join(f"{e.at:%Y-%m-%d %H:%M} {e.type.value} {e.clause} {e.detail}" for e in state.timeline)
-             + "; invoices: " + ", ".join(
-                 f"{i.invoice_id} {i.amount} paid {i.paid} due {i.due_on} ({i.due_at:%Y-%m-%d %H:%M})"
-                 for i in state.invoices))
+    story = (
+        f"; {state.spec.kind} {state.spec.period} trial={state.spec.trial}; timeline: "
+        + ", ".join(f"{e.at:%Y-%m-%d %H:%M} {e.type.value} {e.clause} {e.detail}" for e in state.timeline)
+        + "; invoices: "
+        + ", ".join(
+            f"{i.invoice_id} {i.amount} paid {i.paid} due {i.due_on} ({i.due_at:%Y-%m-%d %H:%M})"
+            for i in state.invoices
+        )
+    )
     if model is PaymentModel.INVOICE:
         if not contract.billing.overdue_amount(state, at).is_positive:
             return [f"{policy_id}: {action.value} at {at} with nothing overdue" + story]
@@ -222,10 +287,13 @@ def debt_violation(contract: Contract, state: ServiceState, at: datetime,
         # Blocked because the balance could not pay for the services, and no top-up covering them
         # since: 8.5.2 blocks "до момента пополнения" (until a top-up), so a price cut announced
         # meanwhile does not lift the block by itself.
-        blocked = (SuspensionReason.NON_PAYMENT in state.suspension_reasons
-                   and state.balance_short_since is not None)
-        needed = max(contract.price_for(state, state.balance_short_since or at).amount,
-                     contract.price_for(state, at).amount)
+        blocked = (
+            SuspensionReason.NON_PAYMENT in state.suspension_reasons and state.balance_short_since is not None
+        )
+        needed = max(
+            contract.price_for(state, state.balance_short_since or at).amount,
+            contract.price_for(state, at).amount,
+        )
         if not (blocked and state.balance.amount < needed):
             return [f"{policy_id}: {action.value} at {at} while the balance covers the services" + story]
     else:
@@ -243,11 +311,19 @@ def _opening(kinds: list[EventType], opening: str) -> list[tuple[int, int, int, 
 
 
 def lives(kinds: list[EventType]) -> st.SearchStrategy[Life]:
-    inputs = st.lists(st.tuples(st.integers(0, DAYS - 10), st.integers(0, 23),
-                                st.integers(0, len(kinds) - 1), st.sampled_from(FACTORS), st.booleans()),
-                      max_size=15)
+    inputs = st.lists(
+        st.tuples(
+            st.integers(0, DAYS - 10),
+            st.integers(0, 23),
+            st.integers(0, len(kinds) - 1),
+            st.sampled_from(FACTORS),
+            st.booleans(),
+        ),
+        max_size=15,
+    )
     openings = st.sampled_from(["none", "pay", "pay_and_buy", "pay_and_buy"]).map(
-        lambda opening: _opening(kinds, opening))
+        lambda opening: _opening(kinds, opening)
+    )
     return st.builds(
         live,
         st.sampled_from(POLICIES),
@@ -272,10 +348,12 @@ def _check_nothing_for_debt_unless_overdue(life: Life) -> None:
 # A force majeure of 14 days and 1 hour: due dates move by 15 whole days (a part day counts as
 # one), so a step for non-payment still waits until something is overdue.
 _K = CUSTOMER_KINDS
-_PART_DAY_FM = [(0, 1, _K.index(EventType.PAYMENT), Decimal("1"), True),
-                (0, 2, _K.index(EventType.INVOICE), Decimal("2"), True),
-                (0, 3, _K.index(EventType.FORCE_MAJEURE_START), Decimal("1"), True),
-                (14, 4, _K.index(EventType.FORCE_MAJEURE_END), Decimal("1"), True)]
+_PART_DAY_FM = [
+    (0, 1, _K.index(EventType.PAYMENT), Decimal("1"), True),
+    (0, 2, _K.index(EventType.INVOICE), Decimal("2"), True),
+    (0, 3, _K.index(EventType.FORCE_MAJEURE_START), Decimal("1"), True),
+    (14, 4, _K.index(EventType.FORCE_MAJEURE_END), Decimal("1"), True),
+]
 
 
 @example(life=live("smartape", 0, False, False, "P1M", _PART_DAY_FM, CUSTOMER_KINDS))
@@ -283,7 +361,8 @@ _PART_DAY_FM = [(0, 1, _K.index(EventType.PAYMENT), Decimal("1"), True),
 @SETTINGS
 @given(lives(CUSTOMER_KINDS))
 def test_nothing_is_done_for_debt_while_nothing_is_overdue_even_after_a_part_day_force_majeure(
-        life: Life) -> None:
+    life: Life,
+) -> None:
     """(a) for every life, whatever the length of its force majeure."""
     _check_nothing_for_debt_unless_overdue(life)
 
@@ -303,8 +382,11 @@ def test_late_fees_within_their_cap_and_refunds_within_what_was_paid(life: Life)
     if policy.late_fee is None:
         assert not fees
     elif policy.late_fee.cap_ratio is not None:
-        billed = {e.detail["invoice_id"]: Decimal(e.detail["amount"])
-                  for e in entries if e.type.value == "invoice_issued"}
+        billed = {
+            e.detail["invoice_id"]: Decimal(e.detail["amount"])
+            for e in entries
+            if e.type.value == "invoice_issued"
+        }
         for fee in fees:
             cap = billed[fee.detail["invoice_id"]] * policy.late_fee.cap_ratio
             assert Decimal(fee.detail["amount"]) <= cap + Decimal("0.005"), fee.detail
@@ -319,8 +401,14 @@ def test_late_fees_within_their_cap_and_refunds_within_what_was_paid(life: Life)
 
 # Pinned lives where a debt paid after termination is overpaid (PS.kz 7.5 + 5.25, SmartApe 2.2.5
 # + 11.4): the engine keeps the excess on the ended service and refunds nothing.
-_OVERPAID_AFTER_END_PS = ("ps-kz", 3, False, False, "P1M",
-                          [(0, 1, 0, Decimal("1"), True), (150, 2, 0, Decimal("3"), True)])
+_OVERPAID_AFTER_END_PS = (
+    "ps-kz",
+    3,
+    False,
+    False,
+    "P1M",
+    [(0, 1, 0, Decimal("1"), True), (150, 2, 0, Decimal("3"), True)],
+)
 _OVERPAID_AFTER_END_SA = ("smartape", 2, True, False, "P1Y", [(68, 2, 0, Decimal("1.5"), True)])
 
 
@@ -344,15 +432,26 @@ def test_what_is_kept_is_at_most_the_periods_used(life: Life) -> None:
     kept = life.paid_in.amount - refunded - still_own
     periods = state.period_index + 1 if state.billing_anchor is not None else 0
     ahead = 1 + state.tariffs_queued
-    extras = sum((Decimal(e.detail["amount"]) for e in entries
-                  if e.type.value == "invoice_issued" and e.detail.get("kind") == "extra"), zero)
+    extras = sum(
+        (
+            Decimal(e.detail["amount"])
+            for e in entries
+            if e.type.value == "invoice_issued" and e.detail.get("kind") == "extra"
+        ),
+        zero,
+    )
     written_off = sum((Decimal(e.detail.get("balance_written_off") or 0) for e in entries), zero)
-    allowed = (life.highest_price.amount * (max(periods, 0) + ahead) + extras
-               + state.late_fees_charged.amount + written_off)
+    allowed = (
+        life.highest_price.amount * (max(periods, 0) + ahead)
+        + extras
+        + state.late_fees_charged.amount
+        + written_off
+    )
     assert kept <= allowed, (
         f"{life.policy_id} {state.spec.kind} {state.spec.period}: kept {kept} > allowed {allowed} "
         f"(periods {periods}, ahead {ahead}, extras {extras}, fees {state.late_fees_charged}, "
-        f"written off {written_off}); {[e.type.value for e in entries]}")
+        f"written off {written_off}); {[e.type.value for e in entries]}"
+    )
 
 
 @SETTINGS
@@ -367,7 +466,11 @@ def test_every_cited_clause_is_in_the_seed_and_every_uncited_step_says_it_is_ope
                 assert entry.detail.get("operational") is True, (policy_id, entry.type, entry.detail)
         for delivery in step.deliveries:
             if delivery.clause:
-                assert clause_in_seed(policy_id, delivery.clause), (policy_id, delivery.template, delivery.clause)
+                assert clause_in_seed(policy_id, delivery.clause), (
+                    policy_id,
+                    delivery.template,
+                    delivery.clause,
+                )
             else:
                 assert delivery.detail.get("operational") is True, (policy_id, delivery.template)
         for refund in step.refunds:

@@ -33,8 +33,13 @@ def at(text: str) -> datetime:
     return local(ID, text)
 
 
-def paid(*extra: tuple[str, BillingEvent], amount: str = PRICE, start: str = "2027-03-01 10:00",
-         until: str = "2027-06-15 00:00", **changes: Any) -> Run:
+def paid(
+    *extra: tuple[str, BillingEvent],
+    amount: str = PRICE,
+    start: str = "2027-03-01 10:00",
+    until: str = "2027-06-15 00:00",
+    **changes: Any,
+) -> Run:
     """Ordered at ``start``, paid five minutes later, then ``extra`` events.
 
     Ordered Mon 1 March 10:00 and paid 10:05, the first month runs to 1 April 10:05; the
@@ -42,8 +47,13 @@ def paid(*extra: tuple[str, BillingEvent], amount: str = PRICE, start: str = "20
     3 working days (5.8, 1.12): 26, 29, 30 March - until 24:00 on Tue 30 March.
     """
     first_payment = start[:-2] + "05"
-    return run(ID, service(ID, PRICE, **changes), start,
-               [(first_payment, event("payment", amount=kzt(amount))), *extra], until=until)
+    return run(
+        ID,
+        service(ID, PRICE, **changes),
+        start,
+        [(first_payment, event("payment", amount=kzt(amount))), *extra],
+        until=until,
+    )
 
 
 # -- 1.12 + 5.8: "3 days" are working days; 4.2.4 suspends; 3.16-3.17 delete after 7 calendar days --------
@@ -128,13 +138,22 @@ def test_paying_the_arrears_restores_although_an_extra_invoice_is_not_yet_due() 
     Saturday, 14 a Sunday, 15 a holiday, so it ends at 24:00 on Tue 16 March (art. 175): deleted at
     00:00 on 17 March - not on 10 March, the end of the first window.
     """
-    r = run(ID, service(ID, PRICE), "2027-02-03 10:00",
-            [("2027-02-03 10:05", event("payment", amount=kzt(PRICE))),
-             ("2027-03-02 09:00", event("invoice", amount=kzt("1000.00"), invoice_id="x1")),
-             ("2027-03-02 15:00", event("payment", amount=kzt(PRICE)))], until="2027-04-01 00:00")
+    r = run(
+        ID,
+        service(ID, PRICE),
+        "2027-02-03 10:00",
+        [
+            ("2027-02-03 10:05", event("payment", amount=kzt(PRICE))),
+            ("2027-03-02 09:00", event("invoice", amount=kzt("1000.00"), invoice_id="x1")),
+            ("2027-03-02 15:00", event("payment", amount=kzt(PRICE))),
+        ],
+        until="2027-04-01 00:00",
+    )
     first, second = r.entries("suspended")
     assert (r.at_local(first), first.detail["restore_until"]) == (
-        "2027-03-02 00:00", at("2027-03-10 00:00").isoformat())
+        "2027-03-02 00:00",
+        at("2027-03-10 00:00").isoformat(),
+    )
     extra = r.entries("invoice_issued")[2]
     assert (extra.detail["invoice_id"], extra.detail["due_on"]) == ("x1", "2027-03-05")
     assert r.at_local(r.first("resumed")) == "2027-03-02 15:00"
@@ -156,8 +175,11 @@ def test_the_penalty_accrues_on_what_is_still_unpaid_and_is_invoiced_for_three_w
     31 March, 1 and 2 April on 2500: 7.50; 3, 4 and 5 April on the 1000 left: 3.00; 10.50 in all.
     Its invoice, issued 5 April, is payable through Thu 8 April (6, 7, 8 April).
     """
-    r = paid(("2027-04-02 12:00", event("payment", amount=kzt("1500.00"))),
-             ("2027-04-05 12:00", event("payment", amount=kzt("1000.00"))), until="2027-04-10 00:00")
+    r = paid(
+        ("2027-04-02 12:00", event("payment", amount=kzt("1500.00"))),
+        ("2027-04-05 12:00", event("payment", amount=kzt("1000.00"))),
+        until="2027-04-10 00:00",
+    )
     fee = r.first("late_fee")
     assert (fee.clause, fee.detail["days_late"], fee.detail["amount"]) == ("6.4", 6, "10.50")
     assert not fee.detail["capped"]
@@ -177,8 +199,9 @@ def test_the_penalty_stops_at_ten_percent_of_the_debt() -> None:
     125 days late (31 March; 30 + 31 + 30 + 31 days of April-July; 1 and 2 August) = 12.5% > 10%, so
     the penalty is 58.33, invoiced for 3 working days: 3, 4, 5 August.
     """
-    r = paid(("2027-08-02 12:00", event("payment", amount=kzt("583.33"))), kind="domain",
-             until="2027-08-20 00:00")
+    r = paid(
+        ("2027-08-02 12:00", event("payment", amount=kzt("583.33"))), kind="domain", until="2027-08-20 00:00"
+    )
     terminated = r.first("terminated")
     assert (r.at_local(terminated), terminated.detail["debt"]) == ("2027-04-08 00:00", "583.33")
     fee = r.first("late_fee")
@@ -199,12 +222,16 @@ def test_money_paid_after_the_end_beyond_the_debt_is_returned() -> None:
     payment, the day the remainder arose: 3-6, 9-13, 16-20 and 23 August (no holiday in August) - by
     24:00 on Mon 23 August.
     """
-    r = paid(("2027-08-02 12:00", event("payment", amount=kzt("1000.00"))), kind="domain",
-             until="2027-09-30 00:00")
+    r = paid(
+        ("2027-08-02 12:00", event("payment", amount=kzt("1000.00"))), kind="domain", until="2027-09-30 00:00"
+    )
     assert r.first("late_fee").detail["amount"] == "58.33"
     refund = r.first("refund_due")
     assert (refund.clause, refund.detail["amount"], refund.detail["destination"]) == (
-        "5.25", "358.34", "personal_account")
+        "5.25",
+        "358.34",
+        "personal_account",
+    )
     assert datetime.fromisoformat(refund.detail["due_by"]) == at("2027-08-24 00:00")
     assert r.refunded().amount == Decimal("358.34")
 
@@ -246,7 +273,10 @@ def test_thirty_days_notice_bills_to_the_date_of_cessation_and_refunds_the_rest(
     assert r.entries("invoice_issued")[-1].detail["amount"] == "403.23"
     refund = r.first("refund_due")
     assert (refund.clause, refund.detail["amount"], refund.detail["destination"]) == (
-        "5.25", "2096.77", "personal_account")
+        "5.25",
+        "2096.77",
+        "personal_account",
+    )
     assert datetime.fromisoformat(refund.detail["due_by"]) == at("2027-06-01 00:00")
     assert r.refunded().amount == Decimal("2096.77")
 
@@ -259,12 +289,14 @@ def test_the_provider_terminates_with_thirty_calendar_days_notice() -> None:
     written notification to the other Party no later than 30 (thirty) calendar days before the
     intended date of termination". Notice Mon 5 April 10:00: ends at 24:00 on Wed 5 May, citing 7.2;
     what was paid beyond it is refunded (5.25), as in the customer's case: 2096.77."""
-    r = paid(("2027-04-05 10:00", event("provider_termination", reason="closing the line")),
-             amount="7500.00")
+    r = paid(("2027-04-05 10:00", event("provider_termination", reason="closing the line")), amount="7500.00")
     requested, terminated = r.first("termination_requested"), r.first("terminated")
     assert (requested.clause, requested.detail["by"]) == ("7.2", "provider")
     assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == (
-        "2027-05-06 00:00", "7.2", "provider_notice")
+        "2027-05-06 00:00",
+        "7.2",
+        "provider_notice",
+    )
     assert r.first("refund_due").detail["amount"] == "2096.77"
 
 
@@ -274,13 +306,19 @@ def test_termination_for_an_unremedied_violation_refunds_nothing() -> None:
     extrajudicially without any compensation for losses to the latter"; 3.12: "the Contractor reserves
     the right to refuse to provide Services without refunding the remaining amount for the unused
     period". Suspended for spam (4.2.5) on 5 March, terminated 10 March: of 7500 paid, nothing back."""
-    r = paid(("2027-03-05 10:00", event("abuse_suspend", reason="spam")),
-             ("2027-03-10 10:00", event("breach_termination", reason="spam not removed")),
-             amount="7500.00", until="2027-04-01 00:00")
+    r = paid(
+        ("2027-03-05 10:00", event("abuse_suspend", reason="spam")),
+        ("2027-03-10 10:00", event("breach_termination", reason="spam not removed")),
+        amount="7500.00",
+        until="2027-04-01 00:00",
+    )
     assert r.first("suspended").clause == "4.2.5"
     terminated = r.first("terminated")
     assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == (
-        "2027-03-10 10:00", "7.7", "breach")
+        "2027-03-10 10:00",
+        "7.7",
+        "breach",
+    )
     assert "refund_due" not in r.types() and r.refunded().amount == 0
 
 
@@ -302,7 +340,10 @@ def test_withdrawn_consent_suspends_and_terminates_after_ten_working_days() -> N
     assert datetime.fromisoformat(suspended.detail["terminates_at"]) == at("2027-03-26 00:00")
     terminated = r.first("terminated")
     assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == (
-        "2027-03-26 00:00", "7.4", "consent_withdrawn")
+        "2027-03-26 00:00",
+        "7.4",
+        "consent_withdrawn",
+    )
 
 
 # -- 6.15, 6.16, 6.17: force majeure --------------------------------------------------------------------------
@@ -326,7 +367,10 @@ def test_force_majeure_over_a_month_ends_the_agreement_and_refunds_the_time_it_t
     assert datetime.fromisoformat(started.detail["notify_by"]) == at("2027-03-26 00:00")
     terminated = r.first("terminated")
     assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == (
-        "2027-04-07 00:00", "6.17", "force_majeure")
+        "2027-04-07 00:00",
+        "6.17",
+        "force_majeure",
+    )
     assert "suspended" not in r.types() and "invoice_issued" not in r.types()[1:]
     assert r.first("refund_due").detail["amount"] == "2096.77"
 
@@ -340,8 +384,11 @@ def test_force_majeure_shorter_than_a_month_moves_the_terms_on_and_ends_nothing(
     10:05, now ends on 11 April 10:05; the renewal goes out 7 days earlier, Sun 4 April 10:05, payable
     through Wed 7 April (5, 6, 7 April); unpaid, suspended at 00:00 on 8 April.
     """
-    r = paid(("2027-03-20 10:00", event("force_majeure_start", reason="flood")),
-             ("2027-03-30 10:00", event("force_majeure_end")), until="2027-04-10 00:00")
+    r = paid(
+        ("2027-03-20 10:00", event("force_majeure_start", reason="flood")),
+        ("2027-03-30 10:00", event("force_majeure_end")),
+        until="2027-04-10 00:00",
+    )
     ended = r.first("force_majeure_ended")
     assert (ended.detail["lasted_days"], ended.detail["deadlines_extended"]) == (10, True)
     assert "terminated" not in r.types()
@@ -361,8 +408,11 @@ def test_after_a_force_majeure_of_part_days_the_suspension_waits_for_the_debt() 
     it ends at 24:00 of a day, and the service is suspended only once the renewal is overdue, with
     the 2500 owed on the notice.
     """
-    r = paid(("2027-03-26 10:00", event("force_majeure_start", reason="storm")),
-             ("2027-03-29 11:00", event("force_majeure_end")), until="2027-04-20 00:00")
+    r = paid(
+        ("2027-03-26 10:00", event("force_majeure_start", reason="storm")),
+        ("2027-03-29 11:00", event("force_majeure_end")),
+        until="2027-04-20 00:00",
+    )
     renewal = next(i for i in r.state.invoices if i.invoice_id == "p1")
     assert renewal.due_at.astimezone(at("2027-01-01 00:00").tzinfo).strftime("%H:%M") == "00:00"
     suspended = r.first("suspended")
@@ -398,14 +448,19 @@ def test_a_new_tariff_is_announced_thirty_days_ahead_and_spares_the_paid_period(
     2500; it keeps that price. The next month, invoiced Sat 24 April 10:05 (payable 26, 27, 28 April),
     is billed at 3000.
     """
-    r = paid(("2027-03-03 12:00", event("tariff_change", new_price=kzt("3000.00"), new_tariff="Pro")),
-             ("2027-03-26 10:00", event("payment", amount=kzt(PRICE))), until="2027-04-26 00:00")
+    r = paid(
+        ("2027-03-03 12:00", event("tariff_change", new_price=kzt("3000.00"), new_tariff="Pro")),
+        ("2027-03-26 10:00", event("payment", amount=kzt(PRICE))),
+        until="2027-04-26 00:00",
+    )
     announced = r.first("tariff_change_announced")
     assert announced.clause == "4.2.7"
     assert datetime.fromisoformat(announced.detail["effective_at"]) == at("2027-04-03 00:00")
     invoices = [(r.at_local(e), e.detail["amount"], e.detail["due_on"]) for e in r.entries("invoice_issued")]
-    assert invoices[1:] == [("2027-03-25 10:05", "2500.00", "2027-03-30"),
-                            ("2027-04-24 10:05", "3000.00", "2027-04-28")]
+    assert invoices[1:] == [
+        ("2027-03-25 10:05", "2500.00", "2027-03-30"),
+        ("2027-04-24 10:05", "3000.00", "2027-04-28"),
+    ]
 
 
 # -- what the contract does not give; honest citations ------------------------------------------------------------
@@ -414,10 +469,13 @@ def test_a_new_tariff_is_announced_thirty_days_ahead_and_spares_the_paid_period(
 def test_what_the_contract_does_not_give_is_refused_with_its_reason() -> None:
     """The offer has no trial, no withdrawal right, no promised-payment date and no party's option to
     end a force majeure (6.17 ends it by itself after a month): each is refused, with the reason."""
-    r = paid(("2027-03-02 10:00", event("withdrawal")),
-             ("2027-03-03 10:00", event("promise_to_pay", promised_at=at("2027-04-05 10:00"))),
-             ("2027-03-04 10:00", event("force_majeure_terminate", party="customer")),
-             consumer=True, until="2027-03-10 00:00")
+    r = paid(
+        ("2027-03-02 10:00", event("withdrawal")),
+        ("2027-03-03 10:00", event("promise_to_pay", promised_at=at("2027-04-05 10:00"))),
+        ("2027-03-04 10:00", event("force_majeure_terminate", party="customer")),
+        consumer=True,
+        until="2027-03-10 00:00",
+    )
     assert r.rejected() == [
         "the contract gives no right of withdrawal",
         "the contract gives no promised-payment date",
@@ -425,7 +483,9 @@ def test_what_the_contract_does_not_give_is_refused_with_its_reason() -> None:
     ]
     assert "terminated" not in r.types()
     assert r.contract.start_refusal(service(ID, PRICE, trial=True)) == (
-        "trial", "the contract offers no trial period")
+        "trial",
+        "the contract offers no trial period",
+    )
 
 
 def test_steps_the_contract_does_not_require_cite_no_clause() -> None:
@@ -442,7 +502,9 @@ def test_steps_the_contract_does_not_require_cite_no_clause() -> None:
     deadline = r.contract.next_deadline(paid(until="2027-03-02 00:00").state)
     assert deadline is not None and deadline.action.value == "issue_invoice" and deadline.operational
     assert deadline.clause is None and deadline.at == at("2027-03-25 10:05")
-    cited = {e.clause for e in r.result.entries if e.clause} | {d.clause for d in r.result.deliveries if d.clause}
+    cited = {e.clause for e in r.result.entries if e.clause} | {
+        d.clause for d in r.result.deliveries if d.clause
+    }
     assert cited and all(clause_in_seed(ID, c) for c in cited), cited
     uncited = [e for e in r.result.entries if e.clause is None]
     assert all(e.detail.get("operational") is True for e in uncited), uncited
@@ -476,4 +538,6 @@ def test_every_clause_the_policy_cites_is_in_the_seed() -> None:
     assert missing == [], missing
     assert policy.late_fee is not None
     assert (Decimal(policy.late_fee.rate_per_day), Decimal(policy.late_fee.cap_ratio or 0)) == (
-        Decimal("0.001"), Decimal("0.10"))
+        Decimal("0.001"),
+        Decimal("0.10"),
+    )

@@ -61,8 +61,14 @@ def blocks(r: Run) -> list[str]:
     return [r.at_local(e) for e in r.entries("suspended") if e.detail.get("reason") == "non_payment"]
 
 
-def paid_once(amount: str = PRICE, *extra: tuple[str, object], start: str = "2027-02-01 10:00",
-              paid_at: str = "2027-02-01 10:05", until: str = "2027-06-01 00:00", **spec: object) -> Run:
+def paid_once(
+    amount: str = PRICE,
+    *extra: tuple[str, object],
+    start: str = "2027-02-01 10:00",
+    paid_at: str = "2027-02-01 10:05",
+    until: str = "2027-06-01 00:00",
+    **spec: object,
+) -> Run:
     """A hosting service at 2500 KZT a month, topped up once with ``amount``, then ``extra``."""
     return run(ID, hosting(**spec), start, [pay(paid_at, amount), *extra], until=until)
 
@@ -79,9 +85,13 @@ def test_a_service_starts_only_when_the_balance_covers_it() -> None:
     1500 more on Tue 2 Feb 09:30 makes 2500: the service starts at that moment and the month's
     Tariff is written off then, leaving 0. The paid month runs to Tue 2 Mar 09:30.
     """
-    r = run(ID, hosting(), "2027-02-01 10:00",
-            [pay("2027-02-01 10:05", "1000.00"), pay("2027-02-02 09:30", "1500.00")],
-            until="2027-02-20 00:00")
+    r = run(
+        ID,
+        hosting(),
+        "2027-02-01 10:00",
+        [pay("2027-02-01 10:05", "1000.00"), pay("2027-02-02 09:30", "1500.00")],
+        until="2027-02-20 00:00",
+    )
     assert r.types() == ["payment_received", "payment_received", "activated", "balance_debited"]
     activated = r.first("activated")
     assert r.at_local(activated) == "2027-02-02 09:30" and activated.clause == "6.3"
@@ -102,8 +112,9 @@ def test_an_account_never_funded_is_never_blocked_or_deleted() -> None:
     """
     never = run(ID, hosting(), "2027-02-01 10:00", [], until="2027-12-05 00:00")
     assert never.types() == [] and never.state.phase is Phase.AWAITING_PAYMENT
-    small = run(ID, hosting(), "2027-02-01 10:00", [pay("2027-02-01 10:05", "1000.00")],
-                until="2027-12-05 00:00")
+    small = run(
+        ID, hosting(), "2027-02-01 10:00", [pay("2027-02-01 10:05", "1000.00")], until="2027-12-05 00:00"
+    )
     assert small.types() == ["payment_received"]
     assert small.state.phase is Phase.AWAITING_PAYMENT and str(small.state.balance.amount) == "1000.00"
     assert small.result.provisioning == []
@@ -123,8 +134,11 @@ def test_each_period_is_written_off_the_balance_when_it_starts() -> None:
     to the balance and starts nothing. No invoice, no reminder, no late fee at any point.
     """
     r = paid_once("7500.00", pay("2027-02-15 12:00", "1000.00"), until="2027-04-20 00:00")
-    assert debits(r) == [("2027-02-01 10:05", PRICE), ("2027-03-01 10:05", PRICE),
-                         ("2027-04-01 10:05", PRICE)]
+    assert debits(r) == [
+        ("2027-02-01 10:05", PRICE),
+        ("2027-03-01 10:05", PRICE),
+        ("2027-04-01 10:05", PRICE),
+    ]
     assert [e.detail["balance"] for e in r.entries("balance_debited")] == ["5000.00", "3500.00", "1000.00"]
     assert all(e.clause == "6.3" for e in r.entries("balance_debited"))
     assert not {"invoice_issued", "reminder", "late_fee", "suspended"} & set(r.types())
@@ -136,8 +150,9 @@ def test_an_extra_invoice_is_refused_the_contract_has_none() -> None:
     """6.3: «Услуги оплачиваются Клиентом на условиях предоплаты»; 6.2: the cost is what is
     «списанных с Внутреннего баланса». The contract never issues an invoice for the Services (6.6's
     acts and invoices are posted documents, on request, after the fact)."""
-    r = paid_once(PRICE, ("2027-02-10 10:00", event("invoice", amount=kzt("500.00"))),
-                  until="2027-02-20 00:00")
+    r = paid_once(
+        PRICE, ("2027-02-10 10:00", event("invoice", amount=kzt("500.00"))), until="2027-02-20 00:00"
+    )
     assert r.rejected() == ["the contract issues no invoices (6.3)"]
     assert "invoice_issued" not in r.types() and r.state.debt().amount == 0
 
@@ -198,8 +213,13 @@ def test_a_top_up_too_small_keeps_the_account_blocked() -> None:
     24:00 of Tue 18 May (5 calendar days from 13 May, a working day), and the 2000 is written off
     with it (8.7).
     """
-    r = paid_once(PRICE, pay("2027-05-14 12:00", "2000.00"), start="2027-04-13 10:00",
-                  paid_at="2027-04-13 10:05", until="2027-06-01 00:00")
+    r = paid_once(
+        PRICE,
+        pay("2027-05-14 12:00", "2000.00"),
+        start="2027-04-13 10:00",
+        paid_at="2027-04-13 10:05",
+        until="2027-06-01 00:00",
+    )
     assert blocks(r) == ["2027-05-13 10:05"]
     assert "resumed" not in r.types()
     assert debits(r) == [("2027-04-13 10:05", PRICE)]
@@ -294,15 +314,24 @@ def test_no_sms_is_ever_sent() -> None:
     runs = [
         paid_once("3000.00", pay("2027-03-03 15:00", "2000.00"), until="2027-06-01 00:00"),
         paid_once("4000.00", ("2027-02-10 11:00", event("cancel_request"))),
-        paid_once("7500.00", ("2027-02-22 12:00", event("tariff_change", new_price=kzt("3000.00"))),
-                  ("2027-02-25 12:00", event("force_majeure_start", reason="flood")),
-                  ("2027-02-26 12:00", event("force_majeure_end"))),
+        paid_once(
+            "7500.00",
+            ("2027-02-22 12:00", event("tariff_change", new_price=kzt("3000.00"))),
+            ("2027-02-25 12:00", event("force_majeure_start", reason="flood")),
+            ("2027-02-26 12:00", event("force_majeure_end")),
+        ),
     ]
     channels = {d.channel for r in runs for d in r.result.deliveries}
     assert channels == {Channel.EMAIL}
     assert {d.template.value for r in runs for d in r.result.deliveries} >= {
-        "suspended", "resumed", "deleted", "termination_requested",
-        "tariff_change_announced", "force_majeure_started", "force_majeure_ended"}
+        "suspended",
+        "resumed",
+        "deleted",
+        "termination_requested",
+        "tariff_change_announced",
+        "force_majeure_started",
+        "force_majeure_ended",
+    }
     assert all(Channel.SMS not in chans for chans in runs[0].policy.notices.values())
 
 
@@ -319,8 +348,13 @@ def test_a_domain_service_is_never_deleted() -> None:
     Sun 6 Feb 2028, so the 8.6.4 step comes at 24:00 of Mon 7 Feb (2028-02-08 00:00): the domain
     service ends there, it is not deleted and no data deletion is ordered; nothing is refunded.
     """
-    r = run(ID, service(ID, "5600.00", kind="domain", period="P1Y"), "2027-02-01 10:00",
-            [pay("2027-02-01 10:05", "6000.00")], until="2028-06-01 00:00")
+    r = run(
+        ID,
+        service(ID, "5600.00", kind="domain", period="P1Y"),
+        "2027-02-01 10:00",
+        [pay("2027-02-01 10:05", "6000.00")],
+        until="2028-06-01 00:00",
+    )
     assert debits(r) == [("2027-02-01 10:05", "5600.00")]
     assert blocks(r) == ["2028-02-01 10:05"]
     assert "deleted" not in r.types() and "delete" not in r.result.provisioning
@@ -338,8 +372,13 @@ def test_the_domain_end_writes_off_the_balance_left() -> None:
     left alone: the 400 KZT left is written off then, not kept on a balance the customer can no
     longer reach (8.3).
     """
-    r = run(ID, service(ID, "5600.00", kind="domain", period="P1Y"), "2027-02-01 10:00",
-            [pay("2027-02-01 10:05", "6000.00")], until="2028-06-01 00:00")
+    r = run(
+        ID,
+        service(ID, "5600.00", kind="domain", period="P1Y"),
+        "2027-02-01 10:00",
+        [pay("2027-02-01 10:05", "6000.00")],
+        until="2028-06-01 00:00",
+    )
     ended = r.first("terminated")
     assert ended.detail.get("balance_written_off") == "400.00"
     assert r.state.balance.amount == 0
@@ -367,7 +406,9 @@ def test_cancellation_is_the_deletion_of_the_account_at_once_with_nothing_refund
     assert debits(r) == [("2027-02-01 10:05", PRICE)]
     assert "refund_due" not in r.types() and r.refunded().amount == 0
     assert [(d.template.value, d.channel.value) for d in r.result.deliveries][-2:] == [
-        ("termination_requested", "email"), ("deleted", "email")]
+        ("termination_requested", "email"),
+        ("deleted", "email"),
+    ]
     assert r.types()[-1] == "deleted" and r.state.phase is Phase.DELETED
 
 
@@ -395,8 +436,11 @@ def test_the_provider_has_no_termination_by_notice_only_deletion_for_a_breach() 
     A notice termination is refused; a breach termination recorded on Wed 3 Feb 10:00 ends the
     service at once, citing 8.6.3, and refunds nothing of the 500 left.
     """
-    r = paid_once("3000.00", ("2027-02-02 10:00", event("provider_termination")),
-                  ("2027-02-03 10:00", event("breach_termination", reason="phishing, 3.16")))
+    r = paid_once(
+        "3000.00",
+        ("2027-02-02 10:00", event("provider_termination")),
+        ("2027-02-03 10:00", event("breach_termination", reason="phishing, 3.16")),
+    )
     assert r.rejected() == ["the contract gives the provider no termination by notice"]
     ended = r.first("terminated")
     assert r.at_local(ended) == "2027-02-03 10:00" and ended.clause == "8.6.3"
@@ -408,11 +452,17 @@ def test_no_withdrawal_and_no_promised_payment_date() -> None:
     8.6.1 («По собственному желанию Клиента»), and the balance is watched by the customer (4.1.6:
     «Самостоятельно следить за балансом Внутреннего баланса»). A consumer's withdrawal and a promise
     to pay are refused with their reasons, and the block and deletion dates stay where they were."""
-    r = paid_once(PRICE, ("2027-02-02 10:00", event("withdrawal")),
-                  ("2027-03-02 10:00", event("promise_to_pay", promised_at=at("2027-03-20 00:00"))),
-                  consumer=True, until="2027-04-01 00:00")
-    assert r.rejected() == ["the contract gives no right of withdrawal",
-                            "the contract gives no promised-payment date"]
+    r = paid_once(
+        PRICE,
+        ("2027-02-02 10:00", event("withdrawal")),
+        ("2027-03-02 10:00", event("promise_to_pay", promised_at=at("2027-03-20 00:00"))),
+        consumer=True,
+        until="2027-04-01 00:00",
+    )
+    assert r.rejected() == [
+        "the contract gives no right of withdrawal",
+        "the contract gives no promised-payment date",
+    ]
     assert blocks(r) == ["2027-03-01 10:05"] and r.at_local(r.first("deleted")) == "2027-03-10 00:00"
 
 
@@ -428,14 +478,18 @@ def test_force_majeure_never_terminates() -> None:
     A force majeure from Mon 15 Feb lasts two months, within the three months paid: no party may
     terminate for it (refused, citing 7.13) and the contract does not end by itself.
     """
-    r = paid_once("7500.00", ("2027-02-15 11:00", event("force_majeure_start", reason="flood")),
-                  ("2027-04-15 11:00", event("force_majeure_terminate", party="customer")),
-                  until="2027-04-20 00:00")
+    r = paid_once(
+        "7500.00",
+        ("2027-02-15 11:00", event("force_majeure_start", reason="flood")),
+        ("2027-04-15 11:00", event("force_majeure_terminate", party="customer")),
+        until="2027-04-20 00:00",
+    )
     started = r.first("force_majeure_started")
     assert started.clause == "7.13" and started.detail["termination"] == "none"
     assert "terminates_at" not in started.detail and "option_from" not in started.detail
-    assert r.rejected() == ["the contract gives no option to terminate for force majeure"
-                            " (7.13, termination: none)"]
+    assert r.rejected() == [
+        "the contract gives no option to terminate for force majeure (7.13, termination: none)"
+    ]
     assert "terminated" not in r.types() and "deleted" not in r.types()
 
 
@@ -446,8 +500,12 @@ def test_force_majeure_pushes_no_term_back() -> None:
     written off on Mon 1 Mar 10:05 (not 14 days later), and with nothing more paid the Account is
     blocked on Thu 1 Apr 10:05 and deleted at 24:00 of Tue 6 Apr (day 5, a working day).
     """
-    r = paid_once("5000.00", ("2027-02-03 11:00", event("force_majeure_start", reason="flood")),
-                  ("2027-02-17 11:00", event("force_majeure_end")), until="2027-05-01 00:00")
+    r = paid_once(
+        "5000.00",
+        ("2027-02-03 11:00", event("force_majeure_start", reason="flood")),
+        ("2027-02-17 11:00", event("force_majeure_end")),
+        until="2027-05-01 00:00",
+    )
     assert r.first("force_majeure_ended").detail["deadlines_extended"] is False
     assert debits(r) == [("2027-02-01 10:05", PRICE), ("2027-03-01 10:05", PRICE)]
     assert blocks(r) == ["2027-04-01 10:05"]
@@ -463,8 +521,11 @@ def test_force_majeure_does_not_freeze_the_contract() -> None:
     The contract keeps running: March is written off on Mon 1 Mar 10:05, the Account is blocked on
     Thu 1 Apr 10:05 and may be deleted at 24:00 of Tue 6 Apr (day 5, a working day).
     """
-    r = paid_once("5000.00", ("2027-02-15 11:00", event("force_majeure_start", reason="flood")),
-                  until="2027-05-01 00:00")
+    r = paid_once(
+        "5000.00",
+        ("2027-02-15 11:00", event("force_majeure_start", reason="flood")),
+        until="2027-05-01 00:00",
+    )
     assert debits(r) == [("2027-02-01 10:05", PRICE), ("2027-03-01 10:05", PRICE)]
     assert blocks(r) == ["2027-04-01 10:05"]
     assert r.at_local(r.first("deleted")) == "2027-04-07 00:00"
@@ -484,15 +545,22 @@ def test_a_tariff_change_is_announced_five_calendar_days_ahead() -> None:
     applies from 2027-03-02 00:00. The month starting Mon 1 Mar 10:05 is still written off at 2500;
     the month starting Thu 1 Apr 10:05 at 3000.
     """
-    r = paid_once("10000.00", ("2027-02-22 12:00", event("tariff_change", new_price=kzt("3000.00"))),
-                  until="2027-04-20 00:00")
+    r = paid_once(
+        "10000.00",
+        ("2027-02-22 12:00", event("tariff_change", new_price=kzt("3000.00"))),
+        until="2027-04-20 00:00",
+    )
     announced = r.first("tariff_change_announced")
     assert r.at_local(announced) == "2027-02-22 12:00" and announced.clause == "5.1.3"
     assert local_iso(r, announced.detail["effective_at"]) == "2027-03-02 00:00"
-    assert debits(r) == [("2027-02-01 10:05", PRICE), ("2027-03-01 10:05", PRICE),
-                         ("2027-04-01 10:05", "3000.00")]
+    assert debits(r) == [
+        ("2027-02-01 10:05", PRICE),
+        ("2027-03-01 10:05", PRICE),
+        ("2027-04-01 10:05", "3000.00"),
+    ]
     assert [d.channel for d in r.result.deliveries if d.template.value == "tariff_change_announced"] == [
-        Channel.EMAIL]
+        Channel.EMAIL
+    ]
 
 
 def test_a_tariff_change_cannot_take_effect_sooner_than_five_days_after_publication() -> None:
@@ -502,9 +570,14 @@ def test_a_tariff_change_cannot_take_effect_sooner_than_five_days_after_publicat
     days are 27-31 Mar; Wed 31 Mar is a working day, so the new Tariff applies from 2027-04-01 00:00,
     in time for the month that starts Thu 1 Apr 10:05 (written off at 3000).
     """
-    r = paid_once("10000.00", ("2027-03-26 12:00", event("tariff_change", new_price=kzt("3000.00"),
-                                                         effective_at=at("2027-03-27 00:00"))),
-                  until="2027-04-20 00:00")
+    r = paid_once(
+        "10000.00",
+        (
+            "2027-03-26 12:00",
+            event("tariff_change", new_price=kzt("3000.00"), effective_at=at("2027-03-27 00:00")),
+        ),
+        until="2027-04-20 00:00",
+    )
     announced = r.first("tariff_change_announced")
     assert local_iso(r, announced.detail["effective_at"]) == "2027-04-01 00:00"
     assert debits(r)[-1] == ("2027-04-01 10:05", "3000.00")
@@ -535,10 +608,13 @@ def test_every_clause_the_policy_and_the_timeline_cite_exists_in_the_seed() -> N
     walk(p)
     cited |= {p.billing.model_clause, p.force_majeure.clause, p.tariff_change.clause}
     cited |= {c for c in (p.refunds.destination_clause, p.refunds.paid_tariff_clause) if c}
-    runs = [paid_once("3000.00", pay("2027-03-03 15:00", "2000.00"), until="2027-06-01 00:00"),
-            paid_once("4000.00", ("2027-02-10 11:00", event("cancel_request")))]
+    runs = [
+        paid_once("3000.00", pay("2027-03-03 15:00", "2000.00"), until="2027-06-01 00:00"),
+        paid_once("4000.00", ("2027-02-10 11:00", event("cancel_request"))),
+    ]
     cited |= {e.clause for r in runs for e in r.result.entries if e.clause}
     missing = [c for c in sorted(cited) for part in c.split(";") if not clause_in_seed(ID, part.strip())]
     assert not missing, missing
     assert {"6.3", "8.5.2", "8.6.4", "8.6.1", "8.7", "5.1.3", "7.13"} <= {
-        part.strip() for c in cited for part in c.split(";")}
+        part.strip() for c in cited for part in c.split(";")
+    }

@@ -141,8 +141,11 @@ def test_an_unpaid_invoice_suspends_at_24_00_of_its_last_day() -> None:
     assert suspended.clause == "2.2.5"
     assert (suspended.detail["reason"], suspended.detail["debt"]) == ("non_payment", "100.00")
     assert r.result.provisioning == ["activate", "suspend"]
-    sent = {(d.channel.value, d.send_at.astimezone(at("2027-03-02 00:00").tzinfo).strftime("%m-%d %H:%M"))
-            for d in r.result.deliveries if d.template.value == "suspended"}
+    sent = {
+        (d.channel.value, d.send_at.astimezone(at("2027-03-02 00:00").tzinfo).strftime("%m-%d %H:%M"))
+        for d in r.result.deliveries
+        if d.template.value == "suspended"
+    }
     assert sent == {("email", "03-02 00:00"), ("sms", "03-02 09:00")}
 
 
@@ -151,8 +154,11 @@ def test_a_partial_payment_does_not_prevent_the_suspension() -> None:
     until payment". 90 of the 100 EUR arrive Fri 26 Feb: on Tue 2 Mar 00:00 the service is suspended
     for the 10 EUR still unpaid, and restored when they arrive (Tue 9 Mar 12:00).
     """
-    r = paid_month(("2027-02-26 12:00", event("payment", amount=eur("90.00"))),
-                   ("2027-03-09 12:00", event("payment", amount=eur("10.00"))), until="2027-03-20 00:00")
+    r = paid_month(
+        ("2027-02-26 12:00", event("payment", amount=eur("90.00"))),
+        ("2027-03-09 12:00", event("payment", amount=eur("10.00"))),
+        until="2027-03-20 00:00",
+    )
     suspended = r.first("suspended")
     assert r.at_local(suspended) == "2027-03-02 00:00"
     assert suspended.detail["debt"] == "10.00"
@@ -201,12 +207,19 @@ def test_the_penalty_runs_on_the_unpaid_remainder_only() -> None:
     Invoice of 100 EUR due Mon 1 Mar; 90 paid in time (Fri 26 Feb), the last 10 on Tue 9 Mar: 8 days
     of delay (2-9 Mar) on the 10 EUR unpaid: 0.001 x 10 x 8 = 0.08 EUR (not 0.80 on the invoice).
     """
-    r = paid_month(("2027-02-26 12:00", event("payment", amount=eur("90.00"))),
-                   ("2027-03-09 12:00", event("payment", amount=eur("10.00"))), until="2027-03-20 00:00")
+    r = paid_month(
+        ("2027-02-26 12:00", event("payment", amount=eur("90.00"))),
+        ("2027-03-09 12:00", event("payment", amount=eur("10.00"))),
+        until="2027-03-20 00:00",
+    )
     fee = r.first("late_fee")
     assert fee.clause == "7.9"
     assert r.at_local(fee) == "2027-03-09 12:00"
-    assert (fee.detail["amount"], fee.detail["days_late"], fee.detail["base"]) == ("0.08", 8, "unpaid_remainder")
+    assert (fee.detail["amount"], fee.detail["days_late"], fee.detail["base"]) == (
+        "0.08",
+        8,
+        "unpaid_remainder",
+    )
     assert fee.detail["cap_ratio"] is None
     assert r.state.late_fees_charged.amount == Decimal("0.08")
 
@@ -219,9 +232,16 @@ def test_the_penalty_is_0_1_percent_a_day_of_the_amount_not_rounded_day_by_day()
     the cent first (0.12 a day) would charge 1.20; on other amounts it would overcharge (e.g. 35.48:
     0.04 a day instead of 0.03548).
     """
-    r = run(ID, spec(price="123.45"), "2027-02-01 10:00",
-            [("2027-02-01 10:05", event("payment", amount=eur("123.45"))),
-             ("2027-03-11 12:00", event("payment", amount=eur("123.45")))], until="2027-03-20 00:00")
+    r = run(
+        ID,
+        spec(price="123.45"),
+        "2027-02-01 10:00",
+        [
+            ("2027-02-01 10:05", event("payment", amount=eur("123.45"))),
+            ("2027-03-11 12:00", event("payment", amount=eur("123.45"))),
+        ],
+        until="2027-03-20 00:00",
+    )
     fee = r.first("late_fee")
     assert fee.detail["days_late"] == 10
     assert fee.detail["amount"] == "1.23"
@@ -284,8 +304,10 @@ def test_terminating_the_whole_contract_takes_one_month() -> None:
     24:00: terminated Thu 11 Mar 00:00, citing 11.3. The March invoice (issued Fri 19 Feb) bills only
     1 Mar 10:05 - 11 Mar 00:00: 10 of 31 days = 32.26 EUR; once paid, nothing is owed or refunded.
     """
-    r = paid_month(("2027-02-10 14:00", event("cancel_request", scope="contract")),
-                   ("2027-02-25 12:00", event("payment", amount=eur("32.26"))))
+    r = paid_month(
+        ("2027-02-10 14:00", event("cancel_request", scope="contract")),
+        ("2027-02-25 12:00", event("payment", amount=eur("32.26"))),
+    )
     requested = r.first("termination_requested")
     assert requested.clause == "11.3"
     assert datetime.fromisoformat(requested.detail["effective_at"]) == at("2027-03-11 00:00")
@@ -357,8 +379,13 @@ def test_refusing_the_trial_costs_nothing() -> None:
     ends at once, citing Annex 11, 4.3. No invoice is ever issued, nothing is owed, nothing is
     suspended, and no termination for debt (2.2.5) follows.
     """
-    r = run(ID, spec(kind="vps", trial=True), "2027-02-01 10:00",
-            [("2027-02-04 15:00", event("cancel_request"))], until="2027-06-01 00:00")
+    r = run(
+        ID,
+        spec(kind="vps", trial=True),
+        "2027-02-01 10:00",
+        [("2027-02-04 15:00", event("cancel_request"))],
+        until="2027-06-01 00:00",
+    )
     activated = r.first("activated")
     assert activated.clause == "Annex 11, 4.3"
     assert datetime.fromisoformat(activated.detail["trial_until"]) == at("2027-02-12 00:00")
@@ -376,9 +403,16 @@ def test_refusing_the_trial_returns_what_was_paid() -> None:
     client pays it, 100 EUR, on Sat 6 Feb; refusing on Tue 9 Feb, still inside the trial, ends the
     service at once and returns all 100 EUR: none of the paid month had begun.
     """
-    r = run(ID, spec(kind="vps", trial=True), "2027-02-01 10:00",
-            [("2027-02-06 12:00", event("payment", amount=eur(PRICE))),
-             ("2027-02-09 12:00", event("cancel_request"))], until="2027-06-01 00:00")
+    r = run(
+        ID,
+        spec(kind="vps", trial=True),
+        "2027-02-01 10:00",
+        [
+            ("2027-02-06 12:00", event("payment", amount=eur(PRICE))),
+            ("2027-02-09 12:00", event("cancel_request")),
+        ],
+        until="2027-06-01 00:00",
+    )
     assert r.at_local(r.first("invoice_issued")) == "2027-02-05 00:00"
     [terminated] = r.entries("terminated")
     assert (r.at_local(terminated), terminated.detail["reason"]) == ("2027-02-09 12:00", "trial_refused")
@@ -416,9 +450,16 @@ def test_a_year_paid_ahead_refused_after_two_months_gets_the_unused_time_back() 
     minimum month ended 1 Mar; the 291 days from 16 Apr 2027 to 1 Feb 2028 come back: 1200 x 291/365 =
     956.71 EUR.
     """
-    r = run(ID, spec(period="P1Y", price="1200.00"), "2027-02-01 10:00",
-            [("2027-02-01 10:05", event("payment", amount=eur("1200.00"))),
-             ("2027-04-01 10:00", event("cancel_request"))], until="2027-06-01 00:00")
+    r = run(
+        ID,
+        spec(period="P1Y", price="1200.00"),
+        "2027-02-01 10:00",
+        [
+            ("2027-02-01 10:05", event("payment", amount=eur("1200.00"))),
+            ("2027-04-01 10:00", event("cancel_request")),
+        ],
+        until="2027-06-01 00:00",
+    )
     assert r.at_local(r.first("terminated")) == "2027-04-16 00:00"
     refund = r.first("refund_due")
     assert refund.detail["amount"] == "956.71"
@@ -435,9 +476,16 @@ def test_a_year_refused_in_the_first_month_keeps_only_the_minimum_month() -> Non
     Fri 19 Feb. The rest of the minimum month (to 1 Mar 10:05) is kept; the 337 days from 1 Mar 2027
     to 1 Feb 2028 come back: 1200 x 337/365 = 1107.95 EUR.
     """
-    r = run(ID, spec(period="P1Y", price="1200.00"), "2027-02-01 10:00",
-            [("2027-02-01 10:05", event("payment", amount=eur("1200.00"))),
-             ("2027-02-05 10:00", event("cancel_request"))], until="2027-06-01 00:00")
+    r = run(
+        ID,
+        spec(period="P1Y", price="1200.00"),
+        "2027-02-01 10:00",
+        [
+            ("2027-02-01 10:05", event("payment", amount=eur("1200.00"))),
+            ("2027-02-05 10:00", event("cancel_request")),
+        ],
+        until="2027-06-01 00:00",
+    )
     assert r.at_local(r.first("terminated")) == "2027-02-20 00:00"
     assert r.first("refund_due").detail["amount"] == "1107.95"
 
@@ -453,8 +501,10 @@ def test_a_refusal_in_the_second_month_returns_the_days_after_it() -> None:
     10 Mar) end at 24:00 of Wed 10 Mar. The 21 days from 11 Mar to 1 Apr were paid and not used:
     100 x 21/31 = 67.74 EUR come back.
     """
-    r = paid_month(("2027-02-22 12:00", event("payment", amount=eur(PRICE))),
-                   ("2027-02-24 12:00", event("cancel_request")))
+    r = paid_month(
+        ("2027-02-22 12:00", event("payment", amount=eur(PRICE))),
+        ("2027-02-24 12:00", event("cancel_request")),
+    )
     [terminated] = r.entries("terminated")
     assert (r.at_local(terminated), terminated.clause) == ("2027-03-11 00:00", "2.4.10")
     assert r.refunded().amount == Decimal("67.74")
@@ -518,9 +568,11 @@ def test_the_force_majeure_option_is_refused_before_two_months_and_accepted_afte
     The provider tries on Wed 14 Apr: refused, the option opens 16 Apr 00:00 (8.5). The customer
     exercises it Tue 20 Apr 09:00: the contract ends then, citing 8.5.
     """
-    r = paid_month(FM_START,
-                   ("2027-04-14 12:00", event("force_majeure_terminate", party="provider")),
-                   ("2027-04-20 09:00", event("force_majeure_terminate", party="customer")))
+    r = paid_month(
+        FM_START,
+        ("2027-04-14 12:00", event("force_majeure_terminate", party="provider")),
+        ("2027-04-20 09:00", event("force_majeure_terminate", party="customer")),
+    )
     [reason] = r.rejected()
     assert "2027-04-16T00:00:00+03:00" in reason and "8.5" in reason
     [terminated] = r.entries("terminated")
@@ -536,8 +588,10 @@ def test_the_provider_terminates_on_one_months_notice() -> None:
     """11.3: "This Contract may be terminated prematurely by a Party without a valid reason by notifying
     the other Party one (1) month in advance." The provider's notice Wed 10 Feb 14:00 ends the contract
     at 24:00 of Wed 10 Mar: Thu 11 Mar 00:00, citing 11.3; March is billed to that day only (32.26)."""
-    r = paid_month(("2027-02-10 14:00", event("provider_termination")),
-                   ("2027-02-25 12:00", event("payment", amount=eur("32.26"))))
+    r = paid_month(
+        ("2027-02-10 14:00", event("provider_termination")),
+        ("2027-02-25 12:00", event("payment", amount=eur("32.26"))),
+    )
     requested = r.first("termination_requested")
     assert (requested.clause, requested.detail["by"]) == ("11.3", "provider")
     assert invoice(r, "p1")["amount"] == "32.26"
@@ -555,15 +609,24 @@ def test_an_uncured_violation_ends_the_contract_at_once_and_unused_prepaid_time_
     no damages; the prepaid days from 25 Mar 2027 to 1 Feb 2028 (313 of 365) come back under 11.4:
     1200 x 313/365 = 1029.04 EUR.
     """
-    r = run(ID, spec(period="P1Y", price="1200.00"), "2027-02-01 10:00",
-            [("2027-02-01 10:05", event("payment", amount=eur("1200.00"))),
-             ("2027-03-01 09:00", event("abuse_suspend", reason="spam")),
-             ("2027-03-25 12:00", event("breach_termination", reason="spam not removed"))],
-            until="2027-06-01 00:00")
+    r = run(
+        ID,
+        spec(period="P1Y", price="1200.00"),
+        "2027-02-01 10:00",
+        [
+            ("2027-02-01 10:05", event("payment", amount=eur("1200.00"))),
+            ("2027-03-01 09:00", event("abuse_suspend", reason="spam")),
+            ("2027-03-25 12:00", event("breach_termination", reason="spam not removed")),
+        ],
+        until="2027-06-01 00:00",
+    )
     assert r.first("suspended").clause == "Annex 10, 5"
     [terminated] = r.entries("terminated")
     assert (r.at_local(terminated), terminated.clause, terminated.detail["reason"]) == (
-        "2027-03-25 12:00", "7.5", "breach")
+        "2027-03-25 12:00",
+        "7.5",
+        "breach",
+    )
     assert r.first("refund_due").detail["amount"] == "1029.04"
 
 
@@ -574,28 +637,54 @@ def test_every_clause_shown_is_in_the_seed() -> None:
     """Each timeline entry, notice and refusal the scenarios produce names a clause the seed has."""
     runs = [
         paid_month(until="2027-06-01 00:00"),
-        paid_month(("2027-02-26 12:00", event("payment", amount=eur("90.00"))),
-                   ("2027-03-09 12:00", event("payment", amount=eur("10.00")))),
+        paid_month(
+            ("2027-02-26 12:00", event("payment", amount=eur("90.00"))),
+            ("2027-03-09 12:00", event("payment", amount=eur("10.00"))),
+        ),
         paid_month(("2027-02-10 14:00", event("cancel_request", scope="contract"))),
         paid_month(("2027-02-10 14:00", event("cancel_request"))),
         paid_month(("2027-02-06 12:00", event("withdrawal")), consumer=True),
         paid_month(("2027-02-06 12:00", event("withdrawal"))),
-        paid_month(FM_START, ("2027-03-01 12:00", event("force_majeure_terminate")),
-                   ("2027-05-01 12:00", event("force_majeure_terminate"))),
+        paid_month(
+            FM_START,
+            ("2027-03-01 12:00", event("force_majeure_terminate")),
+            ("2027-05-01 12:00", event("force_majeure_terminate")),
+        ),
         paid_month(FM_START, ("2027-03-15 12:00", event("force_majeure_end"))),
         paid_month(("2027-02-10 14:00", event("provider_termination"))),
-        paid_month(("2027-02-25 12:00", event("payment", amount=eur(PRICE))),
-                   ("2027-03-01 09:00", event("abuse_suspend")), ("2027-03-02 09:00", event("abuse_resolved")),
-                   ("2027-03-03 09:00", event("abuse_suspend")),
-                   ("2027-03-25 12:00", event("breach_termination"))),
+        paid_month(
+            ("2027-02-25 12:00", event("payment", amount=eur(PRICE))),
+            ("2027-03-01 09:00", event("abuse_suspend")),
+            ("2027-03-02 09:00", event("abuse_resolved")),
+            ("2027-03-03 09:00", event("abuse_suspend")),
+            ("2027-03-25 12:00", event("breach_termination")),
+        ),
         paid_month(("2027-02-10 14:00", event("tariff_change", new_price=eur("120.00")))),
-        run(ID, spec(kind="vps", trial=True), "2027-02-01 10:00",
-            [("2027-02-09 12:00", event("cancel_request"))], until="2027-06-01 00:00"),
+        run(
+            ID,
+            spec(kind="vps", trial=True),
+            "2027-02-01 10:00",
+            [("2027-02-09 12:00", event("cancel_request"))],
+            until="2027-06-01 00:00",
+        ),
     ]
     shown = {e.clause for r in runs for e in r.result.entries if e.clause}
     shown |= {d.clause for r in runs for d in r.result.deliveries if d.clause}
-    assert {"5.1", "2.2.5", "7.9", "11.3", "2.4.10", "11.6", "8.5", "7.5", "Annex 11, 4.3",
-            "Annex 10, 5", "2.2.6", "8.2", "8.4"} <= shown
+    assert {
+        "5.1",
+        "2.2.5",
+        "7.9",
+        "11.3",
+        "2.4.10",
+        "11.6",
+        "8.5",
+        "7.5",
+        "Annex 11, 4.3",
+        "Annex 10, 5",
+        "2.2.6",
+        "8.2",
+        "8.4",
+    } <= shown
     refusals = [reason for r in runs for reason in r.rejected()]
     assert len(refusals) == 2  # the business client's withdrawal, the option before two months
     shown |= {c for reason in refusals for c in re.findall(r"\b\d+(?:\.\d+)+\b", reason)}
@@ -603,8 +692,13 @@ def test_every_clause_shown_is_in_the_seed() -> None:
     missing = sorted(c for c in shown if not clause_in_seed(ID, c))
     assert missing == [], missing
     policy = runs[0].policy
-    cited = {policy.billing.model_clause, policy.suspension.after_due.clause,  # type: ignore[union-attr]
-             policy.refunds.destination_clause, policy.force_majeure.clause, policy.tariff_change.clause}
+    cited = {
+        policy.billing.model_clause,
+        policy.suspension.after_due.clause,  # type: ignore[union-attr]
+        policy.refunds.destination_clause,
+        policy.force_majeure.clause,
+        policy.tariff_change.clause,
+    }
     assert all(clause_in_seed(ID, c) for c in cited if c)
 
 

@@ -41,30 +41,55 @@ def _service_row(url: str) -> str:
         customer = Customer(id=f"cust-{uuid.uuid4().hex[:8]}", name="Test LLP", locale="ru")
         session.add(customer)
         session.flush()
-        session.add(Service(id=service_id, customer_id=customer.id, policy_id="ps-kz", kind="hosting",
-                            tariff="Basic", price=Decimal("2500"), currency="KZT", period="P1M",
-                            workflow_id=f"service-{service_id}"))
+        session.add(
+            Service(
+                id=service_id,
+                customer_id=customer.id,
+                policy_id="ps-kz",
+                kind="hosting",
+                tariff="Basic",
+                price=Decimal("2500"),
+                currency="KZT",
+                period="P1M",
+                workflow_id=f"service-{service_id}",
+            )
+        )
     return service_id
 
 
 def _records(service_id: str) -> list[TimelineRecord]:
     """The records a PS.kz service writes when it is created and its first invoice is paid."""
     contract = Contract(load_policy("ps-kz"))
-    spec = ServiceSpec(service_id=service_id, customer_id="c", policy_id="ps-kz", tariff="Basic",
-                       price=Money.of("2500", "KZT"))
+    spec = ServiceSpec(
+        service_id=service_id,
+        customer_id="c",
+        policy_id="ps-kz",
+        tariff="Basic",
+        price=Money.of("2500", "KZT"),
+    )
     state = ServiceState.new(spec, NOW)
     out, sequence = [], 0
     for transition in (
         contract.start(state, NOW),
-        contract.on_event(state, BillingEvent(event_id="pay-1", type=EventType.PAYMENT,
-                                              amount=Money.of("2500", "KZT")), NOW),
+        contract.on_event(
+            state, BillingEvent(event_id="pay-1", type=EventType.PAYMENT, amount=Money.of("2500", "KZT")), NOW
+        ),
     ):
         view = contract.view(state)
-        out.append(TimelineRecord(
-            service_id=service_id, customer_id="c", policy_id="ps-kz", entries=transition.entries,
-            first_sequence=sequence, state=view.state, period_index=view.period_index,
-            paid_until=view.paid_until, next_deadline=view.next_deadline, debt=view.debt,
-        ))
+        out.append(
+            TimelineRecord(
+                service_id=service_id,
+                customer_id="c",
+                policy_id="ps-kz",
+                entries=transition.entries,
+                first_sequence=sequence,
+                state=view.state,
+                period_index=view.period_index,
+                paid_until=view.paid_until,
+                next_deadline=view.next_deadline,
+                debt=view.debt,
+            )
+        )
         sequence += len(transition.entries)
     return out
 
@@ -87,8 +112,11 @@ async def test_recorder_writes_each_record_once_and_mirrors_the_service(database
     entries = sum(len(r.entries) for r in records)
 
     with session_scope(database_url) as session:
-        events = session.scalars(select(TimelineEvent).where(TimelineEvent.service_id == service_id)
-                                 .order_by(TimelineEvent.sequence)).all()
+        events = session.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.service_id == service_id)
+            .order_by(TimelineEvent.sequence)
+        ).all()
         assert [e.sequence for e in events] == list(range(entries))
         assert [e.type for e in events][:3] == ["invoice_issued", "payment_received", "activated"]
         service = session.get(Service, service_id)
@@ -100,16 +128,23 @@ async def test_recorder_writes_each_record_once_and_mirrors_the_service(database
         assert (invoice.invoice_id, invoice.amount, invoice.currency) == ("p0", Decimal("2500.00"), "KZT")
         payment = session.scalars(select(Payment).where(Payment.service_id == service_id)).one()
         assert (payment.event_id, payment.amount) == ("pay-1", Decimal("2500.00"))
-        audit = session.scalars(select(AuditEvent).where(AuditEvent.service_id == service_id)
-                                .order_by(AuditEvent.id)).all()
+        audit = session.scalars(
+            select(AuditEvent).where(AuditEvent.service_id == service_id).order_by(AuditEvent.id)
+        ).all()
         assert [a.action for a in audit] == [e.type for e in events]
         assert {a.actor for a in audit} == {"workflow"}
         assert audit[0].clause == "5.8"
 
 
 def _provision(service_id: str, action: str = "activate") -> ProvisioningRequest:
-    return ProvisioningRequest(idempotency_key=f"service-{service_id}:{action}:{action}",
-                               service_id=service_id, kind="hosting", action=action, clause="5.8", at=NOW)
+    return ProvisioningRequest(
+        idempotency_key=f"service-{service_id}:{action}:{action}",
+        service_id=service_id,
+        kind="hosting",
+        action=action,
+        clause="5.8",
+        at=NOW,
+    )
 
 
 async def test_local_provisioner_records_each_call_once(database_url):
@@ -179,9 +214,16 @@ async def test_http_provisioner_unreachable_is_retryable(database_url):
 
 
 def _refund(service_id: str, destination=RefundDestination.PERSONAL_ACCOUNT) -> RefundRequest:
-    return RefundRequest(idempotency_key=f"service-{service_id}:refund:terminated", service_id=service_id,
-                         customer_id="c", amount=Money.of("1200.50", "KZT"), due_by=None,
-                         destination=destination, clause="7.2", at=NOW)
+    return RefundRequest(
+        idempotency_key=f"service-{service_id}:refund:terminated",
+        service_id=service_id,
+        customer_id="c",
+        amount=Money.of("1200.50", "KZT"),
+        due_by=None,
+        destination=destination,
+        clause="7.2",
+        at=NOW,
+    )
 
 
 async def test_refund_credits_the_personal_account_once(database_url):
@@ -192,8 +234,11 @@ async def test_refund_credits_the_personal_account_once(database_url):
     assert first == again and first.status == "paid"
     with session_scope(database_url) as session:
         refund = session.scalars(select(Refund).where(Refund.service_id == service_id)).one()
-        assert (refund.amount, refund.status, refund.destination) == (Decimal("1200.50"), "paid",
-                                                                      "personal_account")
+        assert (refund.amount, refund.status, refund.destination) == (
+            Decimal("1200.50"),
+            "paid",
+            "personal_account",
+        )
     assert _count(database_url, AuditEvent, service_id=service_id, action="personal_account_credited") == 1
 
 

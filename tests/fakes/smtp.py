@@ -22,8 +22,9 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content,
-                                                policy=policy.default))
+        self.messages.append(
+            message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        )
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:

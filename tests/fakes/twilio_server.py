@@ -53,9 +53,15 @@ class FakeTwilio:
         if self.auth_token is not None:
             token = base64.b64encode(f"{request.match_info['sid']}:{self.auth_token}".encode()).decode()
             if request.headers.get("Authorization") != f"Basic {token}":
-                return web.json_response({"code": 20003, "message": "Authenticate", "status": 401,
-                                          "more_info": "https://www.twilio.com/docs/errors/20003"},
-                                         status=401)
+                return web.json_response(
+                    {
+                        "code": 20003,
+                        "message": "Authenticate",
+                        "status": 401,
+                        "more_info": "https://www.twilio.com/docs/errors/20003",
+                    },
+                    status=401,
+                )
         return await handler(request)
 
     async def _create(self, request: web.Request) -> web.Response:
@@ -64,22 +70,49 @@ class FakeTwilio:
         if self.fail_next:
             status = self.fail_next.pop(0)
             headers = {"Retry-After": self.retry_after} if status == 429 and self.retry_after else None
-            return web.json_response({"code": 20429 if status == 429 else 20500, "message": "try later",
-                                      "more_info": "https://www.twilio.com/docs/errors", "status": status},
-                                     status=status, headers=headers)
+            return web.json_response(
+                {
+                    "code": 20429 if status == 429 else 20500,
+                    "message": "try later",
+                    "more_info": "https://www.twilio.com/docs/errors",
+                    "status": status,
+                },
+                status=status,
+                headers=headers,
+            )
         to = form["To"]
         if to in self.invalid_numbers:
-            return web.json_response({"code": 21211, "message": f"The 'To' number {to} is not a valid phone "
-                                      "number.", "more_info": "https://www.twilio.com/docs/errors/21211",
-                                      "status": 400}, status=400)
+            return web.json_response(
+                {
+                    "code": 21211,
+                    "message": f"The 'To' number {to} is not a valid phone number.",
+                    "more_info": "https://www.twilio.com/docs/errors/21211",
+                    "status": 400,
+                },
+                status=400,
+            )
         now = format_datetime(datetime.now(UTC), usegmt=True)
         message = {
-            "sid": f"SM{uuid.uuid4().hex}", "account_sid": request.match_info["sid"], "to": to,
-            "from": form["From"], "body": form["Body"], "status": "queued", "direction": "outbound-api",
-            "date_created": now, "date_updated": now, "date_sent": now, "num_segments": "1",
-            "api_version": "2010-04-01", "price": None, "price_unit": "USD", "error_code": None,
-            "error_message": None, "uri": f"/2010-04-01/Accounts/{request.match_info['sid']}/Messages.json",
-            "subresource_uris": {}, "messaging_service_sid": None, "num_media": "0",
+            "sid": f"SM{uuid.uuid4().hex}",
+            "account_sid": request.match_info["sid"],
+            "to": to,
+            "from": form["From"],
+            "body": form["Body"],
+            "status": "queued",
+            "direction": "outbound-api",
+            "date_created": now,
+            "date_updated": now,
+            "date_sent": now,
+            "num_segments": "1",
+            "api_version": "2010-04-01",
+            "price": None,
+            "price_unit": "USD",
+            "error_code": None,
+            "error_message": None,
+            "uri": f"/2010-04-01/Accounts/{request.match_info['sid']}/Messages.json",
+            "subresource_uris": {},
+            "messaging_service_sid": None,
+            "num_media": "0",
         }
         self.messages.append(message)
         if self.lose_next_response:
@@ -91,8 +124,22 @@ class FakeTwilio:
 
     async def _list(self, request: web.Request) -> web.Response:
         to, after = request.query.get("To"), request.query.get("DateSent>")
-        found = [m for m in self.messages if (to is None or m["to"] == to) and (
-            after is None or parsedate_to_datetime(m["date_sent"]) >= datetime.fromisoformat(after))]
-        return web.json_response({"messages": found, "end": len(found), "first_page_uri": request.path,
-                                  "next_page_uri": None, "page": 0, "page_size": 50, "previous_page_uri": None,
-                                  "start": 0, "uri": request.path})
+        found = [
+            m
+            for m in self.messages
+            if (to is None or m["to"] == to)
+            and (after is None or parsedate_to_datetime(m["date_sent"]) >= datetime.fromisoformat(after))
+        ]
+        return web.json_response(
+            {
+                "messages": found,
+                "end": len(found),
+                "first_page_uri": request.path,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": 50,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": request.path,
+            }
+        )

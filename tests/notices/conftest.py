@@ -36,13 +36,25 @@ async def twilio() -> AsyncIterator[FakeTwilio]:
 @pytest.fixture
 def settings(smtp, twilio, tmp_path: Path) -> Settings:
     _, port = smtp
-    return Settings(OFERTA_DATA_DIR=tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=port,
-                    OFERTA_MAIL_FROM="billing@ps.example", TWILIO_ACCOUNT_SID="AC" + "1" * 32,
-                    TWILIO_AUTH_TOKEN="secret", TWILIO_FROM_NUMBER="+77000000000",
-                    TWILIO_BASE_URL=twilio.base_url)
+    return Settings(
+        OFERTA_DATA_DIR=tmp_path,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=port,
+        OFERTA_MAIL_FROM="billing@ps.example",
+        TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+        TWILIO_AUTH_TOKEN="secret",
+        TWILIO_FROM_NUMBER="+77000000000",
+        TWILIO_BASE_URL=twilio.base_url,
+    )
 
 
-def add_customer(url: str, customer_id: str, *, email: str | None = "client@example.kz",
-                 phone: str | None = "+77010000001", locale: str = "ru") -> None:
+def add_customer(
+    url: str,
+    customer_id: str,
+    *,
+    email: str | None = "client@example.kz",
+    phone: str | None = "+77010000001",
+    locale: str = "ru",
+) -> None:
     with session_scope(url) as session:
         session.add(Customer(id=customer_id, name="ТОО Ромашка", email=email, phone=phone, locale=locale))

@@ -40,8 +40,9 @@ async def main(target: str, task_queue: str, database_url: str, smtp_port: int) 
     settings = Settings(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_port, OFERTA_MAIL_FROM="billing@ps.example")
     sender = HangsAfterSending(LedgerNoticeSender(database_url, EmailSender(settings), SmsSender(settings)))
     others = MemoryLedger()
-    worker = Worker(client, task_queue=task_queue,
-                    activities=ServiceActivities(sender, others, others, others).all())
+    worker = Worker(
+        client, task_queue=task_queue, activities=ServiceActivities(sender, others, others, others).all()
+    )
     print("READY", flush=True)
     await worker.run()
 

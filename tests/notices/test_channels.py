@@ -11,10 +11,13 @@ from oferta.notices.email import EmailSender, message_id
 from oferta.notices.render import RenderedNotice
 from oferta.notices.sms import PermanentSmsError, SmsSender
 
-NOTICE = RenderedNotice(locale="ru", subject="Услуга «Basic» приостановлена",
-                        text="Услуга приостановлена.\n\nОснование: п. 3.16 договора-оферты PS.kz.",
-                        html="<!doctype html><html><body><p>Услуга приостановлена.</p></body></html>",
-                        sms="PS.kz: услуга приостановлена. (п. 3.16)")
+NOTICE = RenderedNotice(
+    locale="ru",
+    subject="Услуга «Basic» приостановлена",
+    text="Услуга приостановлена.\n\nОснование: п. 3.16 договора-оферты PS.kz.",
+    html="<!doctype html><html><body><p>Услуга приостановлена.</p></body></html>",
+    sms="PS.kz: услуга приостановлена. (п. 3.16)",
+)
 
 
 async def test_email_arrives_multipart_with_a_stable_message_id(settings, smtp) -> None:

@@ -36,14 +36,22 @@ from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflo
 
 def invoice_email_start(history: WorkflowHistory):
     """The started event of the send_notice activity for the invoice email (the one that ran)."""
-    scheduled = {e.event_id for e in history.events
-                 if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-                 and e.activity_task_scheduled_event_attributes.activity_type.name == "send_notice"
-                 and any(b'"invoice_issued"' in p.data and b'"email"' in p.data
-                         for p in e.activity_task_scheduled_event_attributes.input.payloads)}
-    [started] = [e.activity_task_started_event_attributes for e in history.events
-                 if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
-                 and e.activity_task_started_event_attributes.scheduled_event_id in scheduled]
+    scheduled = {
+        e.event_id
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "send_notice"
+        and any(
+            b'"invoice_issued"' in p.data and b'"email"' in p.data
+            for p in e.activity_task_scheduled_event_attributes.input.payloads
+        )
+    }
+    [started] = [
+        e.activity_task_started_event_attributes
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+        and e.activity_task_started_event_attributes.scheduled_event_id in scheduled
+    ]
     return started
 
 
@@ -60,8 +68,9 @@ class DiesAfterSending:
         raise RuntimeError("worker killed after the send, before the completion reached Temporal")
 
 
-async def test_the_new_worker_finds_the_notice_sent_and_does_not_resend(dev_env, settings, smtp,
-                                                                         task_queue, tmp_path: Path):
+async def test_the_new_worker_finds_the_notice_sent_and_does_not_resend(
+    dev_env, settings, smtp, task_queue, tmp_path: Path
+):
     inbox, _ = smtp
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     upgrade(url)
@@ -69,22 +78,38 @@ async def test_the_new_worker_finds_the_notice_sent_and_does_not_resend(dev_env,
     ledger = LedgerNoticeSender(url, EmailSender(settings), SmsSender(settings))
     others = MemoryLedger()
     service_id = f"crash-{uuid.uuid4().hex[:6]}"
-    spec = ServiceSpec(service_id=service_id, customer_id="c-crash", policy_id="ps-kz", tariff="Basic",
-                       price=Money.of("2500", "KZT"))
+    spec = ServiceSpec(
+        service_id=service_id,
+        customer_id="c-crash",
+        policy_id="ps-kz",
+        tariff="Basic",
+        price=Money.of("2500", "KZT"),
+    )
     dying = DiesAfterSending(ledger)
     # No sticky cache, so the next workflow task is not held for the dead worker.
-    async with Worker(dev_env.client, task_queue=task_queue, workflows=[ServiceLifecycleWorkflow],
-                      activities=ServiceActivities(dying, others, others, others).all(),
-                      max_cached_workflows=0):
+    async with Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=[ServiceLifecycleWorkflow],
+        activities=ServiceActivities(dying, others, others, others).all(),
+        max_cached_workflows=0,
+    ):
         handle = await dev_env.client.start_workflow(
-            ServiceLifecycleWorkflow.run, ServiceWorkflowInput(policy=load_policy("ps-kz"), spec=spec),
-            id=workflow_id(service_id), task_queue=task_queue)
+            ServiceLifecycleWorkflow.run,
+            ServiceWorkflowInput(policy=load_policy("ps-kz"), spec=spec),
+            id=workflow_id(service_id),
+            task_queue=task_queue,
+        )
         await asyncio.wait_for(dying.sent.wait(), 30)
     assert len(inbox.to("crash@example.kz")) == 1  # the customer already has the invoice
 
     # A new worker takes the task queue over; Temporal retries the notice there.
-    async with Worker(dev_env.client, task_queue=task_queue, workflows=[ServiceLifecycleWorkflow],
-                      activities=ServiceActivities(ledger, others, others, others).all()):
+    async with Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=[ServiceLifecycleWorkflow],
+        activities=ServiceActivities(ledger, others, others, others).all(),
+    ):
         for _ in range(400):
             timeline = await handle.query(ServiceLifecycleWorkflow.timeline)
             if any(e.type.value == "notice" for e in timeline):
@@ -110,7 +135,8 @@ async def said(process: asyncio.subprocess.Process, word: bytes) -> bytes:
 
 
 async def test_a_worker_process_killed_after_the_send_is_replaced_and_the_email_goes_once(
-        dev_env, smtp, settings, task_queue, tmp_path: Path):
+    dev_env, smtp, settings, task_queue, tmp_path: Path
+):
     """A real worker process, SIGKILLed after its email went out and the ledger recorded it but
     before Temporal heard back: the activity times out, a new worker retries it, nothing is resent.
 
@@ -123,11 +149,24 @@ async def test_a_worker_process_killed_after_the_send_is_replaced_and_the_email_
     add_customer(url, "c-kill", email="kill@example.kz", phone=None)
     target = dev_env.client.service_client.config.target_host
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.notices.crash_worker", target, task_queue, url, str(port),
-        stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).parents[2])
+        sys.executable,
+        "-m",
+        "tests.notices.crash_worker",
+        target,
+        task_queue,
+        url,
+        str(port),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
+    )
     service_id = f"kill-{uuid.uuid4().hex[:6]}"
-    spec = ServiceSpec(service_id=service_id, customer_id="c-kill", policy_id="ps-kz", tariff="Basic",
-                       price=Money.of("2500", "KZT"))
+    spec = ServiceSpec(
+        service_id=service_id,
+        customer_id="c-kill",
+        policy_id="ps-kz",
+        tariff="Basic",
+        price=Money.of("2500", "KZT"),
+    )
     try:
         await asyncio.wait_for(said(process, b"READY"), 30)
         # This worker runs the workflow only; the process above runs the activities.
@@ -135,7 +174,9 @@ async def test_a_worker_process_killed_after_the_send_is_replaced_and_the_email_
             handle = await dev_env.client.start_workflow(
                 ServiceLifecycleWorkflow.run,
                 ServiceWorkflowInput(policy=load_policy("ps-kz"), spec=spec),
-                id=workflow_id(service_id), task_queue=task_queue)
+                id=workflow_id(service_id),
+                task_queue=task_queue,
+            )
             line = await asyncio.wait_for(said(process, b"SENT"), 30)
             assert line.strip().endswith(b"sent"), line
             process.kill()
@@ -144,8 +185,11 @@ async def test_a_worker_process_killed_after_the_send_is_replaced_and_the_email_
 
             ledger = LedgerNoticeSender(url, EmailSender(settings), SmsSender(settings))
             others = MemoryLedger()
-            async with Worker(dev_env.client, task_queue=task_queue,
-                              activities=ServiceActivities(ledger, others, others, others).all()):
+            async with Worker(
+                dev_env.client,
+                task_queue=task_queue,
+                activities=ServiceActivities(ledger, others, others, others).all(),
+            ):
                 # After the send's 60 s start-to-close timeout and the retry's 5 s backoff.
                 notice = None
                 for _ in range(1000):  # polls the condition "the retried notice completed"

@@ -18,18 +18,34 @@ from oferta.notices.sms import SmsSender
 from oferta.policy.schema import Channel, NoticeTemplate
 from tests.notices.conftest import add_customer
 
-DETAIL = {"service_id": "svc-1", "tariff": "Basic", "provider": "PS.kz", "policy_id": "ps-kz",
-          "service_kind": "hosting", "reason": "non_payment", "note": None, "debt": "2500.00",
-          "currency": "KZT", "restore_until": "2027-04-08T10:05:00+05:00",
-          "deletion_at": "2027-04-08T10:05:00+05:00"}
+DETAIL = {
+    "service_id": "svc-1",
+    "tariff": "Basic",
+    "provider": "PS.kz",
+    "policy_id": "ps-kz",
+    "service_kind": "hosting",
+    "reason": "non_payment",
+    "note": None,
+    "debt": "2500.00",
+    "currency": "KZT",
+    "restore_until": "2027-04-08T10:05:00+05:00",
+    "deletion_at": "2027-04-08T10:05:00+05:00",
+}
 
 
 def request(customer_id: str, channel: Channel, key: str | None = None) -> NoticeRequest:
     return NoticeRequest(
         idempotency_key=key or f"service-svc-1:0:suspended:{uuid.uuid4().hex}:{channel.value}",
-        service_id="svc-1", customer_id=customer_id, policy_id="ps-kz", provider_name="PS.kz",
-        template=NoticeTemplate.SUSPENDED, channel=channel, clause="3.16", detail=DETAIL,
-        at=datetime(2027, 4, 1, 5, 5, tzinfo=UTC))
+        service_id="svc-1",
+        customer_id=customer_id,
+        policy_id="ps-kz",
+        provider_name="PS.kz",
+        template=NoticeTemplate.SUSPENDED,
+        channel=channel,
+        clause="3.16",
+        detail=DETAIL,
+        at=datetime(2027, 4, 1, 5, 5, tzinfo=UTC),
+    )
 
 
 def ledger_row(url: str, key: str) -> Notice:
@@ -103,6 +119,7 @@ async def test_a_worker_that_died_after_sending_an_sms_does_not_send_it_again(da
     claim = ledger._claim(notice)
     assert claim.status == "pending"
     from oferta.notices.render import render
+
     rendered = render(notice, "ru")
     ledger._sending(notice.idempotency_key, "+77010000005", rendered)
     sid = await SmsSender(settings).send("+77010000005", rendered.sms)
@@ -126,7 +143,8 @@ async def test_a_refused_mailbox_fails_for_good(database_url, settings, smtp):
 
 
 async def test_an_email_left_sending_by_a_dead_worker_goes_again_with_the_same_message_id(
-        database_url, settings, smtp):
+    database_url, settings, smtp
+):
     """SMTP cannot be asked what it delivered: the resend carries the first Message-ID, and mail
     clients (and most providers' inboxes) show one message per Message-ID."""
     inbox, _ = smtp
@@ -135,6 +153,7 @@ async def test_an_email_left_sending_by_a_dead_worker_goes_again_with_the_same_m
     add_customer(database_url, customer, email=address)
     notice = request(customer, Channel.EMAIL)
     from oferta.notices.render import render
+
     rendered = render(notice, "ru")
     ledger = sender(database_url, settings)
     ledger._claim(notice)
@@ -161,7 +180,9 @@ async def test_an_sms_whose_answer_was_lost_is_found_not_sent_again(database_url
     assert result.status == "sent" and result.provider_message_id == message["sid"]
 
 
-async def test_the_same_text_sent_for_another_notice_is_not_taken_for_this_one(database_url, settings, twilio):
+async def test_the_same_text_sent_for_another_notice_is_not_taken_for_this_one(
+    database_url, settings, twilio
+):
     customer = f"c-{uuid.uuid4().hex[:8]}"
     add_customer(database_url, customer, phone="+77010000006")
     first, second = request(customer, Channel.SMS), request(customer, Channel.SMS)  # the same words

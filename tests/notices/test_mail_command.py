@@ -43,8 +43,9 @@ async def listening(port: int, process: subprocess.Popen, timeout: float = 20) -
 async def test_the_sink_command_keeps_mail_that_list_and_show_print(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "OFERTA_DATA_DIR": str(tmp_path), "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port)}
-    sink = subprocess.Popen([*OFERTA, "mail-sink"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    sink = subprocess.Popen(
+        [*OFERTA, "mail-sink"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         await listening(port, sink)
         assert oferta(env, "mail", "list").stdout.startswith("No mail")

@@ -33,17 +33,24 @@ async def test_a_suspension_at_midnight_goes_by_email_now_and_by_sms_at_nine(tim
     # days, 5.8 and 1.12): it is suspended at 00:00 on 31 March, inside the quiet hours.
     start = datetime(2027, 3, 1, 22, 55, tzinfo=ALMATY)
     sender = RecordingSender()
-    result = await run_scenario(time_env, scenario("ps-kz", [pay(timedelta(minutes=5))], days=35, start=start),
-                                ledger=sender)
+    result = await run_scenario(
+        time_env, scenario("ps-kz", [pay(timedelta(minutes=5))], days=35, start=start), ledger=sender
+    )
     suspended_step = next(e.at for e in result.timeline if e.type.value == "suspended").astimezone(ALMATY)
     assert suspended_step == datetime(2027, 3, 31, 0, 0, tzinfo=ALMATY)
-    sent = {channel: (at.astimezone(ALMATY), ran) for template, channel, at, ran in sender.sends
-            if template == "suspended"}
+    sent = {
+        channel: (at.astimezone(ALMATY), ran)
+        for template, channel, at, ran in sender.sends
+        if template == "suspended"
+    }
     assert sent["email"][0] == suspended_step
     assert sent["sms"][0] == suspended_step.replace(hour=9)
     # Not only stamped 09:00: the worker really ran the SMS nine (skipped) hours after the email.
     waited = sent["sms"][1] - sent["email"][1]
     assert abs(waited - timedelta(hours=9)) < timedelta(seconds=5), waited  # + the tasks' own real time
-    entries = {e.detail["channel"]: e.at.astimezone(ALMATY) for e in result.timeline
-               if e.type.value == "notice" and e.detail["template"] == "suspended"}
+    entries = {
+        e.detail["channel"]: e.at.astimezone(ALMATY)
+        for e in result.timeline
+        if e.type.value == "notice" and e.detail["template"] == "suspended"
+    }
     assert entries == {"email": sent["email"][0], "sms": sent["sms"][0]}

@@ -26,8 +26,9 @@ CALLBACK = "https://oferta.example.kz/v1/twilio/status"
 
 def api(settings: Settings) -> httpx.AsyncClient:
     # No lifespan: these routes need the database only, not Temporal.
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings)),
-                             base_url="http://oferta.test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://oferta.test"
+    )
 
 
 @pytest.fixture
@@ -41,7 +42,9 @@ async def test_a_signed_status_callback_updates_the_ledger(api_settings: Setting
     url = api_settings.effective_database_url
     add_customer(url, "c-status", phone="+77010000003")
     notice = request("c-status", Channel.SMS)
-    sent = await LedgerNoticeSender(url, EmailSender(api_settings), SmsSender(api_settings), CALLBACK).send(notice)
+    sent = await LedgerNoticeSender(url, EmailSender(api_settings), SmsSender(api_settings), CALLBACK).send(
+        notice
+    )
     [message] = twilio.sent_to("+77010000003")
     assert twilio.status_callbacks[message["sid"]] == CALLBACK  # Twilio is told where to report
 
@@ -49,8 +52,11 @@ async def test_a_signed_status_callback_updates_the_ledger(api_settings: Setting
         return {"X-Twilio-Signature": RequestValidator(token).compute_signature(CALLBACK, form)}
 
     async with api(api_settings) as client:
-        delivered = {"MessageSid": sent.provider_message_id, "MessageStatus": "delivered",
-                     "AccountSid": api_settings.twilio_account_sid}
+        delivered = {
+            "MessageSid": sent.provider_message_id,
+            "MessageStatus": "delivered",
+            "AccountSid": api_settings.twilio_account_sid,
+        }
         forged = await client.post("/v1/twilio/status", data=delivered, headers=signed(delivered, "guess"))
         assert forged.status_code == 403
         assert ledger_row(url, notice.idempotency_key).delivery_status is None
@@ -58,14 +64,19 @@ async def test_a_signed_status_callback_updates_the_ledger(api_settings: Setting
         assert answer.status_code == 204
         assert ledger_row(url, notice.idempotency_key).delivery_status == "delivered"
 
-        undelivered = {"MessageSid": sent.provider_message_id, "MessageStatus": "undelivered",
-                       "ErrorCode": "30003"}
+        undelivered = {
+            "MessageSid": sent.provider_message_id,
+            "MessageStatus": "undelivered",
+            "ErrorCode": "30003",
+        }
         await client.post("/v1/twilio/status", data=undelivered, headers=signed(undelivered))
         row = ledger_row(url, notice.idempotency_key)
         assert row.status == "sent" and row.delivery_status == "undelivered" and "30003" in row.error
 
         unknown = {"MessageSid": "SM" + uuid.uuid4().hex, "MessageStatus": "delivered"}
-        assert (await client.post("/v1/twilio/status", data=unknown, headers=signed(unknown))).status_code == 404
+        assert (
+            await client.post("/v1/twilio/status", data=unknown, headers=signed(unknown))
+        ).status_code == 404
 
 
 async def test_the_inbox_lists_and_shows_the_mail_the_sink_received(api_settings: Settings) -> None:

@@ -32,41 +32,88 @@ def _requests() -> list[NoticeRequest]:
     found: dict[tuple[str, str], NoticeRequest] = {}
     for policy in load_policies().values():
         if policy.trial is None:
-            policy = policy.model_copy(update={"trial": Trial.model_validate(
-                {"length": {"amount": 10, "unit": "calendar_days", "clause": "t"},
-                 "service_kinds": policy.service_kinds, "refusal": {"clause": "t", "text": "free"}})})
-        price = Money.of("12.00" if policy.provider.currency == "EUR" else "2500.00", policy.provider.currency)
+            policy = policy.model_copy(
+                update={
+                    "trial": Trial.model_validate(
+                        {
+                            "length": {"amount": 10, "unit": "calendar_days", "clause": "t"},
+                            "service_kinds": policy.service_kinds,
+                            "refusal": {"clause": "t", "text": "free"},
+                        }
+                    )
+                }
+            )
+        price = Money.of(
+            "12.00" if policy.provider.currency == "EUR" else "2500.00", policy.provider.currency
+        )
+
         def ev(n: str, kind: EventType, **kw) -> BillingEvent:
             return BillingEvent(event_id=n, type=kind, **kw)
+
         lives = [
-            [(1, ev("p", EventType.PAYMENT, amount=price)), (2, ev("tp", EventType.TARIFF_PURCHASE)),
-             (40, ev("p2", EventType.PAYMENT, amount=price))],
-            [(1, ev("p", EventType.PAYMENT, amount=price.times(3))),
-             (3, ev("t", EventType.TARIFF_CHANGE, new_price=price.times(2))),
-             (4, ev("a", EventType.ABUSE_SUSPEND, reason="spam")), (5, ev("r", EventType.ABUSE_RESOLVED)),
-             (6, ev("f", EventType.FORCE_MAJEURE_START, reason="flood")), (9, ev("e", EventType.FORCE_MAJEURE_END)),
-             (10, ev("c", EventType.CANCEL_REQUEST)), (11, ev("w", EventType.CANCEL_WITHDRAWN)),
-             (12, ev("c2", EventType.CANCEL_REQUEST))],
+            [
+                (1, ev("p", EventType.PAYMENT, amount=price)),
+                (2, ev("tp", EventType.TARIFF_PURCHASE)),
+                (40, ev("p2", EventType.PAYMENT, amount=price)),
+            ],
+            [
+                (1, ev("p", EventType.PAYMENT, amount=price.times(3))),
+                (3, ev("t", EventType.TARIFF_CHANGE, new_price=price.times(2))),
+                (4, ev("a", EventType.ABUSE_SUSPEND, reason="spam")),
+                (5, ev("r", EventType.ABUSE_RESOLVED)),
+                (6, ev("f", EventType.FORCE_MAJEURE_START, reason="flood")),
+                (9, ev("e", EventType.FORCE_MAJEURE_END)),
+                (10, ev("c", EventType.CANCEL_REQUEST)),
+                (11, ev("w", EventType.CANCEL_WITHDRAWN)),
+                (12, ev("c2", EventType.CANCEL_REQUEST)),
+            ],
             [(1, ev("p", EventType.PAYMENT, amount=price)), (2, ev("f", EventType.FORCE_MAJEURE_START))],
             # The new ways out, and the tariff-purchase contract's own steps (others refuse them).
-            [(1, ev("p", EventType.PAYMENT, amount=price.times(2))), (2, ev("tp", EventType.TARIFF_PURCHASE)),
-             (3, ev("tp2", EventType.TARIFF_PURCHASE)),
-             (4, ev("pt", EventType.PROVIDER_TERMINATION, reason="closing the line"))],
-            [(1, ev("p", EventType.PAYMENT, amount=price)),
-             (45, ev("pp", EventType.PROMISE_TO_PAY, promised_at=START + timedelta(days=50))),
-             (46, ev("b", EventType.BREACH_TERMINATION, reason="spam"))],
+            [
+                (1, ev("p", EventType.PAYMENT, amount=price.times(2))),
+                (2, ev("tp", EventType.TARIFF_PURCHASE)),
+                (3, ev("tp2", EventType.TARIFF_PURCHASE)),
+                (4, ev("pt", EventType.PROVIDER_TERMINATION, reason="closing the line")),
+            ],
+            [
+                (1, ev("p", EventType.PAYMENT, amount=price)),
+                (45, ev("pp", EventType.PROMISE_TO_PAY, promised_at=START + timedelta(days=50))),
+                (46, ev("b", EventType.BREACH_TERMINATION, reason="spam")),
+            ],
         ]
         for trial in (False, True):
             for life in lives:
-                spec = ServiceSpec(service_id="svc-1", customer_id="c", policy_id=policy.id, tariff="Basic",
-                                   price=price, trial=trial)
-                _, run = dry_run(Contract(policy), spec, START,
-                                 [(START + timedelta(days=d), e) for d, e in life], START + timedelta(days=300))
+                spec = ServiceSpec(
+                    service_id="svc-1",
+                    customer_id="c",
+                    policy_id=policy.id,
+                    tariff="Basic",
+                    price=price,
+                    trial=trial,
+                )
+                _, run = dry_run(
+                    Contract(policy),
+                    spec,
+                    START,
+                    [(START + timedelta(days=d), e) for d, e in life],
+                    START + timedelta(days=300),
+                )
                 for d in run.deliveries:
-                    found.setdefault((policy.id, d.template.value), NoticeRequest(
-                        idempotency_key="k", service_id="svc-1", customer_id="c", policy_id=policy.id,
-                        provider_name=policy.provider.name, template=d.template, channel=d.channel,
-                        clause=d.clause, detail=d.detail, at=d.send_at))
+                    found.setdefault(
+                        (policy.id, d.template.value),
+                        NoticeRequest(
+                            idempotency_key="k",
+                            service_id="svc-1",
+                            customer_id="c",
+                            policy_id=policy.id,
+                            provider_name=policy.provider.name,
+                            template=d.template,
+                            channel=d.channel,
+                            clause=d.clause,
+                            detail=d.detail,
+                            at=d.send_at,
+                        ),
+                    )
     return list(found.values())
 
 
@@ -107,21 +154,29 @@ def test_plurals_and_dates_follow_the_locale() -> None:
         assert ru in render(shifted, "ru").text
         assert f"{days} күн" in render(shifted, "kk").text
         assert (f"{days} day" + ("" if days == 1 else "s")) in render(shifted, "en").text
-    invoice = next(r for r in REQUESTS if r.policy_id == "ps-kz" and r.template is NoticeTemplate.INVOICE_ISSUED)
+    invoice = next(
+        r for r in REQUESTS if r.policy_id == "ps-kz" and r.template is NoticeTemplate.INVOICE_ISSUED
+    )
     invoice = invoice.model_copy(update={"detail": invoice.detail | {"due_on": "2027-04-08"}})
     # An invoice shows its last day to pay, inclusive, not the midnight after it.
     assert "до 8 апреля 2027 включительно" in render(invoice, "ru").text
     assert "by 8 April 2027 inclusive" in render(invoice, "en").text
     assert "2027 жылғы 8 сәуірге дейін (қоса алғанда) төлеңіз" in render(invoice, "kk").text
     paid = next(r for r in REQUESTS if r.policy_id == "ps-kz" and r.template is NoticeTemplate.ACTIVATED)
-    paid = paid.model_copy(update={"detail": paid.detail | {"trial_until": None,
-                                                            "paid_until": "2027-04-08T05:05:00+00:00"}})
+    paid = paid.model_copy(
+        update={"detail": paid.detail | {"trial_until": None, "paid_until": "2027-04-08T05:05:00+00:00"}}
+    )
     # Shown in the provider's time zone (Asia/Almaty, UTC+5).
     assert "8 апреля 2027, 10:05" in render(paid, "ru").text
     assert "8 April 2027, 10:05" in render(paid, "en").text
     # Kazakh marks "until" on the date: the dative of the word the time is read with.
     assert "2027 жылғы 8 сәуір, сағат 10:05-ке дейін төленген" in render(paid, "kk").text
-    for at, dative in (("05:30", "10:30-ға"), ("05:00", "10:00-ға"), ("07:40", "12:40-қа"), ("18:00", "23:00-ке")):
+    for at, dative in (
+        ("05:30", "10:30-ға"),
+        ("05:00", "10:00-ға"),
+        ("07:40", "12:40-қа"),
+        ("18:00", "23:00-ке"),
+    ):
         moved = paid.model_copy(update={"detail": paid.detail | {"paid_until": f"2027-04-08T{at}:00+00:00"}})
         assert f"сағат {dative} дейін" in render(moved, "kk").text
     tariff = next(r for r in REQUESTS if r.template is NoticeTemplate.TARIFF_CHANGE_ANNOUNCED)

@@ -92,8 +92,11 @@ def test_the_image_holds_what_the_services_run() -> None:
 
 def test_env_example_names_only_known_variables() -> None:
     compose_variables = set(re.findall(r"\$\{(\w+)", (ROOT / "docker-compose.yml").read_text()))
-    example = [line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
-               if line and not line.startswith("#")]
+    example = [
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     assert set(example) <= compose_variables | _variables_the_code_reads()
     assert "OFERTA_BOOTSTRAP_API_KEY" in example
 
@@ -140,21 +143,32 @@ async def test_the_setup_job_script_works_against_a_real_server_twice() -> None:
 
     from oferta.temporal import quiet_runtime, temporal_cli_path
 
-    env = await WorkflowEnvironment.start_local(data_converter=pydantic_data_converter,
-                                                dev_server_existing_path=temporal_cli_path(),
-                                                runtime=quiet_runtime())
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=temporal_cli_path(),
+        runtime=quiet_runtime(),
+    )
     try:
-        variables = {**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-                     "TEMPORAL_NAMESPACE": "oferta-prod",
-                     "PATH": f"{Path(temporal_cli_path()).parent}:{os.environ['PATH']}"}
+        variables = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+            "TEMPORAL_NAMESPACE": "oferta-prod",
+            "PATH": f"{Path(temporal_cli_path()).parent}:{os.environ['PATH']}",
+        }
         for _ in range(2):  # a restarted job finds everything in place
             job = await asyncio.to_thread(
-                subprocess.run, ["sh", str(ROOT / "deploy" / "temporal" / "setup-namespace.sh")],
-                env=variables, capture_output=True, text=True, timeout=120)
+                subprocess.run,
+                ["sh", str(ROOT / "deploy" / "temporal" / "setup-namespace.sh")],
+                env=variables,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert job.returncode == 0, job.stdout + job.stderr
             assert "namespace oferta-prod and search attributes ready" in job.stdout
         listed = await env.client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace="oferta-prod"))
+            ListSearchAttributesRequest(namespace="oferta-prod")
+        )
         assert set(search_attributes.CLI_TYPES) <= set(listed.custom_attributes)
     finally:
         await env.shutdown()
@@ -162,8 +176,11 @@ async def test_the_setup_job_script_works_against_a_real_server_twice() -> None:
 
 def test_a_variable_compose_leaves_empty_reaches_the_code_as_unset(monkeypatch) -> None:
     """`SMTP_USERNAME: ${SMTP_USERNAME:-}` is "" in the container: no login to an open relay."""
-    optional = [name for name, value in SERVICES["worker"]["environment"].items()
-                if isinstance(value, str) and value.endswith(":-}")]
+    optional = [
+        name
+        for name, value in SERVICES["worker"]["environment"].items()
+        if isinstance(value, str) and value.endswith(":-}")
+    ]
     assert "SMTP_USERNAME" in optional
     for name in optional:
         monkeypatch.setenv(name, "")

@@ -50,10 +50,16 @@ async def test_the_local_sms_sink_answers_the_real_twilio_client(tmp_path: Path)
         sid = await sender.send("+77010000001", "Услуга приостановлена: оплатите 2 500 ₸")
         assert sid.startswith("SM")
         # The sender looks for a message it already sent before sending again after a crash.
-        assert await sender.find_sent("+77010000001", "Услуга приостановлена: оплатите 2 500 ₸", before) == sid
-        assert await sender.find_sent("+77010000002", "Услуга приостановлена: оплатите 2 500 ₸", before) is None
+        assert (
+            await sender.find_sent("+77010000001", "Услуга приостановлена: оплатите 2 500 ₸", before) == sid
+        )
+        assert (
+            await sender.find_sent("+77010000002", "Услуга приостановлена: оплатите 2 500 ₸", before) is None
+        )
         later = datetime.now(UTC) + timedelta(minutes=1)
-        assert await sender.find_sent("+77010000001", "Услуга приостановлена: оплатите 2 500 ₸", later) is None
+        assert (
+            await sender.find_sent("+77010000001", "Услуга приостановлена: оплатите 2 500 ₸", later) is None
+        )
     finally:
         await runner.cleanup()
     [kept] = read_sms(tmp_path / "sms")

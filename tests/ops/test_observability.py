@@ -15,10 +15,14 @@ from oferta.settings import Settings
 
 
 def test_json_log_lines_name_the_workflow() -> None:
-    record = logging.LogRecord("temporalio.workflow", logging.INFO, __file__, 1, "suspended %s", ("s-1",),
-                               None)
-    record.temporal_workflow = {"workflow_id": "service-s-1", "run_id": "r",
-                                "workflow_type": "ServiceContract"}
+    record = logging.LogRecord(
+        "temporalio.workflow", logging.INFO, __file__, 1, "suspended %s", ("s-1",), None
+    )
+    record.temporal_workflow = {
+        "workflow_id": "service-s-1",
+        "run_id": "r",
+        "workflow_type": "ServiceContract",
+    }
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "suspended s-1" and line["level"] == "info"
     assert line["workflow_id"] == "service-s-1" and line["workflow_type"] == "ServiceContract"

@@ -28,7 +28,9 @@ def _free_port() -> int:
 
 
 def _environment(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OFERTA_", "TEMPORAL_", "SMTP_", "TWILIO_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OFERTA_", "TEMPORAL_", "SMTP_", "TWILIO_"))
+    }
     env.pop("DATABASE_URL", None)
     return env | {
         "OFERTA_DATA_DIR": str(data_dir),
@@ -43,8 +45,14 @@ def _environment(data_dir: Path) -> dict[str, str]:
 
 @contextmanager
 def running(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str]]:
-    process = subprocess.Popen([sys.executable, "-m", "oferta.cli", "run"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oferta.cli", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: queue.Queue[str | None] = queue.Queue()
 
     def read() -> None:  # a thread, so a silent launcher cannot block the test past its deadline
@@ -96,13 +104,25 @@ def test_run_serves_the_api_stops_cleanly_and_keeps_the_data(tmp_path: Path) -> 
         assert f"SMS in {tmp_path / 'sms'}" in banner
         auth = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=api, headers=auth, timeout=30) as http:
-            customer = http.post("/v1/customers", json={"name": "ТОО Ромашка", "email": "a@example.kz",
-                                                        "locale": "ru"}).json()
-            service = http.post("/v1/services", json={"customer_id": customer["id"], "policy": "ps-kz",
-                                                      "tariff": "Basic", "price": "2500.00",
-                                                      "currency": "KZT", "period": "P1M"}).json()
-            paid = http.post(f"/v1/services/{service['id']}/payments", headers={"Idempotency-Key": "p-1"},
-                             json={"amount": "2500.00", "currency": "KZT"})
+            customer = http.post(
+                "/v1/customers", json={"name": "ТОО Ромашка", "email": "a@example.kz", "locale": "ru"}
+            ).json()
+            service = http.post(
+                "/v1/services",
+                json={
+                    "customer_id": customer["id"],
+                    "policy": "ps-kz",
+                    "tariff": "Basic",
+                    "price": "2500.00",
+                    "currency": "KZT",
+                    "period": "P1M",
+                },
+            ).json()
+            paid = http.post(
+                f"/v1/services/{service['id']}/payments",
+                headers={"Idempotency-Key": "p-1"},
+                json={"amount": "2500.00", "currency": "KZT"},
+            )
             assert paid.status_code == 200, paid.text
             shown = http.get(f"/v1/services/{service['id']}").json()
             assert shown["state"] == "active"
@@ -124,13 +144,20 @@ def test_run_serves_the_api_stops_cleanly_and_keeps_the_data(tmp_path: Path) -> 
                 if len(mail) >= 3:
                     break
                 time.sleep(0.2)
-            subjects = {message_from_bytes(p.read_bytes(), policy=email_policy.default)["Subject"]
-                        for p in mail}
+            subjects = {
+                message_from_bytes(p.read_bytes(), policy=email_policy.default)["Subject"] for p in mail
+            }
             assert "Платёж 2\xa0500,00 ₸ получен" in subjects, subjects
             inbox = http.get("/inbox").text
             assert "Услуга «Basic» подключена" in inbox
-        demo = subprocess.run([sys.executable, "-m", "oferta.cli", "demo"], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        demo = subprocess.run(
+            [sys.executable, "-m", "oferta.cli", "demo"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert demo.returncode == 0, demo.stderr
         for state in ("active", "terminating", "suspended", "force_majeure", "awaiting_payment"):
             assert f" {state} " in demo.stdout, (state, demo.stdout)
@@ -152,8 +179,14 @@ def test_a_taken_port_is_named_with_its_setting(tmp_path: Path) -> None:
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", int(env["OFERTA_API_PORT"])))
         blocker.listen()
-        run = subprocess.run([sys.executable, "-m", "oferta.cli", "run"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "-m", "oferta.cli", "run"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert run.returncode == 2
     assert f"port {env['OFERTA_API_PORT']} (OFERTA_API_PORT) is already in use" in run.stderr
     assert not (tmp_path / "temporal.db").exists(), "nothing was started"

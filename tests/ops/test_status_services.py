@@ -26,23 +26,44 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def oferta(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "oferta.cli", *args], capture_output=True, text=True,
-        cwd=ROOT, timeout=60, env={**os.environ, **env})
+        subprocess.run,
+        [sys.executable, "-m", "oferta.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**os.environ, **env},
+    )
 
 
 async def test_status_tells_state_next_step_date_and_clause(dev_env, task_queue) -> None:
     ledger = MemoryLedger()
     service_id = f"st-{uuid.uuid4().hex[:8]}"
-    spec = ServiceSpec(service_id=service_id, customer_id="c", policy_id="ps-kz", tariff="Basic",
-                       price=Money.of("2500", "KZT"))
+    spec = ServiceSpec(
+        service_id=service_id,
+        customer_id="c",
+        policy_id="ps-kz",
+        tariff="Basic",
+        price=Money.of("2500", "KZT"),
+    )
     address = dev_env.client.service_client.config.target_host
-    async with Worker(dev_env.client, task_queue=task_queue, workflows=[ServiceLifecycleWorkflow],
-                      activities=ServiceActivities(ledger, ledger, ledger, ledger).all()):
+    async with Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=[ServiceLifecycleWorkflow],
+        activities=ServiceActivities(ledger, ledger, ledger, ledger).all(),
+    ):
         handle = await dev_env.client.start_workflow(
-            ServiceLifecycleWorkflow.run, ServiceWorkflowInput(policy=load_policy("ps-kz"), spec=spec),
-            id=workflow_id(service_id), task_queue=task_queue)
-        receipt = await handle.execute_update(ServiceLifecycleWorkflow.apply_event, BillingEvent(
-            event_id="p", type=EventType.PAYMENT, amount=Money.of("2500", "KZT")), id="p")
+            ServiceLifecycleWorkflow.run,
+            ServiceWorkflowInput(policy=load_policy("ps-kz"), spec=spec),
+            id=workflow_id(service_id),
+            task_queue=task_queue,
+        )
+        receipt = await handle.execute_update(
+            ServiceLifecycleWorkflow.apply_event,
+            BillingEvent(event_id="p", type=EventType.PAYMENT, amount=Money.of("2500", "KZT")),
+            id="p",
+        )
         run = await oferta("status", service_id, TEMPORAL_ADDRESS=address)
         await handle.terminate("test over")
     assert run.returncode == 0, run.stderr
@@ -62,10 +83,22 @@ async def test_services_lists_the_mirror_filtered_by_state(tmp_path: Path) -> No
         session.add(Customer(id="c1", name="Test", locale="en"))
         session.flush()
         for n, state in enumerate(["active", "suspended", "suspended"]):
-            session.add(Service(id=f"svc-{n}", customer_id="c1", policy_id="ps-kz", kind="hosting",
-                                tariff="Basic", price=2500, currency="KZT", period="P1M",
-                                workflow_id=f"service-svc-{n}", state=state, next_action="delete_data",
-                                next_clause="3.17"))
+            session.add(
+                Service(
+                    id=f"svc-{n}",
+                    customer_id="c1",
+                    policy_id="ps-kz",
+                    kind="hosting",
+                    tariff="Basic",
+                    price=2500,
+                    currency="KZT",
+                    period="P1M",
+                    workflow_id=f"service-svc-{n}",
+                    state=state,
+                    next_action="delete_data",
+                    next_clause="3.17",
+                )
+            )
     run = await oferta("services", "--state", "suspended", DATABASE_URL=url)
     assert run.returncode == 0, run.stderr
     rows = run.stdout.splitlines()[2:]

@@ -30,8 +30,16 @@ from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflo
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; never a browser Playwright downloads
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -42,14 +50,21 @@ def _free_port() -> int:
 
 async def _start(env: WorkflowEnvironment, policy_id: str, price: Money, task_queue: str) -> str:
     service_id = f"ui-{policy_id}-{uuid.uuid4().hex[:6]}"
-    spec = ServiceSpec(service_id=service_id, customer_id="cust-ui", policy_id=policy_id,
-                       tariff="Basic", price=price)
+    spec = ServiceSpec(
+        service_id=service_id, customer_id="cust-ui", policy_id=policy_id, tariff="Basic", price=price
+    )
     handle = await env.client.start_workflow(
-        ServiceLifecycleWorkflow.run, ServiceWorkflowInput(policy=load_policy(policy_id), spec=spec),
-        id=workflow_id(service_id), task_queue=task_queue,
-        static_summary=f"{policy_id} hosting service {service_id}, tariff Basic")
-    await handle.execute_update(ServiceLifecycleWorkflow.apply_event, BillingEvent(
-        event_id="pay", type=EventType.PAYMENT, amount=price), id="pay")
+        ServiceLifecycleWorkflow.run,
+        ServiceWorkflowInput(policy=load_policy(policy_id), spec=spec),
+        id=workflow_id(service_id),
+        task_queue=task_queue,
+        static_summary=f"{policy_id} hosting service {service_id}, tariff Basic",
+    )
+    await handle.execute_update(
+        ServiceLifecycleWorkflow.apply_event,
+        BillingEvent(event_id="pay", type=EventType.PAYMENT, amount=price),
+        id="pay",
+    )
     return handle.id
 
 
@@ -82,16 +97,27 @@ async def _text_appearing(page, text: str) -> str:
 
 
 async def test_operations_filter_services_by_policy_in_the_temporal_ui() -> None:
-    assert Path(CHROMIUM).is_file(), (f"{CHROMIUM} is missing: the browser test needs Debian's chromium "
-                                      "(scripts/ensure-chromium.sh, i.e. apt-get install -y chromium)")
+    assert Path(CHROMIUM).is_file(), (
+        f"{CHROMIUM} is missing: the browser test needs Debian's chromium "
+        "(scripts/ensure-chromium.sh, i.e. apt-get install -y chromium)"
+    )
     ui_port = _free_port()
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, dev_server_existing_path=temporal_cli_path(),
-        search_attributes=sa.ALL, runtime=quiet_runtime(), ui=True, ui_port=ui_port)
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=temporal_cli_path(),
+        search_attributes=sa.ALL,
+        runtime=quiet_runtime(),
+        ui=True,
+        ui_port=ui_port,
+    )
     try:
         ledger = MemoryLedger()
-        async with Worker(env.client, task_queue="ui", workflows=[ServiceLifecycleWorkflow],
-                          activities=ServiceActivities(ledger, ledger, ledger, ledger).all()):
+        async with Worker(
+            env.client,
+            task_queue="ui",
+            workflows=[ServiceLifecycleWorkflow],
+            activities=ServiceActivities(ledger, ledger, ledger, ledger).all(),
+        ):
             ps_kz = await _start(env, "ps-kz", Money.of("2500", "KZT"), "ui")
             smartape = await _start(env, "smartape", Money.of("20", "EUR"), "ui")
             await _visible(env, "OfertaServiceState = 'active'", {ps_kz, smartape})
@@ -100,8 +126,7 @@ async def test_operations_filter_services_by_policy_in_the_temporal_ui() -> None
             url = f"http://127.0.0.1:{ui_port}/namespaces/default/workflows?query={quote(query)}"
             OUTPUT.mkdir(exist_ok=True)
             async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                           args=CHROMIUM_ARGS)
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 try:
                     page = await browser.new_page(viewport={"width": 1400, "height": 900})
                     await page.goto(url)
@@ -113,12 +138,14 @@ async def test_operations_filter_services_by_policy_in_the_temporal_ui() -> None
 
                     # The service's own page says its state and next step in words, with the clause.
                     run_id = (await env.client.get_workflow_handle(ps_kz).describe()).run_id
-                    await page.goto(f"http://127.0.0.1:{ui_port}/namespaces/default/workflows/"
-                                    f"{ps_kz}/{run_id}/history")
+                    await page.goto(
+                        f"http://127.0.0.1:{ui_port}/namespaces/default/workflows/{ps_kz}/{run_id}/history"
+                    )
                     # The timer the workflow waits on is named after its step and its basis: the
                     # renewal's timing is the provider's choice, and says so.
                     await page.get_by_text("issue_invoice (operational, not a contract term)").first.wait_for(
-                        timeout=30_000)
+                        timeout=30_000
+                    )
                     await page.get_by_text("User Metadata").first.click()
                     # Summary and current details: the state, the next step, its date and clause.
                     details = await _text_appearing(page, "next: issue invoice")

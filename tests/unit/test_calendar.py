@@ -96,8 +96,11 @@ def test_working_days_land_on_working_days(start: datetime, count: int) -> None:
     assert (end.date() - start.date()).days >= count
 
 
-@given(moments, st.integers(min_value=0, max_value=60),
-       st.sampled_from([TimeUnit.CALENDAR_DAYS, TimeUnit.HOURS, TimeUnit.MONTHS]))
+@given(
+    moments,
+    st.integers(min_value=0, max_value=60),
+    st.sampled_from([TimeUnit.CALENDAR_DAYS, TimeUnit.HOURS, TimeUnit.MONTHS]),
+)
 def test_subtract_undoes_add_for_calendar_units(start: datetime, amount: int, unit: TimeUnit) -> None:
     term = Term(amount=amount, unit=unit, clause="x")
     later = add_term(start, term, "KZ", ALMATY)

@@ -13,8 +13,9 @@ from oferta.timeline.money import CurrencyMismatch, Money
 from oferta.timeline.state import Installment, Invoice
 
 ALMATY = "Asia/Almaty"
-PS_KZ_FEE = LateFee(rate_per_day=Decimal("0.001"), cap_ratio=Decimal("0.10"), clause="6.4",
-                    base="unpaid_remainder")
+PS_KZ_FEE = LateFee(
+    rate_per_day=Decimal("0.001"), cap_ratio=Decimal("0.10"), clause="6.4", base="unpaid_remainder"
+)
 UNCAPPED = LateFee(rate_per_day=Decimal("0.001"), cap_ratio=None, clause="7.9", base="unpaid_remainder")
 PER_INVOICE = LateFee(rate_per_day=Decimal("0.001"), cap_ratio=None, clause="5.3", base="invoice_amount")
 # The last day to pay is 1 January 2027; the invoice is overdue from 00:00 on 2 January.
@@ -24,10 +25,17 @@ DUE = datetime.fromisoformat("2027-01-02T00:00:00+05:00")
 
 def invoice(amount: str, *installments: tuple[datetime, str]) -> Invoice:
     total = sum((Decimal(a) for _, a in installments), Decimal(0))
-    return Invoice(invoice_id="p1", kind="period", amount=Money.of(amount, "KZT"),
-                   paid=Money.of(total, "KZT"), issued_at=DUE - timedelta(days=4), due_at=DUE,
-                   due_on=DUE_ON, clause="5.8",
-                   installments=[Installment(at=at, amount=Money.of(a, "KZT")) for at, a in installments])
+    return Invoice(
+        invoice_id="p1",
+        kind="period",
+        amount=Money.of(amount, "KZT"),
+        paid=Money.of(total, "KZT"),
+        issued_at=DUE - timedelta(days=4),
+        due_at=DUE,
+        due_on=DUE_ON,
+        clause="5.8",
+        installments=[Installment(at=at, amount=Money.of(a, "KZT")) for at, a in installments],
+    )
 
 
 def paid_in_full(amount: str, at: datetime) -> Invoice:
@@ -80,8 +88,10 @@ def test_a_part_paid_during_the_delay_lowers_the_following_days() -> None:
     assert assess_late_fee(partial, last, UNCAPPED, ALMATY).fee == Money.of("3.80", "KZT")
 
 
-@given(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000000"), places=2),
-       st.integers(min_value=0, max_value=2000))
+@given(
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000000"), places=2),
+    st.integers(min_value=0, max_value=2000),
+)
 def test_capped_fee_never_exceeds_the_cap(amount: Decimal, days: int) -> None:
     paid_at = DUE + timedelta(days=days)
     debt = invoice(str(amount), (paid_at, str(amount)))

@@ -20,8 +20,14 @@ DAY = timedelta(days=1)
 
 
 def spec(**changes) -> ServiceSpec:
-    return ServiceSpec(service_id="s-1", customer_id="c-1", policy_id="ps-kz", tariff="Basic",
-                       price=Money.of("2500", "KZT"), **changes)
+    return ServiceSpec(
+        service_id="s-1",
+        customer_id="c-1",
+        policy_id="ps-kz",
+        tariff="Basic",
+        price=Money.of("2500", "KZT"),
+        **changes,
+    )
 
 
 def event(event_id: str, kind: EventType, **fields) -> BillingEvent:
@@ -33,8 +39,13 @@ def pay(event_id: str, amount: str = "2500") -> BillingEvent:
 
 
 def run(events, days: int, policy=PS_KZ, **spec_changes):
-    return dry_run(Contract(policy), spec(**spec_changes), START,
-                   [(START + at, e) for at, e in events], START + days * DAY)
+    return dry_run(
+        Contract(policy),
+        spec(**spec_changes),
+        START,
+        [(START + at, e) for at, e in events],
+        START + days * DAY,
+    )
 
 
 def types(result) -> list[str]:
@@ -49,8 +60,11 @@ def test_a_new_service_waits_for_its_first_payment_without_deadlines() -> None:
 
 
 def test_partial_payment_keeps_the_service_suspended_until_the_debt_is_paid() -> None:
-    events = [(timedelta(minutes=5), pay("p1")), (32 * DAY + timedelta(hours=1), pay("p2", "1000")),
-              (32 * DAY + timedelta(hours=2), pay("p3", "1500"))]
+    events = [
+        (timedelta(minutes=5), pay("p1")),
+        (32 * DAY + timedelta(hours=1), pay("p2", "1000")),
+        (32 * DAY + timedelta(hours=2), pay("p3", "1500")),
+    ]
     state, result = run(events, days=40)
     assert types(result).count("resumed") == 1
     resumed_at = next(e.at for e in result.entries if e.type.value == "resumed")
@@ -82,6 +96,7 @@ def test_a_billing_event_is_applied_once() -> None:
 def test_refusals_name_the_reason() -> None:
     contract = Contract(PS_KZ)
     state = ServiceState.new(spec(), START)
+
     def refusal(e: BillingEvent) -> str:
         return contract.refusal(state, e, START) or ""
 
@@ -93,17 +108,22 @@ def test_refusals_name_the_reason() -> None:
 
 
 def test_withdrawn_cancellation_keeps_the_service_running() -> None:
-    events = [(timedelta(minutes=5), pay("p1", "7500")), (5 * DAY, event("c", EventType.CANCEL_REQUEST)),
-              (10 * DAY, event("w", EventType.CANCEL_WITHDRAWN))]
+    events = [
+        (timedelta(minutes=5), pay("p1", "7500")),
+        (5 * DAY, event("c", EventType.CANCEL_REQUEST)),
+        (10 * DAY, event("w", EventType.CANCEL_WITHDRAWN)),
+    ]
     state, result = run(events, days=70)
     assert "termination_withdrawn" in types(result) and "terminated" not in types(result)
     assert state.phase.value == "active"
 
 
 def test_abuse_block_suspends_and_resumes_without_touching_billing() -> None:
-    events = [(timedelta(minutes=5), pay("p1")),
-              (3 * DAY, event("a", EventType.ABUSE_SUSPEND, reason="spam")),
-              (4 * DAY, event("r", EventType.ABUSE_RESOLVED))]
+    events = [
+        (timedelta(minutes=5), pay("p1")),
+        (3 * DAY, event("a", EventType.ABUSE_SUSPEND, reason="spam")),
+        (4 * DAY, event("r", EventType.ABUSE_RESOLVED)),
+    ]
     state, result = run(events, days=10)
     suspended = next(e for e in result.entries if e.type.value == "suspended")
     assert suspended.detail["reason"] == "abuse" and suspended.detail["note"] == "spam"
@@ -125,9 +145,10 @@ def test_withdrawn_consent_terminates_after_ten_days() -> None:
 
 
 def test_tariff_change_is_announced_thirty_days_ahead_and_applies_from_the_next_period() -> None:
-    events = [(timedelta(minutes=5), pay("p1", "10000")),
-              (2 * DAY, event("t", EventType.TARIFF_CHANGE, new_price=Money.of("3000", "KZT"),
-                              new_tariff="Pro"))]
+    events = [
+        (timedelta(minutes=5), pay("p1", "10000")),
+        (2 * DAY, event("t", EventType.TARIFF_CHANGE, new_price=Money.of("3000", "KZT"), new_tariff="Pro")),
+    ]
     state, result = run(events, days=70)
     announced = next(e for e in result.entries if e.type.value == "tariff_change_announced")
     assert announced.clause == "4.2.7"
@@ -141,8 +162,11 @@ def test_tariff_change_is_announced_thirty_days_ahead_and_applies_from_the_next_
 
 
 def test_trial_runs_free_then_bills_the_first_period() -> None:
-    trial = Trial(length=Term(amount=10, unit=TimeUnit.CALENDAR_DAYS, clause="annex 4.3"),
-                  service_kinds=["hosting"], refusal=Rule(clause="annex 4.3", text="free"))
+    trial = Trial(
+        length=Term(amount=10, unit=TimeUnit.CALENDAR_DAYS, clause="annex 4.3"),
+        service_kinds=["hosting"],
+        refusal=Rule(clause="annex 4.3", text="free"),
+    )
     policy = PS_KZ.model_copy(update={"trial": trial})
     state, result = run([], days=15, policy=policy, trial=True)
     assert types(result)[0] == "activated"
@@ -165,7 +189,9 @@ def test_sms_waits_for_the_end_of_quiet_hours_email_does_not() -> None:
     # The renewal falls due at 24:00 on 30 March: the suspension's email goes at 00:00, its SMS at 09:00.
     suspended = [d for d in result.deliveries if d.template.value == "suspended"]
     assert {d.channel.value: d.send_at.astimezone(ZoneInfo("Asia/Almaty")).hour for d in suspended} == {
-        "email": 0, "sms": 9}
+        "email": 0,
+        "sms": 9,
+    }
 
 
 def test_describe_says_the_state_next_step_and_clause() -> None:

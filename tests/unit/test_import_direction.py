@@ -11,8 +11,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ("oferta.timeline", "oferta.policy", "oferta.effects", "oferta.legacy")
-ABOVE_CORE = ("activities", "workflows", "api", "worker", "oferta.db", "oferta.notices", "oferta.dev",
-              "oferta.commands", "oferta.simulate", "oferta.settings", "oferta.temporal")
+ABOVE_CORE = (
+    "activities",
+    "workflows",
+    "api",
+    "worker",
+    "oferta.db",
+    "oferta.notices",
+    "oferta.dev",
+    "oferta.commands",
+    "oferta.simulate",
+    "oferta.settings",
+    "oferta.temporal",
+)
 RULES: dict[tuple[str, ...], tuple[str, ...]] = {
     # (importer prefixes) -> (what they must not import)
     CORE: ABOVE_CORE,

@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def oferta(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "oferta.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "oferta.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
 
 
 def test_list_shows_every_policy_with_its_key_terms() -> None:
@@ -32,7 +33,9 @@ def test_show_prints_the_policy_as_json() -> None:
 def test_validate_refuses_a_bad_file_naming_the_field(tmp_path: Path) -> None:
     good = (ROOT / "policies" / "ps-kz.yaml").read_text()
     bad = tmp_path / "ps-kz.yaml"
-    bad.write_text(good.replace("  grace_to_restore:\n    amount: 7\n", "  grace_to_restore:\n    amount: -7\n"))
+    bad.write_text(
+        good.replace("  grace_to_restore:\n    amount: 7\n", "  grace_to_restore:\n    amount: -7\n")
+    )
     run = oferta("policies", "validate", str(bad))
     assert run.returncode == 1
     assert "INVALID" in run.stdout and "suspension.grace_to_restore.amount" in run.stdout

@@ -111,7 +111,11 @@ def test_ps_kz_numbers() -> None:
     assert term(p.suspension.data_deletion_after) == (7, "calendar_days", "3.17")
     assert p.late_fee is not None
     assert (p.late_fee.rate_per_day, p.late_fee.cap_ratio, p.late_fee.clause, p.late_fee.base) == (
-        Decimal("0.001"), Decimal("0.10"), "6.4", "unpaid_remainder")
+        Decimal("0.001"),
+        Decimal("0.10"),
+        "6.4",
+        "unpaid_remainder",
+    )
     assert term(p.refunds.deadline) == (15, "working_days", "5.25")
     assert p.refunds.destination is RefundDestination.PERSONAL_ACCOUNT
     assert term(p.termination.customer_notice) == (30, "calendar_days", "4.3.16")
@@ -135,8 +139,13 @@ def test_onelab_numbers() -> None:
     assert p.suspension.kinds_without_data == ["domain", "colocation"]
     assert term(p.suspension.terminate_for_debt_after) == (6, "months", "3.2.5")
     assert p.late_fee is not None
-    assert (p.late_fee.rate_per_day, p.late_fee.cap_ratio, p.late_fee.applies_to, p.late_fee.clause,
-            p.late_fee.base) == (Decimal("0.001"), None, "credit_invoices", "5.3", "invoice_amount")
+    assert (
+        p.late_fee.rate_per_day,
+        p.late_fee.cap_ratio,
+        p.late_fee.applies_to,
+        p.late_fee.clause,
+        p.late_fee.base,
+    ) == (Decimal("0.001"), None, "credit_invoices", "5.3", "invoice_amount")
     assert term(p.termination.customer_notice) == (0, "calendar_days", "11.7")
     assert term(p.termination.provider_notice) == (30, "calendar_days", "11.4")
     assert p.termination.promise_to_pay is not None and p.termination.promise_to_pay.clause == "11.11.1"
@@ -229,7 +238,11 @@ def test_smartape_numbers() -> None:
     assert p.suspension.terminate_for_debt_anchor == "invoice_issued"
     assert p.late_fee is not None
     assert (p.late_fee.rate_per_day, p.late_fee.cap_ratio, p.late_fee.clause, p.late_fee.base) == (
-        Decimal("0.001"), None, "7.9", "unpaid_remainder")
+        Decimal("0.001"),
+        None,
+        "7.9",
+        "unpaid_remainder",
+    )
     # One service with 10 working days' notice (2.4.10); the whole contract with a month (11.3).
     assert term(p.termination.service_refusal_notice) == (10, "working_days", "2.4.10")
     assert term(p.termination.customer_notice) == (1, "months", "11.3")
@@ -312,8 +325,9 @@ def test_an_operational_term_that_cites_a_clause_is_refused() -> None:
     raw = good()
     raw["suspension"]["deletion_warning_before"]["clause"] = "3.17"
     problems = refused(raw)
-    assert any(p.startswith("suspension.deletion_warning_before") and "operational" in p
-               for p in problems), problems
+    assert any(p.startswith("suspension.deletion_warning_before") and "operational" in p for p in problems), (
+        problems
+    )
 
 
 def test_a_trial_for_a_kind_the_policy_does_not_sell_is_refused() -> None:
@@ -341,8 +355,15 @@ def test_a_service_of_a_kind_the_contract_does_not_cover_cannot_start() -> None:
     from oferta.timeline.state import ServiceSpec
 
     def spec(kind: str, trial: bool = False) -> ServiceSpec:
-        return ServiceSpec(service_id="s", customer_id="c", policy_id="centerpro", kind=kind,
-                           tariff="T", price=Money.of("1000", "KZT"), trial=trial)
+        return ServiceSpec(
+            service_id="s",
+            customer_id="c",
+            policy_id="centerpro",
+            kind=kind,
+            tariff="T",
+            price=Money.of("1000", "KZT"),
+            trial=trial,
+        )
 
     contract = Contract(policy("centerpro"))
     assert contract.start_refusal(spec("saas")) is None

@@ -24,9 +24,13 @@ def scenario(policy_id: str, events: list[dict[str, Any]], days: int, start: dat
     return Scenario(
         policy=policy_id,
         start=start,
-        service=ScenarioService(kind="hosting" if "hosting" in policy.service_kinds else policy.service_kinds[0],
-                                tariff="Basic", price=price, currency=currency,
-                                period="P1M"),
+        service=ScenarioService(
+            kind="hosting" if "hosting" in policy.service_kinds else policy.service_kinds[0],
+            tariff="Basic",
+            price=price,
+            currency=currency,
+            period="P1M",
+        ),
         customer=ScenarioCustomer(name="Test customer", locale="en"),
         events=[ScenarioEvent(**{"at": start + e.pop("after"), **e}) for e in events],
         until=start + timedelta(days=days),

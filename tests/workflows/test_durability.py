@@ -17,8 +17,13 @@ from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflo
 
 
 def _spec(service_id: str) -> ServiceSpec:
-    return ServiceSpec(service_id=service_id, customer_id="c-1", policy_id="ps-kz", tariff="Basic",
-                       price=Money.of("2500", "KZT"))
+    return ServiceSpec(
+        service_id=service_id,
+        customer_id="c-1",
+        policy_id="ps-kz",
+        tariff="Basic",
+        price=Money.of("2500", "KZT"),
+    )
 
 
 async def test_restarted_worker_finishes_the_timeline_without_losing_or_doubling(time_env, task_queue):
@@ -26,22 +31,37 @@ async def test_restarted_worker_finishes_the_timeline_without_losing_or_doubling
     activities = ServiceActivities(ledger, ledger, ledger, ledger).all()
     # No sticky cache: the time-skipping server would otherwise hold the next task for the
     # stopped worker's sticky queue on a timeout its locked clock never reaches.
-    async with Worker(time_env.client, task_queue=task_queue, workflows=[ServiceLifecycleWorkflow],
-                      activities=activities, max_cached_workflows=0):
+    async with Worker(
+        time_env.client,
+        task_queue=task_queue,
+        workflows=[ServiceLifecycleWorkflow],
+        activities=activities,
+        max_cached_workflows=0,
+    ):
         handle = await time_env.client.start_workflow(
             ServiceLifecycleWorkflow.run,
-            ServiceWorkflowInput(policy=load_policy("ps-kz"), spec=_spec("restart-1"),
-                                 publish_search_attributes=False),
-            id=workflow_id("restart-1"), task_queue=task_queue)
-        await handle.signal(ServiceLifecycleWorkflow.billing_event, BillingEvent(
-            event_id="pay-1", type=EventType.PAYMENT, amount=Money.of("2500", "KZT")))
+            ServiceWorkflowInput(
+                policy=load_policy("ps-kz"), spec=_spec("restart-1"), publish_search_attributes=False
+            ),
+            id=workflow_id("restart-1"),
+            task_queue=task_queue,
+        )
+        await handle.signal(
+            ServiceLifecycleWorkflow.billing_event,
+            BillingEvent(event_id="pay-1", type=EventType.PAYMENT, amount=Money.of("2500", "KZT")),
+        )
         await time_env.sleep(timedelta(days=33))  # into the suspension
         assert (await handle.query(ServiceLifecycleWorkflow.view)).state.value == "suspended"
     sent_before = set(ledger.notices)
     # The worker is gone; a new one with no cache replays every task from history.
-    async with Worker(time_env.client, task_queue=task_queue, workflows=[ServiceLifecycleWorkflow],
-                      activities=activities, max_cached_workflows=0,
-                      workflow_failure_exception_types=[workflow.NondeterminismError]):
+    async with Worker(
+        time_env.client,
+        task_queue=task_queue,
+        workflows=[ServiceLifecycleWorkflow],
+        activities=activities,
+        max_cached_workflows=0,
+        workflow_failure_exception_types=[workflow.NondeterminismError],
+    ):
         view = await handle.result()
     assert view.state.value == "deleted"
     assert ledger.send_attempts == len(ledger.notices), "no notice was sent twice"
@@ -55,16 +75,25 @@ async def test_restarted_worker_finishes_the_timeline_without_losing_or_doubling
 
 async def test_ten_years_of_monthly_periods_keep_each_run_small(time_env, task_queue):
     ledger = MemoryLedger()
-    async with Worker(time_env.client, task_queue=task_queue, workflows=[ServiceLifecycleWorkflow],
-                      activities=ServiceActivities(ledger, ledger, ledger, ledger).all()):
+    async with Worker(
+        time_env.client,
+        task_queue=task_queue,
+        workflows=[ServiceLifecycleWorkflow],
+        activities=ServiceActivities(ledger, ledger, ledger, ledger).all(),
+    ):
         handle = await time_env.client.start_workflow(
             ServiceLifecycleWorkflow.run,
-            ServiceWorkflowInput(policy=load_policy("ps-kz"), spec=_spec("decade"),
-                                 publish_search_attributes=False),
-            id=workflow_id("decade"), task_queue=task_queue)
+            ServiceWorkflowInput(
+                policy=load_policy("ps-kz"), spec=_spec("decade"), publish_search_attributes=False
+            ),
+            id=workflow_id("decade"),
+            task_queue=task_queue,
+        )
         # Ten years prepaid at once: 120 periods, each one continues as new.
-        await handle.signal(ServiceLifecycleWorkflow.billing_event, BillingEvent(
-            event_id="prepay", type=EventType.PAYMENT, amount=Money.of(2500 * 121, "KZT")))
+        await handle.signal(
+            ServiceLifecycleWorkflow.billing_event,
+            BillingEvent(event_id="prepay", type=EventType.PAYMENT, amount=Money.of(2500 * 121, "KZT")),
+        )
         await time_env.sleep(timedelta(days=3660))
         view = await handle.query(ServiceLifecycleWorkflow.view)
         assert view.period_index >= 119 and view.state.value == "active"

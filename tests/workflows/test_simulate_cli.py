@@ -12,8 +12,9 @@ REFERENCE = ROOT / "examples" / "ps-kz-reference.yaml"
 
 
 def oferta(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "oferta.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "oferta.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_reference_timeline_as_json_cites_the_clauses() -> None:
@@ -23,8 +24,13 @@ def test_reference_timeline_as_json_cites_the_clauses() -> None:
     steps = [(i["type"], i["clause"]) for i in items if i["type"] != "notice"]
     # The courtesy reminder is the provider's own step: it cites no clause.
     assert steps == [
-        ("invoice_issued", "5.8"), ("payment_received", "5.8"), ("activated", "5.8"),
-        ("invoice_issued", "5.8"), ("reminder", None), ("suspended", "4.2.4"), ("deleted", "3.17"),
+        ("invoice_issued", "5.8"),
+        ("payment_received", "5.8"),
+        ("activated", "5.8"),
+        ("invoice_issued", "5.8"),
+        ("reminder", None),
+        ("suspended", "4.2.4"),
+        ("deleted", "3.17"),
     ]
     assert items[0]["at"] == "2026-12-01T10:00:00+05:00"
     reminder = next(i for i in items if i["type"] == "reminder")
@@ -50,8 +56,9 @@ def test_readable_output_names_state_and_clauses() -> None:
 
 def test_malformed_scenario_names_the_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(REFERENCE.read_text().replace('type: payment, amount: "2500.00"',
-                                                 'type: payment, amount: "lots"'))
+    bad.write_text(
+        REFERENCE.read_text().replace('type: payment, amount: "2500.00"', 'type: payment, amount: "lots"')
+    )
     run = oferta("simulate", str(bad), "--json")
     assert run.returncode == 2
     line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if "lots" in text)
@@ -112,13 +119,18 @@ def test_the_new_vocabulary_is_checked_before_anything_runs(tmp_path: Path) -> N
 
 def test_an_input_the_contract_refuses_is_reported_with_its_reason(tmp_path: Path) -> None:
     scenario = tmp_path / "withdraw.yaml"
-    scenario.write_text(REFERENCE.read_text().replace(
-        "  - {at: \"2027-01-20T12:00:00+05:00\", type: cancel_request}",
-        "  - {at: \"2026-12-03T12:00:00+05:00\", type: withdrawal}\n"
-        "  - {at: \"2026-12-04T12:00:00+05:00\", type: cancel_request, scope: contract}"))
+    scenario.write_text(
+        REFERENCE.read_text().replace(
+            '  - {at: "2027-01-20T12:00:00+05:00", type: cancel_request}',
+            '  - {at: "2026-12-03T12:00:00+05:00", type: withdrawal}\n'
+            '  - {at: "2026-12-04T12:00:00+05:00", type: cancel_request, scope: contract}',
+        )
+    )
     run = oferta("simulate", str(scenario), "--json")
     assert run.returncode == 0, run.stderr
-    assert "refused: 2026-12-03T12:00:00+05:00 withdrawal: the contract gives no right of withdrawal" \
+    assert (
+        "refused: 2026-12-03T12:00:00+05:00 withdrawal: the contract gives no right of withdrawal"
         in run.stderr
+    )
     types = [i["type"] for i in json.loads(run.stdout)]
     assert "termination_requested" in types and "cancel_request" not in run.stderr

@@ -52,16 +52,16 @@ async def test_paid_on_time_stays_active_period_after_period(time_env, policy_id
     assert result.view.period_index == 2
     assert len(of_type(result, "payment_received")) == 3
     # Every step cites its clause, except the provider's own operational steps, which say so.
-    assert all(e.clause or e.detail.get("operational") for e in result.timeline
-               if e.type.value != "notice")
+    assert all(e.clause or e.detail.get("operational") for e in result.timeline if e.type.value != "notice")
 
 
 @pytest.mark.parametrize("policy_id", POLICY_IDS)
 async def test_never_paid_follows_the_contracts_own_end(time_env, policy_id: str) -> None:
     policy = load_policy(policy_id)
     rules = policy.suspension
-    result = await run_scenario(time_env, scenario(policy_id, paid(timedelta(minutes=5), policy_id),
-                                                   days=250))
+    result = await run_scenario(
+        time_env, scenario(policy_id, paid(timedelta(minutes=5), policy_id), days=250)
+    )
     suspended = of_type(result, "suspended")
     limited = policy.billing.model.value == "tariff_purchase"
     # A Tariff that ends is not a debt: access is limited until the client buys again (5.3.10).
@@ -94,8 +94,13 @@ async def test_ps_kz_reference_timeline_dates_and_clauses(time_env) -> None:
     deleted = of_type(result, "deleted")[0]
     assert (deleted.at, deleted.clause) == (almaty("2027-04-08 00:00"), "3.17")
     notices = {(e.detail["template"], e.detail["channel"]) for e in of_type(result, "notice")}
-    assert {("suspended", "email"), ("suspended", "sms"), ("deletion_warning", "email"),
-            ("deleted", "email"), ("payment_reminder", "sms")} <= notices
+    assert {
+        ("suspended", "email"),
+        ("suspended", "sms"),
+        ("deletion_warning", "email"),
+        ("deleted", "email"),
+        ("payment_reminder", "sms"),
+    } <= notices
 
 
 async def test_ps_kz_paid_inside_the_grace_is_restored_with_a_late_fee(time_env) -> None:
@@ -126,8 +131,10 @@ async def test_ps_kz_payment_after_deletion_restores_nothing(time_env) -> None:
 async def test_ps_kz_cancellation_refunds_the_unused_balance(time_env) -> None:
     policy = load_policy("ps-kz")
     # Three months paid up front; notice given 35 days in: it ends 30 days later, in month three.
-    events = [pay(timedelta(minutes=5), amount="7500.00"),
-              {"after": timedelta(days=35), "type": "cancel_request"}]
+    events = [
+        pay(timedelta(minutes=5), amount="7500.00"),
+        {"after": timedelta(days=35), "type": "cancel_request"},
+    ]
     result = await run_scenario(time_env, scenario("ps-kz", events, days=120))
     assert result.final_state == "terminated"
     requested = of_type(result, "termination_requested")[0]
@@ -141,7 +148,8 @@ async def test_ps_kz_cancellation_refunds_the_unused_balance(time_env) -> None:
     third_end = activated.replace(month=activated.month + 3)
     # The last month is billed only up to the date of cessation (5.17).
     assert Money.of(invoices[-1].detail["amount"], "KZT") == prorate(
-        Money.of("2500", "KZT"), third_start, third_end, third_start, terminated.at, "Asia/Almaty")
+        Money.of("2500", "KZT"), third_start, third_end, third_start, terminated.at, "Asia/Almaty"
+    )
     billed = sum(Decimal(i.detail["amount"]) for i in invoices)
     refund = of_type(result, "refund_due")[0]
     assert Decimal(refund.detail["amount"]) == Decimal("7500.00") - billed > 0
@@ -152,9 +160,11 @@ async def test_ps_kz_cancellation_refunds_the_unused_balance(time_env) -> None:
 
 
 async def test_force_majeure_shorter_than_the_limit_extends_deadlines(time_env) -> None:
-    events = [pay(timedelta(minutes=5)),
-              {"after": timedelta(days=10), "type": "force_majeure_start", "reason": "flood"},
-              {"after": timedelta(days=20), "type": "force_majeure_end"}]
+    events = [
+        pay(timedelta(minutes=5)),
+        {"after": timedelta(days=10), "type": "force_majeure_start", "reason": "flood"},
+        {"after": timedelta(days=20), "type": "force_majeure_end"},
+    ]
     result = await run_scenario(time_env, scenario("ps-kz", events, days=36))
     started = of_type(result, "force_majeure_started")[0]
     assert started.clause == "6.16"
@@ -168,8 +178,10 @@ async def test_force_majeure_shorter_than_the_limit_extends_deadlines(time_env) 
 
 
 async def test_force_majeure_longer_than_a_month_terminates_with_refund(time_env) -> None:
-    events = [pay(timedelta(minutes=5)),
-              {"after": timedelta(days=5), "type": "force_majeure_start", "reason": "war"}]
+    events = [
+        pay(timedelta(minutes=5)),
+        {"after": timedelta(days=5), "type": "force_majeure_start", "reason": "war"},
+    ]
     result = await run_scenario(time_env, scenario("ps-kz", events, days=60))
     assert result.final_state == "terminated"
     started = of_type(result, "force_majeure_started")[0]
@@ -180,14 +192,21 @@ async def test_force_majeure_longer_than_a_month_terminates_with_refund(time_env
     # The paid month could not be used from the force majeure on: those days are refunded.
     refund = of_type(result, "refund_due")[0]
     activated = of_type(result, "activated")[0].at
-    unused = prorate(Money.of("2500", "KZT"), activated, activated.replace(month=activated.month + 1),
-                     started.at, activated.replace(month=activated.month + 1), "Asia/Almaty")
+    unused = prorate(
+        Money.of("2500", "KZT"),
+        activated,
+        activated.replace(month=activated.month + 1),
+        started.at,
+        activated.replace(month=activated.month + 1),
+        "Asia/Almaty",
+    )
     assert Money.of(refund.detail["amount"], "KZT") == unused
 
 
 async def test_force_majeure_without_a_termination_right_just_lasts(time_env) -> None:
     events = paid(timedelta(minutes=5), "centerpro") + [
-        {"after": timedelta(days=5), "type": "force_majeure_start"}]
+        {"after": timedelta(days=5), "type": "force_majeure_start"}
+    ]
     result = await run_scenario(time_env, scenario("centerpro", events, days=120))
     assert load_policy("centerpro").force_majeure.termination == "none"
     assert result.final_state == "force_majeure"
@@ -197,10 +216,12 @@ async def test_force_majeure_without_a_termination_right_just_lasts(time_env) ->
 async def test_late_fee_stops_at_the_cap(time_env) -> None:
     # PS.kz's cap (10%, clause 6.4) is reached after 100 days; give this variant a long grace.
     base = load_policy("ps-kz")
-    long_grace = base.suspension.model_copy(update={
-        "grace_to_restore": base.suspension.grace_to_restore.model_copy(update={"amount": 400}),
-        "data_deletion_after": base.suspension.data_deletion_after.model_copy(update={"amount": 400}),
-    })
+    long_grace = base.suspension.model_copy(
+        update={
+            "grace_to_restore": base.suspension.grace_to_restore.model_copy(update={"amount": 400}),
+            "data_deletion_after": base.suspension.data_deletion_after.model_copy(update={"amount": 400}),
+        }
+    )
     policy = base.model_copy(update={"suspension": long_grace})
     events = [pay(timedelta(minutes=5)), pay(timedelta(days=31 + 150), amount="3000.00")]
     result = await run_scenario(time_env, scenario("ps-kz", events, days=200), policy=policy)
@@ -215,6 +236,9 @@ async def test_each_notice_is_sent_once(time_env) -> None:
     ledger = MemoryLedger()
     await run_scenario(time_env, scenario("ps-kz", [pay(timedelta(minutes=5))], days=60), ledger=ledger)
     assert ledger.send_attempts == len(ledger.notices)
-    sent = [(e.detail["template"], e.detail["channel"]) for e in ledger.timeline[next(iter(ledger.timeline))]
-            if e.type.value == "notice"]
+    sent = [
+        (e.detail["template"], e.detail["channel"])
+        for e in ledger.timeline[next(iter(ledger.timeline))]
+        if e.type.value == "notice"
+    ]
     assert sorted(sent) == sorted((n.template.value, n.channel.value) for n in ledger.notices.values())

@@ -99,23 +99,44 @@ class Contract:
         found: list[Deadline] = []
         if state.pending_notices:
             first = min(state.pending_notices, key=lambda d: d.send_at)
-            found.append(Deadline(at=first.send_at, action="send_notice", clause=first.clause,
-                                  detail={"template": first.template.value}))
+            found.append(
+                Deadline(
+                    at=first.send_at,
+                    action="send_notice",
+                    clause=first.clause,
+                    detail={"template": first.template.value},
+                )
+            )
         policy = self.policy
         if state.force_majeure:
             limit = policy.force_majeure.terminate_after
             if limit:
-                found.append(Deadline(at=self.after(state.force_majeure.started_at, limit),
-                                      action="terminate_force_majeure", clause=limit.clause))
+                found.append(
+                    Deadline(
+                        at=self.after(state.force_majeure.started_at, limit),
+                        action="terminate_force_majeure",
+                        clause=limit.clause,
+                    )
+                )
             return found
         if state.cancellation_effective_at:
             notice = policy.termination.customer_notice
-            found.append(Deadline(at=state.cancellation_effective_at, action="terminate",
-                                  clause=notice.clause if notice else None))
+            found.append(
+                Deadline(
+                    at=state.cancellation_effective_at,
+                    action="terminate",
+                    clause=notice.clause if notice else None,
+                )
+            )
         if state.consent_terminate_at:
             term = policy.termination.consent_withdrawal_terminate_after
-            found.append(Deadline(at=state.consent_terminate_at, action="terminate_consent",
-                                  clause=term.clause if term else None))
+            found.append(
+                Deadline(
+                    at=state.consent_terminate_at,
+                    action="terminate_consent",
+                    clause=term.clause if term else None,
+                )
+            )
         found += self._debt_deadlines(state)
         found += self._billing_deadlines(state)
         return found
@@ -134,23 +155,44 @@ class Contract:
                     continue
                 at = self.before(oldest.due_at, term)
                 if at > oldest.issued_at:
-                    found.append(Deadline(at=at, action="remind", clause=term.clause,
-                                          detail={"invoice_id": oldest.invoice_id}))
+                    found.append(
+                        Deadline(
+                            at=at,
+                            action="remind",
+                            clause=term.clause,
+                            detail={"invoice_id": oldest.invoice_id},
+                        )
+                    )
                 break
-            found.append(Deadline(at=self.after(oldest.due_at, rules.after_due), action="suspend",
-                                  clause=rules.after_due.clause,
-                                  detail={"invoice_id": oldest.invoice_id}))
+            found.append(
+                Deadline(
+                    at=self.after(oldest.due_at, rules.after_due),
+                    action="suspend",
+                    clause=rules.after_due.clause,
+                    detail={"invoice_id": oldest.invoice_id},
+                )
+            )
         deletion = self.deletion_at(state)
         if deletion and (suspended or rules.data_deletion_anchor == "due_date"):
             warning = rules.deletion_warning_before
             if warning and not state.deletion_warned:
                 at = self.before(deletion, warning)
                 if state.suspended_at is None or at > state.suspended_at:
-                    found.append(Deadline(at=at, action="warn_deletion", clause=warning.clause,
-                                          detail={"deletion_at": deletion.isoformat()}))
-            found.append(Deadline(at=deletion, action="delete_data",
-                                  clause=rules.data_deletion_after.clause
-                                  if rules.data_deletion_after else None))
+                    found.append(
+                        Deadline(
+                            at=at,
+                            action="warn_deletion",
+                            clause=warning.clause,
+                            detail={"deletion_at": deletion.isoformat()},
+                        )
+                    )
+            found.append(
+                Deadline(
+                    at=deletion,
+                    action="delete_data",
+                    clause=rules.data_deletion_after.clause if rules.data_deletion_after else None,
+                )
+            )
         debt_term = rules.terminate_for_debt_after
         if debt_term:
             anchor = {
@@ -159,8 +201,11 @@ class Contract:
                 "suspension": state.suspended_at,
             }[rules.terminate_for_debt_anchor]
             if anchor is not None:
-                found.append(Deadline(at=self.after(anchor, debt_term), action="terminate_for_debt",
-                                      clause=debt_term.clause))
+                found.append(
+                    Deadline(
+                        at=self.after(anchor, debt_term), action="terminate_for_debt", clause=debt_term.clause
+                    )
+                )
         return found
 
     def deletion_at(self, state: ServiceState) -> datetime | None:
@@ -180,12 +225,24 @@ class Contract:
             return []
         found: list[Deadline] = []
         if state.paid_until and state.paid_until > state.period_end:
-            found.append(Deadline(at=state.period_end, action="start_period", clause=None,
-                                  detail={"period": state.period_index + 1}))
+            found.append(
+                Deadline(
+                    at=state.period_end,
+                    action="start_period",
+                    clause=None,
+                    detail={"period": state.period_index + 1},
+                )
+            )
         elif self._renewal_due(state):
             lead = self.policy.billing.renewal_invoice_lead
-            found.append(Deadline(at=self.before(state.period_end, lead), action="issue_invoice",
-                                  clause=lead.clause, detail={"period": state.period_index + 1}))
+            found.append(
+                Deadline(
+                    at=self.before(state.period_end, lead),
+                    action="issue_invoice",
+                    clause=lead.clause,
+                    detail={"period": state.period_index + 1},
+                )
+            )
         return found
 
     def _renewal_due(self, state: ServiceState) -> bool:
@@ -235,36 +292,69 @@ class Contract:
             # 5.17-style: the last, incomplete period is paid up to the date of cessation.
             amount = prorate(price, start, end, start, effective, self.tz)
             covers_until = effective
-        self._issue(state, now, out, kind="period", amount=amount, period_index=index,
-                    covers_until=covers_until, invoice_id=f"p{index}",
-                    clause=self.policy.billing.renewal_invoice_lead.clause)
+        self._issue(
+            state,
+            now,
+            out,
+            kind="period",
+            amount=amount,
+            period_index=index,
+            covers_until=covers_until,
+            invoice_id=f"p{index}",
+            clause=self.policy.billing.renewal_invoice_lead.clause,
+        )
 
     def _do_remind(self, state, deadline, now, out: Transition) -> None:
         invoice = self._invoice(state, deadline.detail["invoice_id"])
         invoice.reminders_sent += 1
         detail = self._invoice_detail(invoice)
-        self._emit(state, out, now, EntryType.REMINDER, deadline.clause, detail,
-                   NoticeTemplate.PAYMENT_REMINDER, f"reminder:{invoice.invoice_id}:{invoice.reminders_sent}")
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.REMINDER,
+            deadline.clause,
+            detail,
+            NoticeTemplate.PAYMENT_REMINDER,
+            f"reminder:{invoice.invoice_id}:{invoice.reminders_sent}",
+        )
 
     def _do_suspend(self, state, deadline, now, out: Transition) -> None:
         invoice = self._invoice(state, deadline.detail["invoice_id"])
         state.debt_since = state.debt_since or invoice.due_at
-        self._suspend(state, now, out, SuspensionReason.NON_PAYMENT, deadline.clause,
-                      key=f"suspended:{invoice.invoice_id}")
+        self._suspend(
+            state,
+            now,
+            out,
+            SuspensionReason.NON_PAYMENT,
+            deadline.clause,
+            key=f"suspended:{invoice.invoice_id}",
+        )
 
     def _do_warn_deletion(self, state, deadline, now, out: Transition) -> None:
         state.deletion_warned = True
-        detail = {"deletion_at": deadline.detail["deletion_at"], "debt": str(state.debt().amount),
-                  "currency": state.spec.price.currency}
-        out.deliveries += self._deliveries(state, now, NoticeIntent(
-            template=NoticeTemplate.DELETION_WARNING, key=f"deletion_warning:{state.debt_since}",
-            clause=deadline.clause, detail=self._common(state) | detail))
+        detail = {
+            "deletion_at": deadline.detail["deletion_at"],
+            "debt": str(state.debt().amount),
+            "currency": state.spec.price.currency,
+        }
+        out.deliveries += self._deliveries(
+            state,
+            now,
+            NoticeIntent(
+                template=NoticeTemplate.DELETION_WARNING,
+                key=f"deletion_warning:{state.debt_since}",
+                clause=deadline.clause,
+                detail=self._common(state) | detail,
+            ),
+        )
 
     def _do_delete_data(self, state, deadline, now, out: Transition) -> None:
         state.terminal = "deleted"
         detail = {"debt": str(state.debt().amount), "currency": state.spec.price.currency}
-        self._emit(state, out, now, EntryType.DELETED, deadline.clause, detail,
-                   NoticeTemplate.DELETED, "deleted")
+        self._emit(
+            state, out, now, EntryType.DELETED, deadline.clause, detail, NoticeTemplate.DELETED, "deleted"
+        )
         out.provisioning.append(ProvisionIntent(action="delete", key="delete", clause=deadline.clause))
         self._settle(state, now, out)
 
@@ -340,10 +430,21 @@ class Contract:
     def _on_payment(self, state, event: BillingEvent, now, out: Transition) -> None:
         assert event.amount is not None
         state.balance = state.balance + event.amount
-        detail = {"amount": str(event.amount.amount), "currency": event.amount.currency,
-                  "event_id": event.event_id}
-        self._emit(state, out, now, EntryType.PAYMENT_RECEIVED, self.policy.billing.model_clause,
-                   detail, NoticeTemplate.PAYMENT_RECEIVED, f"payment:{event.event_id}")
+        detail = {
+            "amount": str(event.amount.amount),
+            "currency": event.amount.currency,
+            "event_id": event.event_id,
+        }
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.PAYMENT_RECEIVED,
+            self.policy.billing.model_clause,
+            detail,
+            NoticeTemplate.PAYMENT_RECEIVED,
+            f"payment:{event.event_id}",
+        )
         self._apply_balance(state, now, out)
         if state.billing_anchor is None and self._first_invoice_paid(state):
             self._activate(state, now, out)
@@ -353,10 +454,18 @@ class Contract:
         assert event.amount is not None
         due_term = self.policy.billing.invoice_due
         due_at = event.due_at or (self.after(now, due_term) if due_term else now)
-        self._issue(state, now, out, kind="extra", amount=event.amount, period_index=None,
-                    covers_until=None, invoice_id=event.invoice_id or f"x-{event.event_id}",
-                    clause=due_term.clause if due_term else self.policy.billing.model_clause,
-                    due_at=due_at)
+        self._issue(
+            state,
+            now,
+            out,
+            kind="extra",
+            amount=event.amount,
+            period_index=None,
+            covers_until=None,
+            invoice_id=event.invoice_id or f"x-{event.event_id}",
+            clause=due_term.clause if due_term else self.policy.billing.model_clause,
+            due_at=due_at,
+        )
 
     def _on_cancel_request(self, state, event: BillingEvent, now, out: Transition) -> None:
         notice = self.policy.termination.customer_notice
@@ -372,18 +481,32 @@ class Contract:
                 start = self.boundary(state, invoice.period_index)
                 if start >= effective:
                     state.invoices.remove(invoice)
-        self._emit(state, out, now, EntryType.TERMINATION_REQUESTED, notice.clause,
-                   {"effective_at": effective.isoformat(), "reason": event.reason},
-                   NoticeTemplate.TERMINATION_REQUESTED, f"termination_requested:{event.event_id}")
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.TERMINATION_REQUESTED,
+            notice.clause,
+            {"effective_at": effective.isoformat(), "reason": event.reason},
+            NoticeTemplate.TERMINATION_REQUESTED,
+            f"termination_requested:{event.event_id}",
+        )
 
     def _on_cancel_withdrawn(self, state, event: BillingEvent, now, out: Transition) -> None:
         clause = self.policy.termination.customer_right.clause
         was = state.cancellation_effective_at
         state.cancellation_effective_at = None
         state.cancellation_requested_at = None
-        self._emit(state, out, now, EntryType.TERMINATION_WITHDRAWN, clause,
-                   {"was_effective_at": _iso(was)},
-                   NoticeTemplate.TERMINATION_WITHDRAWN, f"termination_withdrawn:{event.event_id}")
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.TERMINATION_WITHDRAWN,
+            clause,
+            {"was_effective_at": _iso(was)},
+            NoticeTemplate.TERMINATION_WITHDRAWN,
+            f"termination_withdrawn:{event.event_id}",
+        )
 
     def _on_force_majeure_start(self, state, event: BillingEvent, now, out: Transition) -> None:
         rules = self.policy.force_majeure
@@ -395,8 +518,16 @@ class Contract:
         if rules.terminate_after:
             detail["terminates_at"] = self.after(now, rules.terminate_after).isoformat()
         clause = rules.notice_within.clause if rules.notice_within else rules.clause
-        self._emit(state, out, now, EntryType.FORCE_MAJEURE_STARTED, clause, detail,
-                   NoticeTemplate.FORCE_MAJEURE_STARTED, f"force_majeure_started:{fm_id}")
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.FORCE_MAJEURE_STARTED,
+            clause,
+            detail,
+            NoticeTemplate.FORCE_MAJEURE_STARTED,
+            f"force_majeure_started:{fm_id}",
+        )
 
     def _on_force_majeure_end(self, state, event: BillingEvent, now, out: Transition) -> None:
         rules = self.policy.force_majeure
@@ -406,15 +537,33 @@ class Contract:
         state.force_majeure = None
         if rules.deadlines_extended:
             state.shift_deadlines(lasted)
-        detail = {"force_majeure_id": fm_id, "lasted_days": lasted.days,
-                  "deadlines_extended": rules.deadlines_extended}
-        self._emit(state, out, now, EntryType.FORCE_MAJEURE_ENDED, rules.clause, detail,
-                   NoticeTemplate.FORCE_MAJEURE_ENDED, f"force_majeure_ended:{fm_id}")
+        detail = {
+            "force_majeure_id": fm_id,
+            "lasted_days": lasted.days,
+            "deadlines_extended": rules.deadlines_extended,
+        }
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.FORCE_MAJEURE_ENDED,
+            rules.clause,
+            detail,
+            NoticeTemplate.FORCE_MAJEURE_ENDED,
+            f"force_majeure_ended:{fm_id}",
+        )
 
     def _on_abuse_suspend(self, state, event: BillingEvent, now, out: Transition) -> None:
         rule = self.policy.suspension.abuse
-        self._suspend(state, now, out, SuspensionReason.ABUSE, rule.clause if rule else None,
-                      key=f"suspended:abuse:{event.event_id}", note=event.reason)
+        self._suspend(
+            state,
+            now,
+            out,
+            SuspensionReason.ABUSE,
+            rule.clause if rule else None,
+            key=f"suspended:abuse:{event.event_id}",
+            note=event.reason,
+        )
 
     def _on_abuse_resolved(self, state, event: BillingEvent, now, out: Transition) -> None:
         state.suspension_reasons.remove(SuspensionReason.ABUSE)
@@ -426,9 +575,15 @@ class Contract:
         term = self.policy.termination.consent_withdrawal_terminate_after
         assert term is not None
         state.consent_terminate_at = self.after(now, term)
-        self._suspend(state, now, out, SuspensionReason.CONSENT_WITHDRAWN, term.clause,
-                      key=f"suspended:consent:{event.event_id}",
-                      extra={"terminates_at": state.consent_terminate_at.isoformat()})
+        self._suspend(
+            state,
+            now,
+            out,
+            SuspensionReason.CONSENT_WITHDRAWN,
+            term.clause,
+            key=f"suspended:consent:{event.event_id}",
+            extra={"terminates_at": state.consent_terminate_at.isoformat()},
+        )
 
     def _on_tariff_change(self, state, event: BillingEvent, now, out: Transition) -> None:
         assert event.new_price is not None
@@ -437,10 +592,22 @@ class Contract:
         effective = max(earliest, event.effective_at) if event.effective_at else earliest
         tariff = event.new_tariff or state.spec.tariff
         state.tariff_change = TariffChange(tariff=tariff, price=event.new_price, effective_at=effective)
-        detail = {"tariff": tariff, "new_price": str(event.new_price.amount),
-                  "currency": event.new_price.currency, "effective_at": effective.isoformat()}
-        self._emit(state, out, now, EntryType.TARIFF_CHANGE_ANNOUNCED, rule.clause, detail,
-                   NoticeTemplate.TARIFF_CHANGE_ANNOUNCED, f"tariff_change:{event.event_id}")
+        detail = {
+            "tariff": tariff,
+            "new_price": str(event.new_price.amount),
+            "currency": event.new_price.currency,
+            "effective_at": effective.isoformat(),
+        }
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.TARIFF_CHANGE_ANNOUNCED,
+            rule.clause,
+            detail,
+            NoticeTemplate.TARIFF_CHANGE_ANNOUNCED,
+            f"tariff_change:{event.event_id}",
+        )
 
     # -- building blocks ----------------------------------------------------
 
@@ -454,17 +621,34 @@ class Contract:
             state.billing_anchor = trial_end
             state.period_index = -1
             state.period_start, state.period_end, state.paid_until = now, trial_end, trial_end
-            self._emit(state, out, now, EntryType.ACTIVATED, trial.length.clause,
-                       {"trial_until": trial_end.isoformat()}, NoticeTemplate.ACTIVATED,
-                       "activated")
-            out.provisioning.append(ProvisionIntent(action="activate", key="activate",
-                                                    clause=trial.length.clause))
+            self._emit(
+                state,
+                out,
+                now,
+                EntryType.ACTIVATED,
+                trial.length.clause,
+                {"trial_until": trial_end.isoformat()},
+                NoticeTemplate.ACTIVATED,
+                "activated",
+            )
+            out.provisioning.append(
+                ProvisionIntent(action="activate", key="activate", clause=trial.length.clause)
+            )
             return out
         due_term = self.policy.billing.invoice_due
         due_at = self.after(now, due_term) if due_term else now
-        self._issue(state, now, out, kind="period", amount=state.spec.price, period_index=0,
-                    covers_until=None, invoice_id="p0", clause=self.policy.billing.model_clause,
-                    due_at=due_at)
+        self._issue(
+            state,
+            now,
+            out,
+            kind="period",
+            amount=state.spec.price,
+            period_index=0,
+            covers_until=None,
+            invoice_id="p0",
+            clause=self.policy.billing.model_clause,
+            due_at=due_at,
+        )
         return out
 
     def _first_invoice_paid(self, state: ServiceState) -> bool:
@@ -477,23 +661,57 @@ class Contract:
         state.period_end = self.boundary(state, 1)
         state.paid_until = state.period_end
         clause = self.policy.billing.model_clause
-        self._emit(state, out, now, EntryType.ACTIVATED, clause,
-                   {"paid_until": state.paid_until.isoformat()}, NoticeTemplate.ACTIVATED,
-                   "activated")
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.ACTIVATED,
+            clause,
+            {"paid_until": state.paid_until.isoformat()},
+            NoticeTemplate.ACTIVATED,
+            "activated",
+        )
         out.provisioning.append(ProvisionIntent(action="activate", key="activate", clause=clause))
 
-    def _issue(self, state: ServiceState, now: datetime, out: Transition, *, kind, amount: Money,
-               period_index: int | None, covers_until: datetime | None, invoice_id: str,
-               clause: str | None, due_at: datetime | None = None) -> None:
+    def _issue(
+        self,
+        state: ServiceState,
+        now: datetime,
+        out: Transition,
+        *,
+        kind,
+        amount: Money,
+        period_index: int | None,
+        covers_until: datetime | None,
+        invoice_id: str,
+        clause: str | None,
+        due_at: datetime | None = None,
+    ) -> None:
         if due_at is None:
             due_term = self.policy.billing.invoice_due
             due_at = self.after(now, due_term) if due_term else (state.period_end or now)
-        invoice = Invoice(invoice_id=invoice_id, kind=kind, amount=amount,
-                          paid=Money.zero(amount.currency), issued_at=now, due_at=due_at,
-                          clause=clause, period_index=period_index, covers_until=covers_until)
+        invoice = Invoice(
+            invoice_id=invoice_id,
+            kind=kind,
+            amount=amount,
+            paid=Money.zero(amount.currency),
+            issued_at=now,
+            due_at=due_at,
+            clause=clause,
+            period_index=period_index,
+            covers_until=covers_until,
+        )
         state.invoices.append(invoice)
-        self._emit(state, out, now, EntryType.INVOICE_ISSUED, clause, self._invoice_detail(invoice),
-                   NoticeTemplate.INVOICE_ISSUED, f"invoice:{invoice_id}")
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.INVOICE_ISSUED,
+            clause,
+            self._invoice_detail(invoice),
+            NoticeTemplate.INVOICE_ISSUED,
+            f"invoice:{invoice_id}",
+        )
         self._apply_balance(state, now, out)
 
     def _apply_balance(self, state: ServiceState, now: datetime, out: Transition) -> None:
@@ -508,8 +726,7 @@ class Contract:
             if invoice.is_paid:
                 self._on_invoice_paid(state, invoice, now, out)
 
-    def _on_invoice_paid(self, state: ServiceState, invoice: Invoice, now: datetime,
-                         out: Transition) -> None:
+    def _on_invoice_paid(self, state: ServiceState, invoice: Invoice, now: datetime, out: Transition) -> None:
         if invoice.kind == "period" and invoice.covers_until is None and invoice.period_index:
             invoice.covers_until = self.boundary(state, invoice.period_index + 1)
         if invoice.covers_until and (state.paid_until is None or invoice.covers_until > state.paid_until):
@@ -525,28 +742,59 @@ class Contract:
         if not fee.fee.is_positive:
             return
         state.late_fees_charged = state.late_fees_charged + fee.fee
-        detail = {"amount": str(fee.fee.amount), "currency": fee.fee.currency,
-                  "days_late": fee.days_late, "capped": fee.capped,
-                  "invoice_id": invoice.invoice_id, "rate_per_day": str(rule.rate_per_day),
-                  "cap_ratio": str(rule.cap_ratio) if rule.cap_ratio is not None else None}
-        self._emit(state, out, now, EntryType.LATE_FEE, rule.clause, detail,
-                   NoticeTemplate.LATE_FEE_CHARGED, f"late_fee:{invoice.invoice_id}")
+        detail = {
+            "amount": str(fee.fee.amount),
+            "currency": fee.fee.currency,
+            "days_late": fee.days_late,
+            "capped": fee.capped,
+            "invoice_id": invoice.invoice_id,
+            "rate_per_day": str(rule.rate_per_day),
+            "cap_ratio": str(rule.cap_ratio) if rule.cap_ratio is not None else None,
+        }
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.LATE_FEE,
+            rule.clause,
+            detail,
+            NoticeTemplate.LATE_FEE_CHARGED,
+            f"late_fee:{invoice.invoice_id}",
+        )
         fee_due = self.after(now, rule.fee_invoice_due) if rule.fee_invoice_due else now
-        state.invoices.append(Invoice(
-            invoice_id=f"fee-{invoice.invoice_id}", kind="late_fee", amount=fee.fee,
-            paid=Money.zero(fee.fee.currency), issued_at=now, due_at=fee_due,
-            clause=rule.fee_invoice_due.clause if rule.fee_invoice_due else rule.clause))
+        state.invoices.append(
+            Invoice(
+                invoice_id=f"fee-{invoice.invoice_id}",
+                kind="late_fee",
+                amount=fee.fee,
+                paid=Money.zero(fee.fee.currency),
+                issued_at=now,
+                due_at=fee_due,
+                clause=rule.fee_invoice_due.clause if rule.fee_invoice_due else rule.clause,
+            )
+        )
 
-    def _suspend(self, state: ServiceState, now: datetime, out: Transition,
-                 reason: SuspensionReason, clause: str | None, key: str, note: str | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+    def _suspend(
+        self,
+        state: ServiceState,
+        now: datetime,
+        out: Transition,
+        reason: SuspensionReason,
+        clause: str | None,
+        key: str,
+        note: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         already = bool(state.suspension_reasons)
         state.suspension_reasons.append(reason)
         if reason is SuspensionReason.NON_PAYMENT:
             state.suspended_at = now
-        detail: dict[str, Any] = {"reason": reason.value, "note": note,
-                                  "debt": str(state.debt().amount),
-                                  "currency": state.spec.price.currency} | (extra or {})
+        detail: dict[str, Any] = {
+            "reason": reason.value,
+            "note": note,
+            "debt": str(state.debt().amount),
+            "currency": state.spec.price.currency,
+        } | (extra or {})
         rules = self.policy.suspension
         if reason is SuspensionReason.NON_PAYMENT:
             if rules.grace_to_restore:
@@ -554,8 +802,7 @@ class Contract:
             deletion = self.deletion_at(state)
             if deletion:
                 detail["deletion_at"] = deletion.isoformat()
-        self._emit(state, out, now, EntryType.SUSPENDED, clause, detail,
-                   NoticeTemplate.SUSPENDED, key)
+        self._emit(state, out, now, EntryType.SUSPENDED, clause, detail, NoticeTemplate.SUSPENDED, key)
         if not already:
             out.provisioning.append(ProvisionIntent(action="suspend", key=key, clause=clause))
 
@@ -572,29 +819,37 @@ class Contract:
         state.deletion_warned = False
         if not state.suspension_reasons:
             restore = self.policy.suspension.restore_within
-            self._resume(state, now, out, restore.clause if restore else None,
-                         f"payment:{state.period_index}:{now.isoformat()}")
+            self._resume(
+                state,
+                now,
+                out,
+                restore.clause if restore else None,
+                f"payment:{state.period_index}:{now.isoformat()}",
+            )
 
-    def _resume(self, state: ServiceState, now: datetime, out: Transition, clause: str | None,
-                key: str) -> None:
+    def _resume(
+        self, state: ServiceState, now: datetime, out: Transition, clause: str | None, key: str
+    ) -> None:
         detail: dict[str, Any] = {}
         restore = self.policy.suspension.restore_within
         if restore:
             detail["restore_by"] = self.after(now, restore).isoformat()
-        self._emit(state, out, now, EntryType.RESUMED, clause, detail, NoticeTemplate.RESUMED,
-                   f"resumed:{key}")
+        self._emit(
+            state, out, now, EntryType.RESUMED, clause, detail, NoticeTemplate.RESUMED, f"resumed:{key}"
+        )
         out.provisioning.append(ProvisionIntent(action="resume", key=f"resume:{key}", clause=clause))
 
-    def _terminate(self, state: ServiceState, now: datetime, out: Transition, reason: str,
-                   clause: str | None) -> None:
+    def _terminate(
+        self, state: ServiceState, now: datetime, out: Transition, reason: str, clause: str | None
+    ) -> None:
         # Paid time that could not be used during a force majeure counts as unused.
         unused_from = state.force_majeure.started_at if state.force_majeure else now
         state.terminal = "terminated"
         state.force_majeure = None
-        detail = {"reason": reason, "debt": str(state.debt().amount),
-                  "currency": state.spec.price.currency}
-        self._emit(state, out, now, EntryType.TERMINATED, clause, detail,
-                   NoticeTemplate.TERMINATED, "terminated")
+        detail = {"reason": reason, "debt": str(state.debt().amount), "currency": state.spec.price.currency}
+        self._emit(
+            state, out, now, EntryType.TERMINATED, clause, detail, NoticeTemplate.TERMINATED, "terminated"
+        )
         out.provisioning.append(ProvisionIntent(action="terminate", key="terminate", clause=clause))
         self._settle(state, now, out, unused_from)
 
@@ -617,8 +872,9 @@ class Contract:
                 total = total + prorate(invoice.amount, start, end, at, end, self.tz)
         return total
 
-    def _settle(self, state: ServiceState, now: datetime, out: Transition,
-                unused_from: datetime | None = None) -> None:
+    def _settle(
+        self, state: ServiceState, now: datetime, out: Transition, unused_from: datetime | None = None
+    ) -> None:
         """On closing: refund the unused balance, less any debt (5.25-style)."""
         rules = self.policy.refunds
         if rules.destination is RefundDestination.NONE:
@@ -628,22 +884,54 @@ class Contract:
             return
         due_by = self.after(now, rules.deadline) if rules.deadline else None
         clause = rules.deadline.clause if rules.deadline else rules.destination_clause
-        detail = {"amount": str(amount.rounded().amount), "currency": amount.currency,
-                  "due_by": _iso(due_by), "destination": rules.destination.value,
-                  "proration_clause": rules.proration_clause}
-        self._emit(state, out, now, EntryType.REFUND_DUE, clause, detail,
-                   NoticeTemplate.REFUND_SCHEDULED, "refund_scheduled")
-        out.refunds.append(RefundIntent(key="refund", amount=amount.rounded(), due_by=due_by,
-                                        destination=rules.destination, clause=clause))
+        detail = {
+            "amount": str(amount.rounded().amount),
+            "currency": amount.currency,
+            "due_by": _iso(due_by),
+            "destination": rules.destination.value,
+            "proration_clause": rules.proration_clause,
+        }
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.REFUND_DUE,
+            clause,
+            detail,
+            NoticeTemplate.REFUND_SCHEDULED,
+            "refund_scheduled",
+        )
+        out.refunds.append(
+            RefundIntent(
+                key="refund",
+                amount=amount.rounded(),
+                due_by=due_by,
+                destination=rules.destination,
+                clause=clause,
+            )
+        )
 
-    def refund_paid(self, state: ServiceState, refund: RefundIntent, reference: str,
-                    now: datetime) -> Transition:
+    def refund_paid(
+        self, state: ServiceState, refund: RefundIntent, reference: str, now: datetime
+    ) -> Transition:
         out = Transition()
         state.refunded = state.refunded + refund.amount
-        detail = {"amount": str(refund.amount.amount), "currency": refund.amount.currency,
-                  "reference": reference, "destination": refund.destination.value}
-        self._emit(state, out, now, EntryType.REFUND_PAID, refund.clause, detail,
-                   NoticeTemplate.REFUND_PAID, f"refund_paid:{refund.key}")
+        detail = {
+            "amount": str(refund.amount.amount),
+            "currency": refund.amount.currency,
+            "reference": reference,
+            "destination": refund.destination.value,
+        }
+        self._emit(
+            state,
+            out,
+            now,
+            EntryType.REFUND_PAID,
+            refund.clause,
+            detail,
+            NoticeTemplate.REFUND_PAID,
+            f"refund_paid:{refund.key}",
+        )
         return out
 
     def _price_for(self, state: ServiceState, period_start: datetime) -> Money:
@@ -656,14 +944,23 @@ class Contract:
         return next(i for i in state.invoices if i.invoice_id == invoice_id)
 
     def _invoice_detail(self, invoice: Invoice) -> dict[str, Any]:
-        return {"invoice_id": invoice.invoice_id, "amount": str(invoice.amount.amount),
-                "currency": invoice.amount.currency, "due_at": invoice.due_at.isoformat(),
-                "kind": invoice.kind, "covers_until": _iso(invoice.covers_until)}
+        return {
+            "invoice_id": invoice.invoice_id,
+            "amount": str(invoice.amount.amount),
+            "currency": invoice.amount.currency,
+            "due_at": invoice.due_at.isoformat(),
+            "kind": invoice.kind,
+            "covers_until": _iso(invoice.covers_until),
+        }
 
     def _common(self, state: ServiceState) -> dict[str, Any]:
-        return {"service_id": state.spec.service_id, "tariff": state.spec.tariff,
-                "provider": self.policy.provider.name, "policy_id": self.policy.id,
-                "service_kind": state.spec.kind}
+        return {
+            "service_id": state.spec.service_id,
+            "tariff": state.spec.tariff,
+            "provider": self.policy.provider.name,
+            "policy_id": self.policy.id,
+            "service_kind": state.spec.kind,
+        }
 
     def _deliveries(self, state: ServiceState, now: datetime, intent: NoticeIntent) -> list[Delivery]:
         ready = []
@@ -674,23 +971,41 @@ class Contract:
                 ready.append(delivery)
         return ready
 
-    def _emit(self, state: ServiceState, out: Transition, now: datetime, type_: EntryType,
-              clause: str | None, detail: dict[str, Any], template: NoticeTemplate,
-              key: str) -> None:
+    def _emit(
+        self,
+        state: ServiceState,
+        out: Transition,
+        now: datetime,
+        type_: EntryType,
+        clause: str | None,
+        detail: dict[str, Any],
+        template: NoticeTemplate,
+        key: str,
+    ) -> None:
         entry = TimelineEntry(at=now, type=type_, clause=clause, detail=detail)
         state.record(entry)
         out.entries.append(entry)
-        out.deliveries += self._deliveries(state, now, NoticeIntent(
-            template=template, key=key, clause=clause, detail=self._common(state) | detail))
+        out.deliveries += self._deliveries(
+            state,
+            now,
+            NoticeIntent(template=template, key=key, clause=clause, detail=self._common(state) | detail),
+        )
 
     # -- views ---------------------------------------------------------------
 
     def view(self, state: ServiceState) -> ServiceView:
         return ServiceView(
-            service_id=state.spec.service_id, policy_id=self.policy.id, state=state.phase,
-            suspension_reasons=list(state.suspension_reasons), period_index=state.period_index,
-            paid_until=state.paid_until, balance=state.balance, debt=state.debt(),
-            next_deadline=self.next_deadline(state), applied_events=len(state.applied_event_ids))
+            service_id=state.spec.service_id,
+            policy_id=self.policy.id,
+            state=state.phase,
+            suspension_reasons=list(state.suspension_reasons),
+            period_index=state.period_index,
+            paid_until=state.paid_until,
+            balance=state.balance,
+            debt=state.debt(),
+            next_deadline=self.next_deadline(state),
+            applied_events=len(state.applied_event_ids),
+        )
 
 
 def describe(view: ServiceView) -> str:

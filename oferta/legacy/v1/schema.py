@@ -32,9 +32,7 @@ class Term(Strict):
     amount: int = Field(ge=0)
     unit: TimeUnit
     clause: str = Field(min_length=1)
-    reading: str | None = Field(
-        default=None, description="How an ambiguous wording was read, and why."
-    )
+    reading: str | None = Field(default=None, description="How an ambiguous wording was read, and why.")
 
     def __str__(self) -> str:
         return f"{self.amount} {self.unit.value.replace('_', ' ')} ({self.clause})"

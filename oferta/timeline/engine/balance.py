@@ -40,9 +40,14 @@ class BalanceBilling(BillingModel):
             return self.deletion_deadlines(state, self._deletion_at(state))
         if state.cancellation_effective_at and state.cancellation_effective_at <= state.period_end:
             return []
-        return [Deadline(at=state.period_end, action=DeadlineAction.DEBIT_BALANCE,
-                         clause=self.policy.billing.model_clause,
-                         detail={"period": state.period_index + 1})]
+        return [
+            Deadline(
+                at=state.period_end,
+                action=DeadlineAction.DEBIT_BALANCE,
+                clause=self.policy.billing.model_clause,
+                detail={"period": state.period_index + 1},
+            )
+        ]
 
     def _deletion_at(self, state: ServiceState) -> datetime | None:
         term = self.policy.suspension.data_deletion_after
@@ -64,22 +69,31 @@ class BalanceBilling(BillingModel):
 
     def _debit(self, state: ServiceState, price: Money, now: datetime, out: Transition) -> None:
         state.balance = state.balance - price
-        self.contract.emit(state, out, now, EntryType.BALANCE_DEBITED,
-                           self.policy.billing.model_clause,
-                           {"amount": str(price.amount), "currency": price.currency,
-                            "balance": str(state.balance.amount)}, None,
-                           f"debit:{state.period_index}")
+        self.contract.emit(
+            state,
+            out,
+            now,
+            EntryType.BALANCE_DEBITED,
+            self.policy.billing.model_clause,
+            {"amount": str(price.amount), "currency": price.currency, "balance": str(state.balance.amount)},
+            None,
+            f"debit:{state.period_index}",
+        )
 
-    def _do_debit(self, state: ServiceState, deadline: Deadline, now: datetime,
-                  out: Transition) -> None:
+    def _do_debit(self, state: ServiceState, deadline: Deadline, now: datetime, out: Transition) -> None:
         assert state.period_end is not None
         price = self._covers(state, state.period_end)
         if price is None:
             state.balance_short_since = now
             after_due = self.policy.suspension.after_due
-            self.contract.suspend(state, now, out, SuspensionReason.NON_PAYMENT,
-                                  after_due.clause if after_due else self.policy.billing.model_clause,
-                                  key=f"blocked:{state.period_index + 1}")
+            self.contract.suspend(
+                state,
+                now,
+                out,
+                SuspensionReason.NON_PAYMENT,
+                after_due.clause if after_due else self.policy.billing.model_clause,
+                key=f"blocked:{state.period_index + 1}",
+            )
             return
         self.contract.start_next_period(state, out)
         state.paid_until = state.period_end
@@ -96,13 +110,21 @@ class BalanceBilling(BillingModel):
         else:
             self.contract.anchor_periods(state, now)
             state.balance_short_since = None
-            self.contract.lift(state, SuspensionReason.NON_PAYMENT, now, out,
-                               self.restore_clause(), f"topup:{now.isoformat()}")
+            self.contract.lift(
+                state,
+                SuspensionReason.NON_PAYMENT,
+                now,
+                out,
+                self.restore_clause(),
+                f"topup:{now.isoformat()}",
+            )
         self._debit(state, price, now, out)
 
     def suspension_detail(self, state: ServiceState, now: datetime) -> dict[str, Any]:
-        detail: dict[str, Any] = {"balance": str(state.balance.amount),
-                                  "needed": str(self.contract.price_for(state, now).amount)}
+        detail: dict[str, Any] = {
+            "balance": str(state.balance.amount),
+            "needed": str(self.contract.price_for(state, now).amount),
+        }
         deletion = self._deletion_at(state)
         if deletion:
             detail["deletion_at"] = deletion.isoformat()
@@ -116,5 +138,4 @@ class BalanceBilling(BillingModel):
         if state.billing_anchor is None or self._blocked(state):
             return []
         assert state.period_start is not None and state.period_end is not None
-        return [(state.period_start, state.period_end,
-                 self.contract.price_for(state, state.period_start))]
+        return [(state.period_start, state.period_end, self.contract.price_for(state, state.period_start))]

@@ -82,15 +82,24 @@ class BillingModel:
         """When a cancellation takes effect if the model fixes it (a paid Tariff's end)."""
         return None
 
-    def on_payment(self, state: ServiceState, event: BillingEvent, now: datetime,
-                   out: Transition) -> None:
+    def on_payment(self, state: ServiceState, event: BillingEvent, now: datetime, out: Transition) -> None:
         assert event.amount is not None
         state.balance = state.balance + event.amount
-        detail = {"amount": str(event.amount.amount), "currency": event.amount.currency,
-                  "event_id": event.event_id}
-        self.contract.emit(state, out, now, EntryType.PAYMENT_RECEIVED,
-                           self.policy.billing.model_clause, detail,
-                           NoticeTemplate.PAYMENT_RECEIVED, f"payment:{event.event_id}")
+        detail = {
+            "amount": str(event.amount.amount),
+            "currency": event.amount.currency,
+            "event_id": event.event_id,
+        }
+        self.contract.emit(
+            state,
+            out,
+            now,
+            EntryType.PAYMENT_RECEIVED,
+            self.policy.billing.model_clause,
+            detail,
+            NoticeTemplate.PAYMENT_RECEIVED,
+            f"payment:{event.event_id}",
+        )
         self.after_payment(state, now, out)
 
     def after_payment(self, state: ServiceState, now: datetime, out: Transition) -> None:
@@ -134,40 +143,61 @@ class BillingModel:
             return []
         if state.promised_payment_on is not None:
             # ONELAB 11.11.1: the data is kept until the promised payment date has passed.
-            deletion = max(deletion, self.contract.after_date(
-                state.promised_payment_on, _ZERO_DAYS))
+            deletion = max(deletion, self.contract.after_date(state.promised_payment_on, _ZERO_DAYS))
         found: list[Deadline] = []
         warning = rules.deletion_warning_before
         if warning and not state.deletion_warned and not self.without_data(state):
             at = self.contract.before(deletion, warning)
             if state.suspended_at is None or at > state.suspended_at:
-                found.append(Deadline(at=at, action=DeadlineAction.WARN_DELETION, clause=warning.clause,
-                                      operational=warning.operational,
-                                      detail={"deletion_at": deletion.isoformat()}))
-        found.append(Deadline(at=deletion, action=DeadlineAction.DELETE_DATA,
-                              clause=rules.data_deletion_after.clause))
+                found.append(
+                    Deadline(
+                        at=at,
+                        action=DeadlineAction.WARN_DELETION,
+                        clause=warning.clause,
+                        operational=warning.operational,
+                        detail={"deletion_at": deletion.isoformat()},
+                    )
+                )
+        found.append(
+            Deadline(at=deletion, action=DeadlineAction.DELETE_DATA, clause=rules.data_deletion_after.clause)
+        )
         return found
 
-    def do_warn_deletion(self, state: ServiceState, deadline: Deadline, now: datetime,
-                         out: Transition) -> None:
+    def do_warn_deletion(
+        self, state: ServiceState, deadline: Deadline, now: datetime, out: Transition
+    ) -> None:
         state.deletion_warned = True
-        detail = {"deletion_at": deadline.detail["deletion_at"],
-                  "debt": str(self.overdue_amount(state, now).amount),
-                  "currency": state.spec.price.currency}
+        detail = {
+            "deletion_at": deadline.detail["deletion_at"],
+            "debt": str(self.overdue_amount(state, now).amount),
+            "currency": state.spec.price.currency,
+        }
         if deadline.operational:
             detail["operational"] = True
         # A warning is a notice only: the timeline shows it as sent (or not) by its delivery.
-        self.contract.notify(state, now, out, NoticeIntent(
-            template=NoticeTemplate.DELETION_WARNING, key=f"deletion_warning:{state.suspended_at}",
-            clause=None if deadline.operational else deadline.clause,
-            detail=self.contract.common_detail(state) | detail))
+        self.contract.notify(
+            state,
+            now,
+            out,
+            NoticeIntent(
+                template=NoticeTemplate.DELETION_WARNING,
+                key=f"deletion_warning:{state.suspended_at}",
+                clause=None if deadline.operational else deadline.clause,
+                detail=self.contract.common_detail(state) | detail,
+            ),
+        )
 
-    def do_delete_data(self, state: ServiceState, deadline: Deadline, now: datetime,
-                       out: Transition) -> None:
+    def do_delete_data(self, state: ServiceState, deadline: Deadline, now: datetime, out: Transition) -> None:
         self.delete_data(state, now, out, deadline.clause, reason="non_payment")
 
-    def delete_data(self, state: ServiceState, now: datetime, out: Transition, clause: str | None,
-                    reason: str = "customer_notice") -> None:
+    def delete_data(
+        self,
+        state: ServiceState,
+        now: datetime,
+        out: Transition,
+        clause: str | None,
+        reason: str = "customer_notice",
+    ) -> None:
         contract = self.contract
         if self.without_data(state):
             # A domain or a colocated server has no data of ours to delete: the service ends.
@@ -175,12 +205,13 @@ class BillingModel:
             return
         state.terminal = "deleted"
         written_off = self.write_off_on_deletion(state)
-        detail: dict[str, Any] = {"debt": str(self.overdue_amount(state, now).amount),
-                                  "currency": state.spec.price.currency}
+        detail: dict[str, Any] = {
+            "debt": str(self.overdue_amount(state, now).amount),
+            "currency": state.spec.price.currency,
+        }
         if written_off is not None:
             detail["balance_written_off"] = str(written_off.amount)
-        contract.emit(state, out, now, EntryType.DELETED, clause, detail,
-                      NoticeTemplate.DELETED, "deleted")
+        contract.emit(state, out, now, EntryType.DELETED, clause, detail, NoticeTemplate.DELETED, "deleted")
         out.provisioning.append(ProvisionIntent(action="delete", key="delete", clause=clause))
         contract.settle(state, now, out)
 

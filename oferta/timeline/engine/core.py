@@ -61,7 +61,8 @@ class Contract:
         self.tz = policy.provider.timezone
         self.country = policy.provider.country
         self.rules = TermRules(
-            country=self.country, tz=self.tz,
+            country=self.country,
+            tz=self.tz,
             roll_last_day_off=policy.definitions.last_day_off == "next_working_day",
         )
         self.billing: BillingModel = BILLING_MODELS[policy.billing.model](self)
@@ -108,8 +109,7 @@ class Contract:
 
     def boundary(self, state: ServiceState, index: int) -> datetime:
         assert state.billing_anchor is not None
-        return period_boundary(state.billing_anchor, index - state.anchor_period,
-                               state.spec.period, self.tz)
+        return period_boundary(state.billing_anchor, index - state.anchor_period, state.spec.period, self.tz)
 
     def span_end(self, start: datetime, term: Term) -> datetime:
         """The end of a span of service time (a minimum period), on the clock of ``start``."""
@@ -131,8 +131,14 @@ class Contract:
         found: list[Deadline] = []
         if state.pending_notices:
             first = min(state.pending_notices, key=lambda d: d.send_at)
-            found.append(Deadline(at=first.send_at, action=DeadlineAction.SEND_NOTICE,
-                                  clause=first.clause, detail={"template": first.template.value}))
+            found.append(
+                Deadline(
+                    at=first.send_at,
+                    action=DeadlineAction.SEND_NOTICE,
+                    clause=first.clause,
+                    detail={"template": first.template.value},
+                )
+            )
         if state.force_majeure:
             found += self.exits.force_majeure_deadlines(state)
             if self.policy.force_majeure.deadlines_extended:
@@ -152,8 +158,9 @@ class Contract:
         self._deadline_handlers[deadline.action](state, deadline, now, out)
         return out
 
-    def _do_send_notice(self, state: ServiceState, deadline: Deadline, now: datetime,
-                        out: Transition) -> None:
+    def _do_send_notice(
+        self, state: ServiceState, deadline: Deadline, now: datetime, out: Transition
+    ) -> None:
         out.deliveries += [d for d in state.pending_notices if d.send_at <= now]
         state.pending_notices = [d for d in state.pending_notices if d.send_at > now]
 
@@ -192,31 +199,53 @@ class Contract:
         state.remember(event.event_id)
         return out
 
-    def _on_abuse_suspend(self, state: ServiceState, event: BillingEvent, now: datetime,
-                          out: Transition) -> None:
+    def _on_abuse_suspend(
+        self, state: ServiceState, event: BillingEvent, now: datetime, out: Transition
+    ) -> None:
         rule = self.policy.suspension.abuse
-        self.suspend(state, now, out, SuspensionReason.ABUSE, rule.clause if rule else None,
-                     key=f"suspended:abuse:{event.event_id}", note=event.reason)
+        self.suspend(
+            state,
+            now,
+            out,
+            SuspensionReason.ABUSE,
+            rule.clause if rule else None,
+            key=f"suspended:abuse:{event.event_id}",
+            note=event.reason,
+        )
 
-    def _on_abuse_resolved(self, state: ServiceState, event: BillingEvent, now: datetime,
-                           out: Transition) -> None:
+    def _on_abuse_resolved(
+        self, state: ServiceState, event: BillingEvent, now: datetime, out: Transition
+    ) -> None:
         state.suspension_reasons.remove(SuspensionReason.ABUSE)
         rule = self.policy.suspension.abuse
         if not state.suspension_reasons:
             self.resume(state, now, out, rule.clause if rule else None, f"abuse:{event.event_id}")
 
-    def _on_tariff_change(self, state: ServiceState, event: BillingEvent, now: datetime,
-                          out: Transition) -> None:
+    def _on_tariff_change(
+        self, state: ServiceState, event: BillingEvent, now: datetime, out: Transition
+    ) -> None:
         assert event.new_price is not None
         rule = self.policy.tariff_change
         earliest = self.after(now, rule.notice) if rule.notice else now
         effective = max(earliest, event.effective_at) if event.effective_at else earliest
         tariff = event.new_tariff or state.spec.tariff
         state.tariff_change = TariffChange(tariff=tariff, price=event.new_price, effective_at=effective)
-        detail = {"tariff": tariff, "new_price": str(event.new_price.amount),
-                  "currency": event.new_price.currency, "effective_at": effective.isoformat()}
-        self.emit(state, out, now, EntryType.TARIFF_CHANGE_ANNOUNCED, rule.clause, detail,
-                  NoticeTemplate.TARIFF_CHANGE_ANNOUNCED, f"tariff_change:{event.event_id}")
+        detail = {
+            "tariff": tariff,
+            "new_price": str(event.new_price.amount),
+            "currency": event.new_price.currency,
+            "effective_at": effective.isoformat(),
+        }
+        self.emit(
+            state,
+            out,
+            now,
+            EntryType.TARIFF_CHANGE_ANNOUNCED,
+            rule.clause,
+            detail,
+            NoticeTemplate.TARIFF_CHANGE_ANNOUNCED,
+            f"tariff_change:{event.event_id}",
+        )
 
     # -- building blocks shared by the models -----------------------------------
 
@@ -237,15 +266,24 @@ class Contract:
             return "the contract offers no trial period"
         if spec.kind not in trial.service_kinds:
             kinds = ", ".join(trial.service_kinds)
-            return (f"the trial ({trial.length.clause}) exists only for {kinds}, "
-                    f"not for {spec.kind}")
+            return f"the trial ({trial.length.clause}) exists only for {kinds}, not for {spec.kind}"
         return None
 
-    def terminate(self, state: ServiceState, now: datetime, out: Transition, reason: str,
-                  clause: str | None, *, refund: bool = True, keep_minimum: bool = True,
-                  note: str | None = None) -> None:
-        self.exits.terminate(state, now, out, reason, clause, refund=refund,
-                             keep_minimum=keep_minimum, note=note)
+    def terminate(
+        self,
+        state: ServiceState,
+        now: datetime,
+        out: Transition,
+        reason: str,
+        clause: str | None,
+        *,
+        refund: bool = True,
+        keep_minimum: bool = True,
+        note: str | None = None,
+    ) -> None:
+        self.exits.terminate(
+            state, now, out, reason, clause, refund=refund, keep_minimum=keep_minimum, note=note
+        )
 
     def takes_payment_after_end(self, state: ServiceState) -> bool:
         """A debt that survives termination (SmartApe 2.2.5) can still be paid."""
@@ -271,8 +309,9 @@ class Contract:
         if change and state.period_start and change.effective_at <= state.period_start:
             state.spec = state.spec.model_copy(update={"price": change.price, "tariff": change.tariff})
             state.tariff_change = None
-        state.invoices = [i for i in state.invoices
-                          if not i.is_paid or self.billing.keeps_paid_invoice(state, i)]
+        state.invoices = [
+            i for i in state.invoices if not i.is_paid or self.billing.keeps_paid_invoice(state, i)
+        ]
         state.deletion_warned = False
         out.new_period = True
 
@@ -288,29 +327,55 @@ class Contract:
     def activate(self, state: ServiceState, now: datetime, out: Transition, clause: str | None) -> None:
         self.anchor_periods(state, now)
         assert state.paid_until is not None
-        self.emit(state, out, now, EntryType.ACTIVATED, clause,
-                  {"paid_until": state.paid_until.isoformat()}, NoticeTemplate.ACTIVATED, "activated")
+        self.emit(
+            state,
+            out,
+            now,
+            EntryType.ACTIVATED,
+            clause,
+            {"paid_until": state.paid_until.isoformat()},
+            NoticeTemplate.ACTIVATED,
+            "activated",
+        )
         out.provisioning.append(ProvisionIntent(action="activate", key="activate", clause=clause))
 
-    def suspend(self, state: ServiceState, now: datetime, out: Transition, reason: SuspensionReason,
-                clause: str | None, key: str, note: str | None = None,
-                extra: dict[str, Any] | None = None,
-                template: NoticeTemplate = NoticeTemplate.SUSPENDED) -> None:
+    def suspend(
+        self,
+        state: ServiceState,
+        now: datetime,
+        out: Transition,
+        reason: SuspensionReason,
+        clause: str | None,
+        key: str,
+        note: str | None = None,
+        extra: dict[str, Any] | None = None,
+        template: NoticeTemplate = NoticeTemplate.SUSPENDED,
+    ) -> None:
         already = bool(state.suspension_reasons)
         state.suspension_reasons.append(reason)
         if reason is SuspensionReason.NON_PAYMENT:
             state.suspended_at = now
-        detail: dict[str, Any] = {"reason": reason.value, "note": note,
-                                  "debt": str(self.billing.overdue_amount(state, now).amount),
-                                  "currency": state.spec.price.currency} | (extra or {})
+        detail: dict[str, Any] = {
+            "reason": reason.value,
+            "note": note,
+            "debt": str(self.billing.overdue_amount(state, now).amount),
+            "currency": state.spec.price.currency,
+        } | (extra or {})
         if reason is SuspensionReason.NON_PAYMENT:
             detail |= self.billing.suspension_detail(state, now)
         self.emit(state, out, now, EntryType.SUSPENDED, clause, detail, template, key)
         if not already:
             out.provisioning.append(ProvisionIntent(action="suspend", key=key, clause=clause))
 
-    def lift(self, state: ServiceState, reason: SuspensionReason, now: datetime, out: Transition,
-             clause: str | None, key: str) -> None:
+    def lift(
+        self,
+        state: ServiceState,
+        reason: SuspensionReason,
+        now: datetime,
+        out: Transition,
+        clause: str | None,
+        key: str,
+    ) -> None:
         """Lift one reason for suspension; resume when none is left."""
         state.suspension_reasons.remove(reason)
         if reason is SuspensionReason.NON_PAYMENT:
@@ -320,19 +385,27 @@ class Contract:
         if not state.suspension_reasons:
             self.resume(state, now, out, clause, key)
 
-    def resume(self, state: ServiceState, now: datetime, out: Transition, clause: str | None,
-               key: str) -> None:
+    def resume(
+        self, state: ServiceState, now: datetime, out: Transition, clause: str | None, key: str
+    ) -> None:
         detail: dict[str, Any] = {}
         restore = self.policy.suspension.restore_within
         if restore:
             detail["restore_by"] = self.after(now, restore).isoformat()
-        self.emit(state, out, now, EntryType.RESUMED, clause, detail, NoticeTemplate.RESUMED,
-                  f"resumed:{key}")
+        self.emit(
+            state, out, now, EntryType.RESUMED, clause, detail, NoticeTemplate.RESUMED, f"resumed:{key}"
+        )
         out.provisioning.append(ProvisionIntent(action="resume", key=f"resume:{key}", clause=clause))
 
-    def settle(self, state: ServiceState, now: datetime, out: Transition,
-               unused_from: datetime | None = None, keep_minimum: bool = True,
-               key: str = "refund") -> None:
+    def settle(
+        self,
+        state: ServiceState,
+        now: datetime,
+        out: Transition,
+        unused_from: datetime | None = None,
+        keep_minimum: bool = True,
+        key: str = "refund",
+    ) -> None:
         """On closing: refund the unused balance, less any debt (PS.kz 5.25, SmartApe 11.4)."""
         rules = self.policy.refunds
         if rules.destination.value == "none":
@@ -343,28 +416,58 @@ class Contract:
             return
         due_by = self.after(now, rules.deadline) if rules.deadline else None
         clause = rules.deadline.clause if rules.deadline else rules.destination_clause
-        detail = {"amount": str(amount.amount), "currency": amount.currency,
-                  "due_by": iso(due_by), "destination": rules.destination.value,
-                  "proration_clause": rules.proration_clause}
-        self.emit(state, out, now, EntryType.REFUND_DUE, clause, detail,
-                  NoticeTemplate.REFUND_SCHEDULED, f"{key}_scheduled" if key != "refund" else "refund_scheduled")
-        out.refunds.append(RefundIntent(key=key, amount=amount, due_by=due_by,
-                                        destination=rules.destination, clause=clause))
+        detail = {
+            "amount": str(amount.amount),
+            "currency": amount.currency,
+            "due_by": iso(due_by),
+            "destination": rules.destination.value,
+            "proration_clause": rules.proration_clause,
+        }
+        self.emit(
+            state,
+            out,
+            now,
+            EntryType.REFUND_DUE,
+            clause,
+            detail,
+            NoticeTemplate.REFUND_SCHEDULED,
+            f"{key}_scheduled" if key != "refund" else "refund_scheduled",
+        )
+        out.refunds.append(
+            RefundIntent(key=key, amount=amount, due_by=due_by, destination=rules.destination, clause=clause)
+        )
 
-    def refund_paid(self, state: ServiceState, refund: RefundIntent, reference: str,
-                    now: datetime) -> Transition:
+    def refund_paid(
+        self, state: ServiceState, refund: RefundIntent, reference: str, now: datetime
+    ) -> Transition:
         out = Transition()
         state.refunded = state.refunded + refund.amount
-        detail = {"amount": str(refund.amount.amount), "currency": refund.amount.currency,
-                  "reference": reference, "destination": refund.destination.value}
-        self.emit(state, out, now, EntryType.REFUND_PAID, refund.clause, detail,
-                  NoticeTemplate.REFUND_PAID, f"refund_paid:{refund.key}")
+        detail = {
+            "amount": str(refund.amount.amount),
+            "currency": refund.amount.currency,
+            "reference": reference,
+            "destination": refund.destination.value,
+        }
+        self.emit(
+            state,
+            out,
+            now,
+            EntryType.REFUND_PAID,
+            refund.clause,
+            detail,
+            NoticeTemplate.REFUND_PAID,
+            f"refund_paid:{refund.key}",
+        )
         return out
 
     def common_detail(self, state: ServiceState) -> dict[str, Any]:
-        return {"service_id": state.spec.service_id, "tariff": state.spec.tariff,
-                "provider": self.policy.provider.name, "policy_id": self.policy.id,
-                "service_kind": state.spec.kind}
+        return {
+            "service_id": state.spec.service_id,
+            "tariff": state.spec.tariff,
+            "provider": self.policy.provider.name,
+            "policy_id": self.policy.id,
+            "service_kind": state.spec.kind,
+        }
 
     def notify(self, state: ServiceState, now: datetime, out: Transition, intent: NoticeIntent) -> None:
         ready: list[Delivery] = []
@@ -375,9 +478,18 @@ class Contract:
                 ready.append(delivery)
         out.deliveries += ready
 
-    def emit(self, state: ServiceState, out: Transition, now: datetime, type_: EntryType,
-             clause: str | None, detail: dict[str, Any], template: NoticeTemplate | None,
-             key: str, operational: bool = False) -> None:
+    def emit(
+        self,
+        state: ServiceState,
+        out: Transition,
+        now: datetime,
+        type_: EntryType,
+        clause: str | None,
+        detail: dict[str, Any],
+        template: NoticeTemplate | None,
+        key: str,
+        operational: bool = False,
+    ) -> None:
         """Record a timeline entry and send its notice. An operational step (one the contract
         does not require) cites no clause and says so in its notice."""
         if operational:
@@ -386,20 +498,32 @@ class Contract:
         state.record(entry)
         out.entries.append(entry)
         if template is not None:
-            self.notify(state, now, out, NoticeIntent(
-                template=template, key=key, clause=clause,
-                detail=self.common_detail(state) | detail))
+            self.notify(
+                state,
+                now,
+                out,
+                NoticeIntent(
+                    template=template, key=key, clause=clause, detail=self.common_detail(state) | detail
+                ),
+            )
 
     # -- views ---------------------------------------------------------------
 
     def view(self, state: ServiceState, now: datetime | None = None) -> ServiceView:
         at = now or (state.timeline[-1].at if state.timeline else state.created_at)
         return ServiceView(
-            service_id=state.spec.service_id, policy_id=self.policy.id, state=state.phase,
-            suspension_reasons=list(state.suspension_reasons), period_index=state.period_index,
-            paid_until=state.paid_until, balance=state.balance, debt=state.debt(),
+            service_id=state.spec.service_id,
+            policy_id=self.policy.id,
+            state=state.phase,
+            suspension_reasons=list(state.suspension_reasons),
+            period_index=state.period_index,
+            paid_until=state.paid_until,
+            balance=state.balance,
+            debt=state.debt(),
             overdue=self.billing.overdue_amount(state, at),
-            next_deadline=self.next_deadline(state), applied_events=len(state.applied_event_ids))
+            next_deadline=self.next_deadline(state),
+            applied_events=len(state.applied_event_ids),
+        )
 
     def period_months(self, state: ServiceState) -> int:
         return parse_period(state.spec.period)[0]
@@ -412,7 +536,12 @@ def describe(view: ServiceView) -> str:
         text += f" ({', '.join(r.value for r in view.suspension_reasons)})"
     deadline = view.next_deadline
     if deadline:
-        basis = (f" per clause {deadline.clause}" if deadline.clause
-                 else " (operational, not a contract term)" if deadline.operational else "")
+        basis = (
+            f" per clause {deadline.clause}"
+            if deadline.clause
+            else " (operational, not a contract term)"
+            if deadline.operational
+            else ""
+        )
         text += f"; next: {deadline.action.value.replace('_', ' ')} at {deadline.at.isoformat()}{basis}"
     return text

@@ -48,14 +48,30 @@ class InvoiceBilling(BillingModel):
             trial_end = self.contract.after(now, trial.length)
             state.billing_anchor, state.anchor_period, state.period_index = trial_end, 0, -1
             state.period_start, state.period_end, state.paid_until = now, trial_end, trial_end
-            self.contract.emit(state, out, now, EntryType.ACTIVATED, trial.length.clause,
-                               {"trial_until": trial_end.isoformat()}, NoticeTemplate.ACTIVATED,
-                               "activated")
-            out.provisioning.append(ProvisionIntent(action="activate", key="activate",
-                                                    clause=trial.length.clause))
+            self.contract.emit(
+                state,
+                out,
+                now,
+                EntryType.ACTIVATED,
+                trial.length.clause,
+                {"trial_until": trial_end.isoformat()},
+                NoticeTemplate.ACTIVATED,
+                "activated",
+            )
+            out.provisioning.append(
+                ProvisionIntent(action="activate", key="activate", clause=trial.length.clause)
+            )
             return
-        self.issue(state, now, out, kind="period", amount=state.spec.price, period_index=0,
-                   covers_until=None, invoice_id="p0")
+        self.issue(
+            state,
+            now,
+            out,
+            kind="period",
+            amount=state.spec.price,
+            period_index=0,
+            covers_until=None,
+            invoice_id="p0",
+        )
 
     # -- deadlines -------------------------------------------------------------
 
@@ -85,35 +101,55 @@ class InvoiceBilling(BillingModel):
         found: list[Deadline] = []
         if not suspended:
             found += self._reminder(oldest)
-            found.append(Deadline(at=self.contract.after_date(oldest.due_on, rules.after_due),
-                                  action=DeadlineAction.SUSPEND, clause=rules.after_due.clause,
-                                  detail={"invoice_id": oldest.invoice_id}))
+            found.append(
+                Deadline(
+                    at=self.contract.after_date(oldest.due_on, rules.after_due),
+                    action=DeadlineAction.SUSPEND,
+                    clause=rules.after_due.clause,
+                    detail={"invoice_id": oldest.invoice_id},
+                )
+            )
         found += self.deletion_deadlines(state, self.deletion_at(state, oldest))
         debt_term = rules.terminate_for_debt_after
         if debt_term:
             anchor = rules.terminate_for_debt_anchor
-            at = (self.contract.after_date(local_date(oldest.issued_at, self.contract.tz), debt_term)
-                  if anchor == "invoice_issued" else
-                  self.contract.after_date(oldest.due_on, debt_term) if anchor == "due_date" else
-                  self.contract.after(state.suspended_at, debt_term) if state.suspended_at else None)
+            at = (
+                self.contract.after_date(local_date(oldest.issued_at, self.contract.tz), debt_term)
+                if anchor == "invoice_issued"
+                else self.contract.after_date(oldest.due_on, debt_term)
+                if anchor == "due_date"
+                else self.contract.after(state.suspended_at, debt_term)
+                if state.suspended_at
+                else None
+            )
             if at is not None:
-                found.append(Deadline(at=at, action=DeadlineAction.TERMINATE_FOR_DEBT,
-                                      clause=debt_term.clause,
-                                      detail={"invoice_id": oldest.invoice_id}))
+                found.append(
+                    Deadline(
+                        at=at,
+                        action=DeadlineAction.TERMINATE_FOR_DEBT,
+                        clause=debt_term.clause,
+                        detail={"invoice_id": oldest.invoice_id},
+                    )
+                )
         return found
 
     def _reminder(self, invoice: Invoice) -> list[Deadline]:
         for n, term in enumerate(self.policy.billing.reminders_before_due):
             if n < invoice.reminders_sent:
                 continue
-            morning = datetime.combine(invoice.due_on, REMINDER_HOUR,
-                                       tzinfo=invoice.due_at.tzinfo)
+            morning = datetime.combine(invoice.due_on, REMINDER_HOUR, tzinfo=invoice.due_at.tzinfo)
             at = self.contract.before(morning, term)
             if at <= invoice.issued_at:
                 return []
-            return [Deadline(at=at, action=DeadlineAction.REMIND, clause=term.clause,
-                             operational=term.operational,
-                             detail={"invoice_id": invoice.invoice_id})]
+            return [
+                Deadline(
+                    at=at,
+                    action=DeadlineAction.REMIND,
+                    clause=term.clause,
+                    operational=term.operational,
+                    detail={"invoice_id": invoice.invoice_id},
+                )
+            ]
         return []
 
     def deletion_at(self, state: ServiceState, oldest: Invoice) -> datetime | None:
@@ -131,15 +167,27 @@ class InvoiceBilling(BillingModel):
         if state.billing_anchor is None or state.period_end is None:
             return []
         if state.paid_until and state.paid_until > state.period_end:
-            return [Deadline(at=state.period_end, action=DeadlineAction.START_PERIOD, clause=None,
-                             detail={"period": state.period_index + 1})]
+            return [
+                Deadline(
+                    at=state.period_end,
+                    action=DeadlineAction.START_PERIOD,
+                    clause=None,
+                    detail={"period": state.period_index + 1},
+                )
+            ]
         if not self._renewal_due(state):
             return []
         lead = self.policy.billing.renewal_invoice_lead
         assert lead is not None
-        return [Deadline(at=self.contract.before(state.period_end, lead),
-                         action=DeadlineAction.ISSUE_INVOICE, clause=lead.clause,
-                         operational=lead.operational, detail={"period": state.period_index + 1})]
+        return [
+            Deadline(
+                at=self.contract.before(state.period_end, lead),
+                action=DeadlineAction.ISSUE_INVOICE,
+                clause=lead.clause,
+                operational=lead.operational,
+                detail={"period": state.period_index + 1},
+            )
+        ]
 
     def _renewal_due(self, state: ServiceState) -> bool:
         if SuspensionReason.NON_PAYMENT in state.suspension_reasons:
@@ -161,12 +209,14 @@ class InvoiceBilling(BillingModel):
             DeadlineAction.TERMINATE_FOR_DEBT: self._do_terminate_for_debt,
         }
 
-    def _do_start_period(self, state: ServiceState, deadline: Deadline, now: datetime,
-                         out: Transition) -> None:
+    def _do_start_period(
+        self, state: ServiceState, deadline: Deadline, now: datetime, out: Transition
+    ) -> None:
         self.contract.start_next_period(state, out)
 
-    def _do_issue_invoice(self, state: ServiceState, deadline: Deadline, now: datetime,
-                          out: Transition) -> None:
+    def _do_issue_invoice(
+        self, state: ServiceState, deadline: Deadline, now: datetime, out: Transition
+    ) -> None:
         index = state.period_index + 1
         start, end = self.contract.boundary(state, index), self.contract.boundary(state, index + 1)
         price = self.contract.price_for(state, start)
@@ -176,26 +226,41 @@ class InvoiceBilling(BillingModel):
             # The last, incomplete period is paid up to the date of cessation (PS.kz 4.3.16, 5.17).
             amount = prorate(price, start, end, start, effective, self.contract.tz)
             covers_until = effective
-        self.issue(state, now, out, kind="period", amount=amount, period_index=index,
-                   covers_until=covers_until, invoice_id=f"p{index}")
+        self.issue(
+            state,
+            now,
+            out,
+            kind="period",
+            amount=amount,
+            period_index=index,
+            covers_until=covers_until,
+            invoice_id=f"p{index}",
+        )
 
-    def _do_remind(self, state: ServiceState, deadline: Deadline, now: datetime,
-                   out: Transition) -> None:
+    def _do_remind(self, state: ServiceState, deadline: Deadline, now: datetime, out: Transition) -> None:
         invoice = self._invoice(state, deadline.detail["invoice_id"])
         invoice.reminders_sent += 1
-        self.contract.emit(state, out, now, EntryType.REMINDER, deadline.clause,
-                           self.invoice_detail(invoice), NoticeTemplate.PAYMENT_REMINDER,
-                           f"reminder:{invoice.invoice_id}:{invoice.reminders_sent}",
-                           operational=deadline.operational)
+        self.contract.emit(
+            state,
+            out,
+            now,
+            EntryType.REMINDER,
+            deadline.clause,
+            self.invoice_detail(invoice),
+            NoticeTemplate.PAYMENT_REMINDER,
+            f"reminder:{invoice.invoice_id}:{invoice.reminders_sent}",
+            operational=deadline.operational,
+        )
 
-    def _do_suspend(self, state: ServiceState, deadline: Deadline, now: datetime,
-                    out: Transition) -> None:
+    def _do_suspend(self, state: ServiceState, deadline: Deadline, now: datetime, out: Transition) -> None:
         invoice_id = deadline.detail["invoice_id"]
-        self.contract.suspend(state, now, out, SuspensionReason.NON_PAYMENT, deadline.clause,
-                              key=f"suspended:{invoice_id}")
+        self.contract.suspend(
+            state, now, out, SuspensionReason.NON_PAYMENT, deadline.clause, key=f"suspended:{invoice_id}"
+        )
 
-    def _do_terminate_for_debt(self, state: ServiceState, deadline: Deadline, now: datetime,
-                               out: Transition) -> None:
+    def _do_terminate_for_debt(
+        self, state: ServiceState, deadline: Deadline, now: datetime, out: Transition
+    ) -> None:
         self.contract.terminate(state, now, out, "debt", deadline.clause)
 
     def suspension_detail(self, state: ServiceState, now: datetime) -> dict[str, Any]:
@@ -245,24 +310,34 @@ class InvoiceBilling(BillingModel):
             if not state.debt().is_positive:
                 self.contract.settle(state, now, out, key=f"refund:after_end:{now.isoformat()}")
             return
-        if state.billing_anchor is None and any(
-                i.invoice_id == "p0" and i.is_paid for i in state.invoices):
+        if state.billing_anchor is None and any(i.invoice_id == "p0" and i.is_paid for i in state.invoices):
             self.contract.activate(state, now, out, self.policy.billing.model_clause)
-        if (SuspensionReason.NON_PAYMENT in state.suspension_reasons
-                and not self.overdue(state, now)):
+        if SuspensionReason.NON_PAYMENT in state.suspension_reasons and not self.overdue(state, now):
             # Nothing overdue is left: restored, even if a newer invoice is not yet due.
             if self.policy.billing.restart_after_suspension:
                 self._restart_paid_period(state, now)
-            self.contract.lift(state, SuspensionReason.NON_PAYMENT, now, out, self.restore_clause(),
-                               f"payment:{state.period_index}:{now.isoformat()}")
+            self.contract.lift(
+                state,
+                SuspensionReason.NON_PAYMENT,
+                now,
+                out,
+                self.restore_clause(),
+                f"payment:{state.period_index}:{now.isoformat()}",
+            )
 
     def _restart_paid_period(self, state: ServiceState, now: datetime) -> None:
         """The period just paid runs from the payment (ONELAB 5.1: months "of use"): the months
         the service was blocked are neither used nor billed."""
         assert state.suspended_at is not None
         blocked_from = state.suspended_at
-        paid = [i for i in state.invoices if i.kind == "period" and i.is_paid
-                and i.period_index is not None and self._span(state, i)[1] > blocked_from]
+        paid = [
+            i
+            for i in state.invoices
+            if i.kind == "period"
+            and i.is_paid
+            and i.period_index is not None
+            and self._span(state, i)[1] > blocked_from
+        ]
         if not paid:
             return
         latest = max(paid, key=lambda i: i.period_index or 0)
@@ -276,41 +351,81 @@ class InvoiceBilling(BillingModel):
             if invoice.kind == "period" and (invoice.period_index or 0) > (latest.period_index or 0):
                 state.invoices.remove(invoice)
 
-    def _on_invoice(self, state: ServiceState, event: BillingEvent, now: datetime,
-                    out: Transition) -> None:
+    def _on_invoice(self, state: ServiceState, event: BillingEvent, now: datetime, out: Transition) -> None:
         assert event.amount is not None
         due_on = local_date(event.due_at, self.contract.tz) if event.due_at else None
-        self.issue(state, now, out, kind="extra", amount=event.amount, period_index=None,
-                   covers_until=None, invoice_id=event.invoice_id or f"x-{event.event_id}",
-                   due_on=due_on)
+        self.issue(
+            state,
+            now,
+            out,
+            kind="extra",
+            amount=event.amount,
+            period_index=None,
+            covers_until=None,
+            invoice_id=event.invoice_id or f"x-{event.event_id}",
+            due_on=due_on,
+        )
 
-    def _on_promise_to_pay(self, state: ServiceState, event: BillingEvent, now: datetime,
-                           out: Transition) -> None:
+    def _on_promise_to_pay(
+        self, state: ServiceState, event: BillingEvent, now: datetime, out: Transition
+    ) -> None:
         rule = self.policy.termination.promise_to_pay
         assert rule is not None and event.promised_at is not None
         state.promised_payment_on = local_date(event.promised_at, self.contract.tz)
-        self.contract.emit(state, out, now, EntryType.PROMISE_TO_PAY, rule.clause,
-                           {"promised_on": state.promised_payment_on.isoformat()},
-                           NoticeTemplate.PROMISE_TO_PAY_RECORDED, f"promise:{event.event_id}")
+        self.contract.emit(
+            state,
+            out,
+            now,
+            EntryType.PROMISE_TO_PAY,
+            rule.clause,
+            {"promised_on": state.promised_payment_on.isoformat()},
+            NoticeTemplate.PROMISE_TO_PAY_RECORDED,
+            f"promise:{event.event_id}",
+        )
 
     # -- invoices ---------------------------------------------------------------
 
-    def issue(self, state: ServiceState, now: datetime, out: Transition, *, kind: Any,
-              amount: Money, period_index: int | None, covers_until: datetime | None,
-              invoice_id: str, due_on: Any = None) -> None:
+    def issue(
+        self,
+        state: ServiceState,
+        now: datetime,
+        out: Transition,
+        *,
+        kind: Any,
+        amount: Money,
+        period_index: int | None,
+        covers_until: datetime | None,
+        invoice_id: str,
+        due_on: Any = None,
+    ) -> None:
         due = self.policy.billing.invoice_due
         assert due is not None
         if due_on is None:
             due_on = self.contract.last_day(now, due)
         due_at = self.contract.after_date(due_on, _SAME_DAY)
-        invoice = Invoice(invoice_id=invoice_id, kind=kind, amount=amount,
-                          paid=Money.zero(amount.currency), issued_at=now, due_at=due_at,
-                          due_on=due_on, clause=due.clause, period_index=period_index,
-                          covers_until=covers_until)
+        invoice = Invoice(
+            invoice_id=invoice_id,
+            kind=kind,
+            amount=amount,
+            paid=Money.zero(amount.currency),
+            issued_at=now,
+            due_at=due_at,
+            due_on=due_on,
+            clause=due.clause,
+            period_index=period_index,
+            covers_until=covers_until,
+        )
         state.invoices.append(invoice)
-        self.contract.emit(state, out, now, EntryType.INVOICE_ISSUED, due.clause,
-                           self.invoice_detail(invoice), NoticeTemplate.INVOICE_ISSUED,
-                           f"invoice:{invoice_id}")
+        self.contract.emit(
+            state,
+            out,
+            now,
+            EntryType.INVOICE_ISSUED,
+            due.clause,
+            self.invoice_detail(invoice),
+            NoticeTemplate.INVOICE_ISSUED,
+            f"invoice:{invoice_id}",
+        )
         self.apply_balance(state, now, out)
 
     def apply_balance(self, state: ServiceState, now: datetime, out: Transition) -> None:
@@ -324,8 +439,7 @@ class InvoiceBilling(BillingModel):
             if invoice.is_paid:
                 self._on_invoice_paid(state, invoice, now, out)
 
-    def _on_invoice_paid(self, state: ServiceState, invoice: Invoice, now: datetime,
-                         out: Transition) -> None:
+    def _on_invoice_paid(self, state: ServiceState, invoice: Invoice, now: datetime, out: Transition) -> None:
         if invoice.kind == "period" and invoice.covers_until is None and invoice.period_index:
             invoice.covers_until = self.contract.boundary(state, invoice.period_index + 1)
         if invoice.covers_until and (state.paid_until is None or invoice.covers_until > state.paid_until):
@@ -341,25 +455,49 @@ class InvoiceBilling(BillingModel):
         if not fee.fee.is_positive:
             return
         state.late_fees_charged = state.late_fees_charged + fee.fee
-        detail = {"amount": str(fee.fee.amount), "currency": fee.fee.currency,
-                  "days_late": fee.days_late, "capped": fee.capped, "base": rule.base,
-                  "invoice_id": invoice.invoice_id, "rate_per_day": str(rule.rate_per_day),
-                  "cap_ratio": str(rule.cap_ratio) if rule.cap_ratio is not None else None}
-        self.contract.emit(state, out, now, EntryType.LATE_FEE, rule.clause, detail,
-                           NoticeTemplate.LATE_FEE_CHARGED, f"late_fee:{invoice.invoice_id}")
+        detail = {
+            "amount": str(fee.fee.amount),
+            "currency": fee.fee.currency,
+            "days_late": fee.days_late,
+            "capped": fee.capped,
+            "base": rule.base,
+            "invoice_id": invoice.invoice_id,
+            "rate_per_day": str(rule.rate_per_day),
+            "cap_ratio": str(rule.cap_ratio) if rule.cap_ratio is not None else None,
+        }
+        self.contract.emit(
+            state,
+            out,
+            now,
+            EntryType.LATE_FEE,
+            rule.clause,
+            detail,
+            NoticeTemplate.LATE_FEE_CHARGED,
+            f"late_fee:{invoice.invoice_id}",
+        )
         fee_term = rule.fee_invoice_due
         fee_due_on = self.contract.last_day(now, fee_term) if fee_term else local_date(now, self.contract.tz)
-        state.invoices.append(Invoice(
-            invoice_id=f"fee-{invoice.invoice_id}", kind="late_fee", amount=fee.fee,
-            paid=Money.zero(fee.fee.currency), issued_at=now,
-            due_at=self.contract.after_date(fee_due_on, _SAME_DAY), due_on=fee_due_on,
-            clause=fee_term.clause if fee_term else rule.clause))
+        state.invoices.append(
+            Invoice(
+                invoice_id=f"fee-{invoice.invoice_id}",
+                kind="late_fee",
+                amount=fee.fee,
+                paid=Money.zero(fee.fee.currency),
+                issued_at=now,
+                due_at=self.contract.after_date(fee_due_on, _SAME_DAY),
+                due_on=fee_due_on,
+                clause=fee_term.clause if fee_term else rule.clause,
+            )
+        )
 
     def close_open_invoices(self, state: ServiceState, at: datetime) -> None:
         """Nothing is owed for time after ``at``: later periods are voided, the current one
         is billed up to ``at`` (what was paid beyond it goes back to the balance)."""
-        if (self.policy.billing.restart_after_suspension and state.suspended_at
-                and SuspensionReason.NON_PAYMENT in state.suspension_reasons):
+        if (
+            self.policy.billing.restart_after_suspension
+            and state.suspended_at
+            and SuspensionReason.NON_PAYMENT in state.suspension_reasons
+        ):
             at = min(at, state.suspended_at)  # blocked time is not billed (ONELAB 5.1)
         for invoice in list(state.open_invoices):
             if invoice.kind != "period" or invoice.period_index is None:
@@ -403,7 +541,12 @@ class InvoiceBilling(BillingModel):
         return next(i for i in state.invoices if i.invoice_id == invoice_id)
 
     def invoice_detail(self, invoice: Invoice) -> dict[str, Any]:
-        return {"invoice_id": invoice.invoice_id, "amount": str(invoice.amount.amount),
-                "currency": invoice.amount.currency, "due_at": invoice.due_at.isoformat(),
-                "due_on": invoice.due_on.isoformat(),
-                "kind": invoice.kind, "covers_until": iso(invoice.covers_until)}
+        return {
+            "invoice_id": invoice.invoice_id,
+            "amount": str(invoice.amount.amount),
+            "currency": invoice.amount.currency,
+            "due_at": invoice.due_at.isoformat(),
+            "due_on": invoice.due_on.isoformat(),
+            "kind": invoice.kind,
+            "covers_until": iso(invoice.covers_until),
+        }
