@@ -13,13 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from oferta.db.models import (
-    AuditEvent,
     Invoice,
     Payment,
     Service,
     TimelineEvent,
 )
 from oferta.db.once import insert_once, utc
+from oferta.db.repo import add_audit
 from oferta.db.session import session_scope
 from oferta.effects import (
     TimelineRecord,
@@ -63,15 +63,14 @@ class DatabaseRecorder:
                 for entry in record.entries:
                     self._ledger(session, record.service_id, entry)
             for entry in record.entries:
-                session.add(
-                    AuditEvent(
-                        at=utc(entry.at),
-                        service_id=record.service_id,
-                        actor="workflow",
-                        action=entry.type.value,
-                        clause=entry.clause,
-                        detail=entry.detail,
-                    )
+                add_audit(
+                    session,
+                    at=entry.at,
+                    service_id=record.service_id,
+                    actor="workflow",
+                    action=entry.type.value,
+                    clause=entry.clause,
+                    detail=entry.detail,
                 )
 
     @staticmethod

@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from temporalio.exceptions import ApplicationError
 
 from oferta.db.models import (
-    AuditEvent,
     Refund,
 )
 from oferta.db.once import insert_once, short_hash, utc
+from oferta.db.repo import add_audit
 from oferta.db.session import session_scope
 from oferta.effects import (
     RefundRequest,
@@ -58,20 +58,19 @@ class DatabaseRefundGateway:
                     paid_at=utc(request.at) if paid else None,
                 )
                 if inserted:
-                    session.add(
-                        AuditEvent(
-                            at=utc(request.at),
-                            service_id=request.service_id,
-                            actor="refund_gateway",
-                            action="personal_account_credited" if paid else "refund_requested",
-                            clause=request.clause,
-                            detail={
-                                "amount": str(request.amount.amount),
-                                "currency": request.amount.currency,
-                                "destination": destination,
-                                "reference": reference,
-                            },
-                        )
+                    add_audit(
+                        session,
+                        at=request.at,
+                        service_id=request.service_id,
+                        actor="refund_gateway",
+                        action="personal_account_credited" if paid else "refund_requested",
+                        clause=request.clause,
+                        detail={
+                            "amount": str(request.amount.amount),
+                            "currency": request.amount.currency,
+                            "destination": destination,
+                            "reference": reference,
+                        },
                     )
                 query = select(Refund).where(Refund.idempotency_key == request.idempotency_key)
                 row = session.scalars(query).one()

@@ -28,6 +28,7 @@ from oferta.db.models import (
     utcnow,
 )
 from oferta.db.once import insert_once, utc
+from oferta.db.repo import add_audit
 from oferta.timeline.state import BillingEvent, Phase, ServiceView
 
 TERMINAL = (Phase.DELETED.value, Phase.TERMINATED.value)
@@ -41,11 +42,7 @@ def audit(
     clause: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            at=utcnow(), service_id=service_id, actor=actor, action=action, clause=clause, detail=detail or {}
-        )
-    )
+    add_audit(session, actor=actor, action=action, service_id=service_id, clause=clause, detail=detail)
 
 
 # -- customers ----------------------------------------------------------------
