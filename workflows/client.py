@@ -33,6 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from oferta.policy.schema import Policy
 from oferta.settings import Settings
+from oferta.timeline.engine import closed_reason
 from oferta.timeline.state import BillingEvent, Phase, ServiceSpec, ServiceView
 from workflows.force_majeure import EndRequest, ForceMajeureInput, ForceMajeureProgress, ForceMajeureWorkflow
 from workflows.service_lifecycle import EventReceipt, ServiceLifecycleWorkflow, ServiceWorkflowInput
@@ -221,7 +222,7 @@ async def _closed_or_missing(handle: ServiceHandle, service_id: str, what: str) 
             final = await handle.result()
         except RPCError:  # gone between the two calls (retention): the reason without the state
             return ServiceClosed(f"the service's contract has ended; {what} cannot be applied")
-        return ServiceClosed(f"the service is {final.state.value}; {what} cannot be applied")
+        return ServiceClosed(closed_reason(final.state.value, what))
     if status is not None and status != WorkflowExecutionStatus.RUNNING:
         words = _CLOSED_WORDS.get(status, "is closed")
         return ServiceClosed(f"the service's workflow {words}; {what} cannot be applied")

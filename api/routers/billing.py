@@ -34,6 +34,7 @@ from api.schemas import (
     WithdrawalIn,
 )
 from api.store import TERMINAL, audit, get_service, invoice_exists, record_input, service_out
+from oferta.timeline.engine import closed_reason
 from oferta.timeline.money import Money
 from oferta.timeline.state import BillingEvent, EventType
 from workflows.client import Refused, ServiceClosed, apply_event
@@ -67,7 +68,7 @@ async def _submit(
         if currency is not None and currency != row.currency:
             raise invalid("currency", f"currency {currency} differs from the service's {row.currency}")
         if row.state in TERMINAL:
-            raise conflict(f"the service is {row.state}; {kind.value} cannot be applied", "service_closed")
+            raise conflict(closed_reason(row.state, kind.value), "service_closed")
         if invoice_id and await state.db.run(lambda s: invoice_exists(s, service_id, invoice_id)):
             raise conflict(f"invoice {invoice_id!r} was already issued for this service", "exists")
         event = make(writer.idempotency_key or uuid.uuid4().hex)

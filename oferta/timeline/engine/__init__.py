@@ -11,8 +11,16 @@ Modules: ``core`` (time, dispatch, shared steps), one module per billing model
 and ``effects`` (what a step asks the workflow to do).
 """
 
-from oferta.timeline.engine.core import Contract, describe
+from oferta.timeline.engine.core import Contract, closed_reason, describe
 from oferta.timeline.engine.effects import ProvisionIntent, RefundIntent, Transition
 from oferta.timeline.state import Phase
 
-__all__ = ["Contract", "Phase", "ProvisionIntent", "RefundIntent", "Transition", "describe"]
+__all__ = [
+    "Contract",
+    "Phase",
+    "ProvisionIntent",
+    "RefundIntent",
+    "Transition",
+    "closed_reason",
+    "describe",
+]

@@ -172,7 +172,7 @@ class Contract:
         if state.terminal:
             if self.takes_payment_after_end(state) and event.type is EventType.PAYMENT:
                 return self.billing.refusal(state, event, now)
-            return f"the service is {state.terminal}; {event.type.value} cannot be applied"
+            return closed_reason(state.terminal, event.type.value)
         currency = state.spec.price.currency
         for name in ("amount", "new_price"):
             money: Money | None = getattr(event, name)
@@ -527,6 +527,11 @@ class Contract:
 
     def period_months(self, state: ServiceState) -> int:
         return parse_period(state.spec.period)[0]
+
+
+def closed_reason(status: str, what: str) -> str:
+    """The one wording of "this service has ended" (the engine, the client and the API use it)."""
+    return f"the service is {status}; {what} cannot be applied"
 
 
 def describe(view: ServiceView) -> str:
