@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from oferta.timeline.periods import parse_period
-from oferta.timeline.state import CancelScope, Phase
+from oferta.timeline.state import CancelScope, ServiceStatus
 
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -211,7 +211,7 @@ class ServiceOut(BaseModel):
     price: MoneyOut
     period: str
     workflow_id: str
-    state: Phase
+    state: ServiceStatus
     suspension_reasons: list[str] = []
     period_index: int
     paid_until: datetime | None

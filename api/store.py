@@ -29,9 +29,9 @@ from oferta.db.models import (
 )
 from oferta.db.once import insert_once, utc
 from oferta.db.repo import add_audit
-from oferta.timeline.state import BillingEvent, Phase, ServiceView
+from oferta.timeline.state import BillingEvent, ServiceStatus, ServiceView
 
-TERMINAL = (Phase.DELETED.value, Phase.TERMINATED.value)
+TERMINAL = (ServiceStatus.DELETED.value, ServiceStatus.TERMINATED.value)
 
 
 def audit(
@@ -91,7 +91,7 @@ def service_out(row: Service, view: ServiceView | None = None) -> ServiceOut:
         period=row.period,
         workflow_id=row.workflow_id,
         created_at=utc(row.created_at),
-        state=Phase(row.state),
+        state=ServiceStatus(row.state),
         suspension_reasons=[],
         period_index=row.period_index,
         paid_until=utc(row.paid_until),

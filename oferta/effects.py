@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from oferta.policy.schema import Channel, NoticeTemplate, RefundDestination
 from oferta.timeline.money import Money
-from oferta.timeline.state import Deadline, Phase, TimelineEntry
+from oferta.timeline.state import Deadline, ServiceStatus, TimelineEntry
 
 
 class NoticeRequest(BaseModel):
@@ -80,7 +80,7 @@ class TimelineRecord(BaseModel):
     policy_id: str
     entries: list[TimelineEntry]
     first_sequence: int
-    state: Phase
+    state: ServiceStatus
     period_index: int
     paid_until: AwareDatetime | None
     next_deadline: Deadline | None

@@ -34,7 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from oferta.policy.schema import Policy
 from oferta.settings import Settings
 from oferta.timeline.engine import closed_reason
-from oferta.timeline.state import BillingEvent, Phase, ServiceSpec, ServiceView
+from oferta.timeline.state import BillingEvent, ServiceSpec, ServiceStatus, ServiceView
 from workflows.force_majeure import EndRequest, ForceMajeureInput, ForceMajeureProgress, ForceMajeureWorkflow
 from workflows.service_lifecycle import EventReceipt, ServiceLifecycleWorkflow, ServiceWorkflowInput
 from workflows.shared import force_majeure_workflow_id, service_search_attributes, service_workflow_id
@@ -140,7 +140,7 @@ async def start_service(
     test server has no custom search attributes.
     """
     attributes = (
-        TypedSearchAttributes(service_search_attributes(spec, Phase.AWAITING_PAYMENT))
+        TypedSearchAttributes(service_search_attributes(spec, ServiceStatus.AWAITING_PAYMENT))
         if publish_search_attributes
         else None
     )

@@ -13,7 +13,7 @@ from typing import Any
 from temporalio.common import SearchAttributePair, SearchAttributeUpdate
 
 from oferta import search_attributes as sa
-from oferta.timeline.state import Deadline, Phase, ServiceSpec
+from oferta.timeline.state import Deadline, ServiceSpec, ServiceStatus
 
 # Unset when a service has no next deadline (it waits for billing, or it has ended).
 _NEXT = (sa.NEXT_ACTION, sa.NEXT_CLAUSE, sa.NEXT_DEADLINE)
@@ -30,7 +30,7 @@ def force_majeure_workflow_id(force_majeure_id: str) -> str:
 
 def service_search_attributes(
     spec: ServiceSpec,
-    status: Phase,
+    status: ServiceStatus,
     overdue: Decimal = Decimal(0),
     deadline: Deadline | None = None,
     clock_shift: timedelta = timedelta(0),

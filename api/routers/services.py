@@ -27,7 +27,7 @@ from oferta.db.once import insert_once
 from oferta.policy import load_policy
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
-from oferta.timeline.state import Phase, ServiceSpec
+from oferta.timeline.state import ServiceSpec, ServiceStatus
 from workflows.client import live_view, service_workflow_id, start_service, task_queue
 
 router = APIRouter(
@@ -100,7 +100,7 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
                 currency=body.currency,
                 period=body.period,
                 workflow_id=service_workflow_id(service_id),
-                state=Phase.AWAITING_PAYMENT.value,
+                state=ServiceStatus.AWAITING_PAYMENT.value,
                 period_index=0,
                 debt=Decimal("0"),
                 created_at=now,
@@ -135,7 +135,7 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
 async def find_services(
     state: State,
     _key: Reader,
-    status: Annotated[Phase | None, Query(alias="state", description="Filter by state")] = None,
+    status: Annotated[ServiceStatus | None, Query(alias="state", description="Filter by state")] = None,
     policy: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{1,64}$")] = None,
     customer_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from oferta.timeline.state import Phase
+from oferta.timeline.state import ServiceStatus
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("services", help="list services with their state and next step")
-    parser.add_argument("--state", choices=[p.value for p in Phase])
+    parser.add_argument("--state", choices=[p.value for p in ServiceStatus])
     parser.add_argument("--policy")
     parser.add_argument("--customer")
     parser.add_argument("--limit", type=int, default=50)

@@ -22,7 +22,7 @@ TIMELINE_TAIL = 200
 APPLIED_IDS_KEPT = 1000
 
 
-class Phase(StrEnum):
+class ServiceStatus(StrEnum):
     AWAITING_PAYMENT = "awaiting_payment"
     ACTIVE = "active"
     INVOICE_DUE = "invoice_due"
@@ -221,22 +221,22 @@ class ServiceState(BaseModel):
         return cls(spec=spec, created_at=created_at, balance=zero, late_fees_charged=zero, refunded=zero)
 
     @property
-    def phase(self) -> Phase:
+    def status(self) -> ServiceStatus:
         if self.terminal == "deleted":
-            return Phase.DELETED
+            return ServiceStatus.DELETED
         if self.terminal == "terminated":
-            return Phase.TERMINATED
+            return ServiceStatus.TERMINATED
         if self.force_majeure:
-            return Phase.FORCE_MAJEURE
+            return ServiceStatus.FORCE_MAJEURE
         if self.suspension_reasons:
-            return Phase.SUSPENDED
+            return ServiceStatus.SUSPENDED
         if self.cancellation_effective_at:
-            return Phase.TERMINATING
+            return ServiceStatus.TERMINATING
         if self.billing_anchor is None:
-            return Phase.AWAITING_PAYMENT
+            return ServiceStatus.AWAITING_PAYMENT
         if any(i.kind != "late_fee" and not i.is_paid for i in self.invoices):
-            return Phase.INVOICE_DUE
-        return Phase.ACTIVE
+            return ServiceStatus.INVOICE_DUE
+        return ServiceStatus.ACTIVE
 
     @property
     def open_invoices(self) -> list[Invoice]:
@@ -319,7 +319,7 @@ class ServiceView(BaseModel):
 
     service_id: str
     policy_id: str
-    state: Phase
+    state: ServiceStatus
     suspension_reasons: list[SuspensionReason]
     period_index: int
     paid_until: AwareDatetime | None

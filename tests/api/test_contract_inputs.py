@@ -63,7 +63,7 @@ async def _started_from(api, policy: Policy, state: ServiceState) -> str:
                 currency=spec.price.currency,
                 period=spec.period,
                 workflow_id=workflow_id(spec.service_id),
-                state=state.phase.value,
+                state=state.status.value,
             )
         )
     await api.temporal.start_workflow(

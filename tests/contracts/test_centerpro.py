@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from oferta.policy.schema import Rule, Term
-from oferta.timeline.state import Phase, ServiceSpec
+from oferta.timeline.state import ServiceSpec, ServiceStatus
 from tests.contracts.harness import Run, clause_in_seed, event, local, run, seed_text, service
 
 ID = "centerpro"
@@ -93,7 +93,7 @@ def test_a_payment_only_tops_up_the_balance_and_starts_nothing() -> None:
     assert r.types() == ["payment_received"]
     assert r.first("payment_received").clause == "6.6"
     assert r.state.balance.amount == Decimal(PRICE)
-    assert r.state.phase is Phase.AWAITING_PAYMENT
+    assert r.state.status is ServiceStatus.AWAITING_PAYMENT
     assert r.state.debt().amount == 0
     assert r.result.provisioning == []
 
@@ -160,7 +160,7 @@ def test_no_tariff_is_bought_from_the_balance_when_the_tariff_ends() -> None:
     assert r.first("suspended").detail["debt"] == "0.00"
     assert r.state.balance.amount == Decimal("10000.00")
     assert r.state.debt().amount == 0
-    assert r.state.phase is Phase.SUSPENDED
+    assert r.state.status is ServiceStatus.SUSPENDED
     assert not r.entries("invoice_issued") and not r.entries("late_fee")
 
 
@@ -231,7 +231,7 @@ def test_a_request_to_leave_takes_effect_when_the_paid_tariff_ends_without_refun
     assert terminated.detail["debt"] == "0.00"
     assert limits(r) == []
     assert not r.entries("refund_due") and r.refunded().amount == 0
-    assert r.state.phase is Phase.TERMINATED
+    assert r.state.status is ServiceStatus.TERMINATED
 
 
 def test_a_request_to_leave_waits_for_a_tariff_already_bought_after_the_running_one() -> None:
@@ -385,7 +385,7 @@ def test_force_majeure_never_terminates_however_long() -> None:
     assert datetime.fromisoformat(started.detail["notify_by"]) == at("2027-02-11 00:00")
     assert "terminates_at" not in started.detail and "option_from" not in started.detail
     assert not r.entries("terminated") and not r.entries("force_majeure_option")
-    assert r.state.phase is Phase.FORCE_MAJEURE
+    assert r.state.status is ServiceStatus.FORCE_MAJEURE
     assert r.rejected() == []
 
 
@@ -480,7 +480,7 @@ def test_nothing_is_ever_deleted() -> None:
     assert not r.entries("deleted") and not r.entries("terminated")
     assert "delete" not in r.result.provisioning
     assert not [d for d in r.result.deliveries if d.template.value == "deletion_warning"]
-    assert r.state.phase is Phase.SUSPENDED
+    assert r.state.status is ServiceStatus.SUSPENDED
 
 
 # -- citations and quotations --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from oferta.policy import load_policy
 from oferta.policy.schema import Term
-from oferta.timeline.state import BillingEvent, Phase, ServiceSpec
+from oferta.timeline.state import BillingEvent, ServiceSpec, ServiceStatus
 from tests.contracts.harness import Run, clause_in_seed, event, local, run, seed_text, service
 
 ID = "onelab"
@@ -235,7 +235,7 @@ def test_an_outstanding_payment_suspends_at_24_00_of_the_last_day_to_pay() -> No
     assert (suspended.detail["reason"], suspended.detail["debt"]) == ("non_payment", "10000.00")
     assert datetime.fromisoformat(suspended.detail["deletion_at"]) == at("2027-04-01 00:00")
     assert r.result.provisioning == ["activate", "suspend"]
-    assert r.state.phase is Phase.SUSPENDED
+    assert r.state.status is ServiceStatus.SUSPENDED
 
 
 def test_payment_restores_the_service_within_24_hours() -> None:
@@ -254,7 +254,7 @@ def test_payment_restores_the_service_within_24_hours() -> None:
     assert resumed.clause == "5.2"
     assert datetime.fromisoformat(resumed.detail["restore_by"]) == at("2027-03-04 15:00")
     assert r.result.provisioning == ["activate", "suspend", "resume"]
-    assert r.state.phase is Phase.ACTIVE
+    assert r.state.status is ServiceStatus.ACTIVE
     assert r.state.paid_until == at("2027-04-03 15:00")
 
 
@@ -272,13 +272,13 @@ def test_the_data_is_removed_on_day_31_after_the_due_date_not_on_day_30() -> Non
     3 days before (Mon 29 Mar) is operational: 3.2.4 needs no notice.
     """
     day_30 = paid_month(until="2027-03-31 23:59")
-    assert not day_30.entries("deleted") and day_30.state.phase is Phase.SUSPENDED
+    assert not day_30.entries("deleted") and day_30.state.status is ServiceStatus.SUSPENDED
     r = paid_month(until="2027-05-01 00:00")
     [deleted] = r.entries("deleted")
     assert r.at_local(deleted) == "2027-04-01 00:00"
     assert deleted.clause == "3.2.4"
     assert r.result.provisioning == ["activate", "suspend", "delete"]
-    assert r.state.phase is Phase.DELETED
+    assert r.state.status is ServiceStatus.DELETED
     warnings = [d for d in r.result.deliveries if d.template.value == "deletion_warning"]
     assert warnings and {d.send_at.date().isoformat() for d in warnings} == {"2027-03-29"}
     assert all(d.clause is None and d.detail.get("operational") is True for d in warnings)
@@ -342,7 +342,7 @@ def test_a_payment_not_in_full_keeps_the_service_suspended() -> None:
     [resumed] = r.entries("resumed")
     assert r.at_local(resumed) == "2027-03-05 12:00"
     mid = paid_month(("2027-03-03 12:00", event("payment", amount=kzt("6000.00"))), until="2027-03-04 00:00")
-    assert mid.state.phase is Phase.SUSPENDED
+    assert mid.state.status is ServiceStatus.SUSPENDED
     assert mid.contract.view(mid.state, at("2027-03-04 00:00")).overdue_amount == Decimal("4000.00")
 
 
@@ -364,7 +364,7 @@ def test_a_promise_to_pay_postpones_the_removal_until_the_promised_date_has_pass
     recorded = r.first("promise_to_pay")
     assert (recorded.clause, recorded.detail["promised_on"]) == ("11.11.1", "2027-04-15")
     mid = paid_month(promise("2027-03-10 12:00", "2027-04-15 18:00"), until="2027-04-15 23:59")
-    assert not mid.entries("deleted") and mid.state.phase is Phase.SUSPENDED
+    assert not mid.entries("deleted") and mid.state.status is ServiceStatus.SUSPENDED
     [deleted] = r.entries("deleted")
     assert r.at_local(deleted) == "2027-04-16 00:00"
     assert deleted.clause == "3.2.4"
@@ -446,7 +446,7 @@ def test_a_domain_or_colocated_server_ends_instead_of_being_deleted(kind: str) -
     assert (terminated.clause, terminated.detail["reason"]) == ("3.2.4", "non_payment")
     assert r.result.provisioning == ["activate", "suspend", "terminate"]
     assert "delete" not in r.result.provisioning
-    assert r.state.phase is Phase.TERMINATED
+    assert r.state.status is ServiceStatus.TERMINATED
 
 
 def test_a_colocation_customer_is_not_told_its_data_will_be_deleted() -> None:
@@ -648,7 +648,7 @@ def test_a_force_majeure_ended_within_the_month_changes_nothing() -> None:
     )
     assert r.first("force_majeure_ended").detail["deadlines_extended"] is False
     assert not r.entries("terminated")
-    assert r.state.phase is Phase.ACTIVE
+    assert r.state.status is ServiceStatus.ACTIVE
     assert r.state.paid_until == at("2028-02-01 10:05")
 
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from oferta.policy.schema import Channel, Rule, Term
-from oferta.timeline.state import Phase
+from oferta.timeline.state import ServiceStatus
 from tests.contracts.harness import Run, clause_in_seed, event, local, run, service
 
 ID = "registry-kz"
@@ -111,12 +111,14 @@ def test_an_account_never_funded_is_never_blocked_or_deleted() -> None:
     start anything: no block, no deletion, and the small payment stays on the balance.
     """
     never = run(ID, hosting(), "2027-02-01 10:00", [], until="2027-12-05 00:00")
-    assert never.types() == [] and never.state.phase is Phase.AWAITING_PAYMENT
+    assert never.types() == [] and never.state.status is ServiceStatus.AWAITING_PAYMENT
     small = run(
         ID, hosting(), "2027-02-01 10:00", [pay("2027-02-01 10:05", "1000.00")], until="2027-12-05 00:00"
     )
     assert small.types() == ["payment_received"]
-    assert small.state.phase is Phase.AWAITING_PAYMENT and str(small.state.balance.amount) == "1000.00"
+    assert (
+        small.state.status is ServiceStatus.AWAITING_PAYMENT and str(small.state.balance.amount) == "1000.00"
+    )
     assert small.result.provisioning == []
 
 
@@ -142,7 +144,7 @@ def test_each_period_is_written_off_the_balance_when_it_starts() -> None:
     assert [e.detail["balance"] for e in r.entries("balance_debited")] == ["5000.00", "3500.00", "1000.00"]
     assert all(e.clause == "6.3" for e in r.entries("balance_debited"))
     assert not {"invoice_issued", "reminder", "late_fee", "suspended"} & set(r.types())
-    assert r.state.phase is Phase.ACTIVE and str(r.state.balance.amount) == "1000.00"
+    assert r.state.status is ServiceStatus.ACTIVE and str(r.state.balance.amount) == "1000.00"
     assert r.state.debt().amount == 0 and r.state.late_fees_charged.amount == 0
 
 
@@ -177,7 +179,7 @@ def test_blocked_when_the_balance_cannot_cover_the_next_period() -> None:
     assert (block.detail["balance"], block.detail["needed"]) == ("500.00", PRICE)
     assert debits(r) == [("2027-02-01 10:05", PRICE)]
     assert r.result.provisioning == ["activate", "suspend"]
-    assert r.state.phase is Phase.SUSPENDED and str(r.state.balance.amount) == "500.00"
+    assert r.state.status is ServiceStatus.SUSPENDED and str(r.state.balance.amount) == "500.00"
 
 
 def test_a_covering_top_up_unblocks_at_once_and_starts_a_new_period() -> None:
@@ -247,7 +249,7 @@ def test_deleted_at_24_00_of_the_fifth_calendar_day_after_the_block() -> None:
     deleted = r.first("deleted")
     assert r.at_local(deleted) == "2027-05-19 00:00" and deleted.clause == "8.6.4"
     assert r.result.provisioning == ["activate", "suspend", "delete"]
-    assert r.state.phase is Phase.DELETED
+    assert r.state.status is ServiceStatus.DELETED
 
 
 def test_a_last_day_off_moves_the_deletion_to_the_next_working_day() -> None:
@@ -409,7 +411,7 @@ def test_cancellation_is_the_deletion_of_the_account_at_once_with_nothing_refund
         ("termination_requested", "email"),
         ("deleted", "email"),
     ]
-    assert r.types()[-1] == "deleted" and r.state.phase is Phase.DELETED
+    assert r.types()[-1] == "deleted" and r.state.status is ServiceStatus.DELETED
 
 
 def test_cancellation_writes_off_the_balance_as_a_deletion() -> None:

@@ -26,7 +26,7 @@ import pytest
 
 from oferta.policy import load_policy
 from oferta.timeline.engine import Contract
-from oferta.timeline.state import BillingEvent, Phase, ServiceSpec
+from oferta.timeline.state import BillingEvent, ServiceSpec, ServiceStatus
 from tests.contracts.harness import Run, clause_in_seed, event, local, run, seed_text, service
 
 ID = "smartape"
@@ -163,7 +163,7 @@ def test_a_partial_payment_does_not_prevent_the_suspension() -> None:
     assert r.at_local(suspended) == "2027-03-02 00:00"
     assert suspended.detail["debt"] == "10.00"
     assert r.at_local(r.first("resumed")) == "2027-03-09 12:00"
-    assert r.state.phase is Phase.ACTIVE
+    assert r.state.status is ServiceStatus.ACTIVE
 
 
 # -- 2.2.5: termination once the delay exceeds 20 days from the invoice date ---------------------------
@@ -184,14 +184,14 @@ def test_termination_for_debt_comes_on_day_21_after_the_invoice_billed_only_to_t
     whole month.
     """
     before = paid_month(until="2027-03-11 23:59")
-    assert not before.entries("terminated") and before.state.phase is Phase.SUSPENDED
+    assert not before.entries("terminated") and before.state.status is ServiceStatus.SUSPENDED
     r = paid_month(until="2027-06-01 00:00")
     [terminated] = r.entries("terminated")
     assert r.at_local(terminated) == "2027-03-12 00:00"
     assert terminated.clause == "2.2.5"
     assert (terminated.detail["reason"], terminated.detail["debt"]) == ("debt", "35.48")
     assert r.state.debt().amount == Decimal("35.48")
-    assert r.state.phase is Phase.TERMINATED
+    assert r.state.status is ServiceStatus.TERMINATED
     assert not r.entries("refund_due")
     assert r.result.provisioning == ["activate", "suspend", "terminate"]
 
@@ -351,7 +351,7 @@ def test_a_business_client_cannot_withdraw() -> None:
     r = paid_month(("2027-02-06 12:00", event("withdrawal")), until="2027-02-18 00:00")
     [reason] = r.rejected()
     assert "11.6" in reason and "consumer" in reason
-    assert not r.entries("terminated") and r.state.phase is Phase.ACTIVE
+    assert not r.entries("terminated") and r.state.status is ServiceStatus.ACTIVE
 
 
 def test_a_withdrawal_on_day_15_is_refused() -> None:
@@ -557,7 +557,7 @@ def test_force_majeure_over_two_months_opens_an_option_and_ends_nothing_by_itsel
     [option] = r.entries("force_majeure_option")
     assert (r.at_local(option), option.clause) == ("2027-04-16 00:00", "8.5")
     assert not r.entries("terminated")
-    assert r.state.phase is Phase.FORCE_MAJEURE
+    assert r.state.status is ServiceStatus.FORCE_MAJEURE
     assert [e.detail["invoice_id"] for e in r.entries("invoice_issued")] == ["p0"]
     assert not r.entries("suspended")
 

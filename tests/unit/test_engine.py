@@ -54,7 +54,7 @@ def types(result) -> list[str]:
 
 def test_a_new_service_waits_for_its_first_payment_without_deadlines() -> None:
     state, result = run([], days=90)
-    assert state.phase.value == "awaiting_payment"
+    assert state.status.value == "awaiting_payment"
     assert types(result) == ["invoice_issued"]
     assert Contract(PS_KZ).next_deadline(state) is None
 
@@ -70,7 +70,7 @@ def test_partial_payment_keeps_the_service_suspended_until_the_debt_is_paid() ->
     resumed_at = next(e.at for e in result.entries if e.type.value == "resumed")
     assert resumed_at == START + 32 * DAY + timedelta(hours=2)
     # Only the late-fee invoice of 6.6 is open; it does not hold the service back.
-    assert state.phase.value == "active"
+    assert state.status.value == "active"
     # Renewal due by 24:00 on Tue 30 March (3 working days from Thu 25 March); 31 March, 1 and 2
     # April are days of delay, each on the 2500 unpaid that morning: 0.1% x 3 x 2500.
     assert state.debt() == Money.of("7.50", "KZT")
@@ -78,7 +78,7 @@ def test_partial_payment_keeps_the_service_suspended_until_the_debt_is_paid() ->
 
 def test_overpayment_pays_the_next_renewal_from_the_balance() -> None:
     state, result = run([(timedelta(minutes=5), pay("p1", "5000"))], days=40)
-    assert state.phase.value == "active" and state.period_index == 1
+    assert state.status.value == "active" and state.period_index == 1
     assert "suspended" not in types(result)
     assert state.balance == Money.zero("KZT")
 
@@ -90,7 +90,7 @@ def test_a_billing_event_is_applied_once() -> None:
     contract.on_event(state, pay("same"), START + DAY)
     assert state.applied_event_ids == ["same"]
     # The workflow drops a known id before the engine sees it; the engine remembers it.
-    assert state.balance == Money.zero("KZT") and state.phase.value == "active"
+    assert state.balance == Money.zero("KZT") and state.status.value == "active"
 
 
 def test_refusals_name_the_reason() -> None:
@@ -115,7 +115,7 @@ def test_withdrawn_cancellation_keeps_the_service_running() -> None:
     ]
     state, result = run(events, days=70)
     assert "termination_withdrawn" in types(result) and "terminated" not in types(result)
-    assert state.phase.value == "active"
+    assert state.status.value == "active"
 
 
 def test_abuse_block_suspends_and_resumes_without_touching_billing() -> None:
@@ -129,7 +129,7 @@ def test_abuse_block_suspends_and_resumes_without_touching_billing() -> None:
     assert suspended.detail["reason"] == "abuse" and suspended.detail["note"] == "spam"
     assert suspended.clause == PS_KZ.suspension.abuse.clause == "4.2.5"
     assert result.provisioning == ["activate", "suspend", "resume"]
-    assert state.phase.value == "active"
+    assert state.status.value == "active"
 
 
 def test_withdrawn_consent_terminates_after_ten_days() -> None:
@@ -174,7 +174,7 @@ def test_trial_runs_free_then_bills_the_first_period() -> None:
     # The trial ends at 24:00 on 11 March; the first invoice goes out 7 days (the policy's
     # operational lead) before that.
     assert first_invoice.at == datetime(2027, 3, 5, tzinfo=ZoneInfo("Asia/Almaty"))
-    assert state.phase.value == "suspended"  # nobody paid after the trial
+    assert state.status.value == "suspended"  # nobody paid after the trial
 
 
 def test_sms_waits_for_the_end_of_quiet_hours_email_does_not() -> None:
@@ -204,11 +204,11 @@ def test_describe_says_the_state_next_step_and_clause() -> None:
 
 def test_late_fee_is_not_charged_on_the_first_invoice() -> None:
     state, result = run([(10 * DAY, pay("p1"))], days=12)
-    assert "late_fee" not in types(result) and state.phase.value == "active"
+    assert "late_fee" not in types(result) and state.status.value == "active"
     assert state.late_fees_charged.amount == Decimal("0")
 
 
 def test_cancellation_before_the_first_payment_ends_the_order_after_the_notice() -> None:
     state, result = run([(DAY, event("c", EventType.CANCEL_REQUEST))], days=40)
-    assert state.phase.value == "terminated"
+    assert state.status.value == "terminated"
     assert "refund_due" not in types(result) and "activated" not in types(result)

@@ -17,7 +17,7 @@ from oferta import search_attributes as sa
 from oferta.policy import load_policy
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
-from oferta.timeline.state import BillingEvent, EventType, Phase, ServiceSpec, ServiceState
+from oferta.timeline.state import BillingEvent, EventType, ServiceSpec, ServiceState, ServiceStatus
 from workflows import WORKFLOWS
 from workflows.client import (
     AlreadyStarted,
@@ -76,7 +76,7 @@ def _attributes(description) -> dict[str, object]:
 
 
 def test_the_builder_unsets_the_next_deadline_when_there_is_none() -> None:
-    pairs = service_search_attributes(_spec(), Phase.DELETED)
+    pairs = service_search_attributes(_spec(), ServiceStatus.DELETED)
     assert [(p.key, p.value) for p in pairs][2:] == [(sa.SERVICE_STATE, "deleted"), (sa.OVERDUE_MINOR, 0)]
     unset = [u for u in search_attribute_updates(pairs) if u.value is None]
     assert [u.key for u in unset] == [sa.NEXT_ACTION, sa.NEXT_CLAUSE, sa.NEXT_DEADLINE]
@@ -97,11 +97,11 @@ async def test_start_applies_and_views_through_the_typed_client(client, task_que
     assert attributes[sa.SERVICE_STATE.name] == "awaiting_payment"
 
     receipt = await apply_event(client, spec.service_id, _payment("pay-1"), timeout=20)
-    assert receipt.applied and receipt.view.state is Phase.ACTIVE
+    assert receipt.applied and receipt.view.state is ServiceStatus.ACTIVE
     repeated = await apply_event(client, spec.service_id, _payment("pay-1"), timeout=20)
     assert repeated == receipt  # the event id is the update id: the first answer, applied once
     shown = await view(client, spec.service_id, timeout=10)
-    assert shown.state is Phase.ACTIVE and await live_view(client, spec.service_id, 10) == shown
+    assert shown.state is ServiceStatus.ACTIVE and await live_view(client, spec.service_id, 10) == shown
 
     promise = BillingEvent(
         event_id="promise-1", type=EventType.PROMISE_TO_PAY, promised_at=datetime.now(UTC) + timedelta(days=3)
@@ -135,7 +135,7 @@ async def test_a_completed_service_is_closed_with_its_final_state(client, task_q
         task_queue=task_queue,
     )
     final = await service_handle(client, spec.service_id).result()
-    assert final.state is Phase.DELETED  # the typed handle's result is the final view
+    assert final.state is ServiceStatus.DELETED  # the typed handle's result is the final view
 
     with pytest.raises(ServiceClosed) as closed:
         await apply_event(client, spec.service_id, _payment("late"), timeout=20)

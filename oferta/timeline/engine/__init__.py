@@ -13,11 +13,11 @@ and ``effects`` (what a step asks the workflow to do).
 
 from oferta.timeline.engine.core import Contract, closed_reason, describe
 from oferta.timeline.engine.effects import ProvisionIntent, RefundIntent, Transition
-from oferta.timeline.state import Phase
+from oferta.timeline.state import ServiceStatus
 
 __all__ = [
     "Contract",
-    "Phase",
+    "ServiceStatus",
     "ProvisionIntent",
     "RefundIntent",
     "Transition",

@@ -514,7 +514,7 @@ class Contract:
         return ServiceView(
             service_id=state.spec.service_id,
             policy_id=self.policy.id,
-            state=state.phase,
+            state=state.status,
             suspension_reasons=list(state.suspension_reasons),
             period_index=state.period_index,
             paid_until=state.paid_until,
