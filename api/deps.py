@@ -8,10 +8,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
@@ -119,6 +121,9 @@ IdempotencyKey = Annotated[
 ]
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 @dataclass
 class Writer:
     """What a write needs: the caller, its Idempotency-Key, the request and the app."""
@@ -132,10 +137,11 @@ class Writer:
     def actor(self) -> str:
         return f"api:{self.key.name}"
 
-    async def once(self, produce: Callable[[], Awaitable[tuple[int, Any]]]) -> Any:
+    async def once(self, produce: Callable[[], Awaitable[M]]) -> M | JSONResponse:
+        """The model ``produce`` makes, once per Idempotency-Key (api/idempotency.py)."""
         from api.idempotency import run_once
 
-        async def answer() -> tuple[int, Any]:
+        async def answer() -> M:
             # As an ApiError, so the idempotency record stores a refusal and releases a 503.
             try:
                 return await produce()

@@ -22,9 +22,10 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
@@ -98,17 +99,22 @@ def _release(session: Session, record_id: int) -> None:
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def _replay(record: IdempotencyRecord) -> JSONResponse:
     return JSONResponse(
         record.response_body, status_code=record.status_code or 200, headers={"Idempotent-Replayed": "true"}
     )
 
 
-async def run_once(writer: Writer, produce: Callable[[], Awaitable[tuple[int, Any]]]) -> JSONResponse:
-    """Run ``produce`` (returning status and JSON body) at most once per Idempotency-Key."""
+async def run_once(writer: Writer, produce: Callable[[], Awaitable[M]]) -> M | JSONResponse:
+    """Run ``produce`` at most once per Idempotency-Key and return the model it made; a retry
+    gets the stored answer back (marked ``Idempotent-Replayed``), a refusal included."""
     if writer.idempotency_key is None:
-        status, body = await produce()
-        return JSONResponse(body, status_code=status)
+        return await produce()
+    route = writer.request.scope.get("route")
+    status = getattr(route, "status_code", None) or 200
 
     db = writer.state.db
     key, key_id = writer.idempotency_key, writer.key.id
@@ -137,7 +143,7 @@ async def run_once(writer: Writer, produce: Callable[[], Awaitable[tuple[int, An
         await asyncio.sleep(_POLL)  # polls the record until the first request has answered
 
     try:
-        status, body = await produce()
+        model = await produce()
     except ApiError as err:
         failed_status, failed_body = err.status, err.body()
         if failed_status >= 500:
@@ -148,5 +154,6 @@ async def run_once(writer: Writer, produce: Callable[[], Awaitable[tuple[int, An
     except BaseException:
         await asyncio.shield(db.run(lambda s: _release(s, record.id)))
         raise
+    body = model.model_dump(mode="json")
     await db.run(lambda s: _store(s, record.id, status, body))
-    return JSONResponse(body, status_code=status)
+    return model

@@ -13,9 +13,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from api.deps import BillingWriter, OpsWriter, PartyWriter
+from api.deps import BillingWriter, OpsWriter, PartyWriter, Writer
 from api.errors import conflict, invalid, not_found
 from api.schemas import (
     ID_PATTERN,
@@ -53,14 +54,14 @@ ServiceId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 async def _submit(
-    writer,
+    writer: Writer,
     service_id: str,
     kind: EventType,
     make: Callable[[str], BillingEvent],
     currency: str | None = None,
     invoice_id: str | None = None,
-):
-    async def produce():
+) -> EventOut | JSONResponse:
+    async def produce() -> EventOut:
         state = writer.state
         row = await state.db.run(lambda s: get_service(s, service_id))
         if row is None:
@@ -69,8 +70,10 @@ async def _submit(
             raise invalid("currency", f"currency {currency} differs from the service's {row.currency}")
         if row.state in TERMINAL:
             raise conflict(closed_reason(row.state, kind.value), "service_closed")
-        if invoice_id and await state.db.run(lambda s: invoice_exists(s, service_id, invoice_id)):
-            raise conflict(f"invoice {invoice_id!r} was already issued for this service", "exists")
+        if invoice_id:
+            issued: bool = await state.db.run(lambda s: invoice_exists(s, service_id, invoice_id))
+            if issued:
+                raise conflict(f"invoice {invoice_id!r} was already issued for this service", "exists")
         event = make(writer.idempotency_key or uuid.uuid4().hex)
         client = await state.client()
         try:
@@ -93,7 +96,7 @@ async def _submit(
             duplicate=receipt.duplicate,
             service=service_out(row, receipt.view),
         )
-        return 200, out.model_dump(mode="json")
+        return out
 
     return await writer.once(produce)
 
@@ -103,7 +106,7 @@ def _money(amount: Decimal, currency: str) -> Money:
 
 
 @router.post("/payments", response_model=EventOut)
-async def pay(service_id: ServiceId, body: PaymentIn, writer: BillingWriter) -> EventOut:
+async def pay(service_id: ServiceId, body: PaymentIn, writer: BillingWriter) -> EventOut | JSONResponse:
     """Funds received: pays open invoices, activates or restores the service as the contract says."""
     return await _submit(
         writer,
@@ -120,7 +123,7 @@ async def pay(service_id: ServiceId, body: PaymentIn, writer: BillingWriter) -> 
 
 
 @router.post("/invoices", response_model=EventOut)
-async def invoice(service_id: ServiceId, body: InvoiceIn, writer: BillingWriter) -> EventOut:
+async def invoice(service_id: ServiceId, body: InvoiceIn, writer: BillingWriter) -> EventOut | JSONResponse:
     """An extra invoice from billing (e.g. a one-off charge); due as the contract says unless given."""
     return await _submit(
         writer,
@@ -139,7 +142,9 @@ async def invoice(service_id: ServiceId, body: InvoiceIn, writer: BillingWriter)
 
 
 @router.post("/cancellation", response_model=EventOut)
-async def cancel(service_id: ServiceId, body: CancellationIn, writer: BillingWriter) -> EventOut:
+async def cancel(
+    service_id: ServiceId, body: CancellationIn, writer: BillingWriter
+) -> EventOut | JSONResponse:
     """The customer gives notice, for this service (``scope: service``, the default) or the whole
     contract (``scope: contract``); the contract sets the earliest date it takes effect."""
     return await _submit(
@@ -157,7 +162,7 @@ async def cancel(service_id: ServiceId, body: CancellationIn, writer: BillingWri
 
 
 @router.delete("/cancellation", response_model=EventOut)
-async def withdraw_cancellation(service_id: ServiceId, writer: BillingWriter) -> EventOut:
+async def withdraw_cancellation(service_id: ServiceId, writer: BillingWriter) -> EventOut | JSONResponse:
     """The customer withdraws a pending cancellation."""
     return await _submit(
         writer,
@@ -168,7 +173,9 @@ async def withdraw_cancellation(service_id: ServiceId, writer: BillingWriter) ->
 
 
 @router.post("/tariff-change", response_model=EventOut)
-async def change_tariff(service_id: ServiceId, body: TariffChangeIn, writer: BillingWriter) -> EventOut:
+async def change_tariff(
+    service_id: ServiceId, body: TariffChangeIn, writer: BillingWriter
+) -> EventOut | JSONResponse:
     """A new tariff and price, announced with the notice the contract requires."""
     return await _submit(
         writer,
@@ -186,7 +193,9 @@ async def change_tariff(service_id: ServiceId, body: TariffChangeIn, writer: Bil
 
 
 @router.post("/abuse", response_model=EventOut)
-async def suspend_for_abuse(service_id: ServiceId, body: AbuseIn, writer: BillingWriter) -> EventOut:
+async def suspend_for_abuse(
+    service_id: ServiceId, body: AbuseIn, writer: BillingWriter
+) -> EventOut | JSONResponse:
     """Suspend the service for abuse (the contract's clause is on the record)."""
     return await _submit(
         writer,
@@ -197,7 +206,7 @@ async def suspend_for_abuse(service_id: ServiceId, body: AbuseIn, writer: Billin
 
 
 @router.delete("/abuse", response_model=EventOut)
-async def resolve_abuse(service_id: ServiceId, writer: BillingWriter) -> EventOut:
+async def resolve_abuse(service_id: ServiceId, writer: BillingWriter) -> EventOut | JSONResponse:
     """The abuse is resolved: the service resumes unless something else holds it."""
     return await _submit(
         writer,
@@ -210,7 +219,7 @@ async def resolve_abuse(service_id: ServiceId, writer: BillingWriter) -> EventOu
 @router.post("/withdrawal", response_model=EventOut)
 async def withdraw(
     service_id: ServiceId, writer: BillingWriter, body: Annotated[WithdrawalIn | None, Body()] = None
-) -> EventOut:
+) -> EventOut | JSONResponse:
     """A consumer withdraws within the contract's withdrawal term (e.g. SmartApe 11.6): the service
     ends at once and only the days used are paid. Refused (409) for a customer who is not a consumer
     and where the contract gives no such right. The body is optional."""
@@ -224,7 +233,9 @@ async def withdraw(
 
 
 @router.post("/promise-to-pay", response_model=EventOut)
-async def promise_to_pay(service_id: ServiceId, body: PromiseToPayIn, writer: BillingWriter) -> EventOut:
+async def promise_to_pay(
+    service_id: ServiceId, body: PromiseToPayIn, writer: BillingWriter
+) -> EventOut | JSONResponse:
     """The customer names the date it will pay by (e.g. ONELAB 11.11.1): the deletion waits for it.
     Refused (409) when nothing is overdue, the date has passed, or the contract has no such rule."""
     return await _submit(
@@ -240,7 +251,7 @@ async def promise_to_pay(service_id: ServiceId, body: PromiseToPayIn, writer: Bi
 @router.post("/provider-termination", response_model=EventOut)
 async def terminate_by_provider(
     service_id: ServiceId, body: ProviderTerminationIn, writer: OpsWriter
-) -> EventOut:
+) -> EventOut | JSONResponse:
     """The provider terminates without cause, with the notice the contract requires (ops scope)."""
     return await _submit(
         writer,
@@ -258,7 +269,7 @@ async def terminate_by_provider(
 @router.post("/breach-termination", response_model=EventOut)
 async def terminate_for_breach(
     service_id: ServiceId, body: BreachTerminationIn, writer: OpsWriter
-) -> EventOut:
+) -> EventOut | JSONResponse:
     """The provider terminates at once for a serious breach the contract names (ops scope)."""
     return await _submit(
         writer,
@@ -273,7 +284,7 @@ async def terminate_for_breach(
 @router.post("/tariff-purchase", response_model=EventOut)
 async def purchase_tariff(
     service_id: ServiceId, writer: BillingWriter, body: Annotated[TariffPurchaseIn | None, Body()] = None
-) -> EventOut:
+) -> EventOut | JSONResponse:
     """The client buys a Tariff from its balance (e.g. Center Pro 6.6): it starts now, or when the
     running one ends. Refused (409) when the balance does not cover it. No body, or ``{}``."""
     return await _submit(
@@ -287,7 +298,7 @@ async def purchase_tariff(
 @router.post("/force-majeure-termination", response_model=EventOut)
 async def terminate_for_force_majeure(
     service_id: ServiceId, body: ForceMajeureTerminationIn, writer: PartyWriter
-) -> EventOut:
+) -> EventOut | JSONResponse:
     """A party exercises the contract's option to terminate after a long force majeure (e.g.
     SmartApe 8.5); billing or ops scope. Refused (409) before the option opens."""
     return await _submit(

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from api.deps import BillingWriter, Reader, State
@@ -25,7 +26,7 @@ CustomerId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 @router.post("", status_code=201, response_model=CustomerOut, responses={409: {"model": ErrorOut}})
-async def create_customer(body: CustomerIn, writer: BillingWriter) -> CustomerOut:
+async def create_customer(body: CustomerIn, writer: BillingWriter) -> CustomerOut | JSONResponse:
     async def produce():
         customer_id = body.id or f"cust-{uuid.uuid4().hex[:16]}"
 
@@ -49,7 +50,7 @@ async def create_customer(body: CustomerIn, writer: BillingWriter) -> CustomerOu
             return customer_out(session.get_one(Customer, customer_id))
 
         out = await writer.state.db.run(write)
-        return 201, out.model_dump(mode="json")
+        return out
 
     return await writer.once(produce)
 
@@ -67,7 +68,9 @@ async def get_customer(customer_id: CustomerId, state: State, _key: Reader) -> C
 
 
 @router.patch("/{customer_id}", response_model=CustomerOut, responses={404: {"model": ErrorOut}})
-async def update_customer(customer_id: CustomerId, body: CustomerPatch, writer: BillingWriter) -> CustomerOut:
+async def update_customer(
+    customer_id: CustomerId, body: CustomerPatch, writer: BillingWriter
+) -> CustomerOut | JSONResponse:
     changes = body.model_dump(exclude_unset=True)
     for required in ("name", "locale", "consumer"):
         if required in changes and changes[required] is None:
@@ -94,6 +97,6 @@ async def update_customer(customer_id: CustomerId, body: CustomerPatch, writer: 
         out = await writer.state.db.run(write)
         if out is None:
             raise not_found("customer", customer_id)
-        return 200, out.model_dump(mode="json")
+        return out
 
     return await writer.once(produce)

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -75,7 +76,7 @@ def _targets(session: Session, body: ForceMajeureIn) -> list[str]:
 
 
 @router.post("", status_code=202, response_model=ForceMajeureOut, responses={409: {"model": ErrorOut}})
-async def declare(body: ForceMajeureIn, writer: OpsWriter) -> ForceMajeureOut:
+async def declare(body: ForceMajeureIn, writer: OpsWriter) -> ForceMajeureOut | JSONResponse:
     """Declare a force majeure for all services, one policy's, or a list; returns its id at once."""
     if body.scope == "policy":
         if body.policy is None:
@@ -111,7 +112,7 @@ async def declare(body: ForceMajeureIn, writer: OpsWriter) -> ForceMajeureOut:
             )
         )
         progress = ForceMajeureProgress(force_majeure_id=fm_id, reason=body.reason, total=len(targets))
-        return 202, _out(progress).model_dump(mode="json")
+        return _out(progress)
 
     return await writer.once(produce)
 
@@ -130,7 +131,7 @@ async def progress(force_majeure_id: ForceMajeureId, state: State, _key: Reader)
 )
 async def end(
     force_majeure_id: ForceMajeureId, writer: OpsWriter, body: EndIn | None = None
-) -> ForceMajeureOut:
+) -> ForceMajeureOut | JSONResponse:
     """End the force majeure: each service it reached resumes, deadlines shifted as the contract says."""
 
     async def produce():
@@ -144,6 +145,6 @@ async def end(
                 s, writer.actor, "force_majeure_ended", detail={"force_majeure_id": force_majeure_id}
             )
         )
-        return 200, _out(progress).model_dump(mode="json")
+        return _out(progress)
 
     return await writer.once(produce)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -45,7 +46,7 @@ ServiceId = Annotated[str, Path(pattern=ID_PATTERN)]
     response_model=ServiceOut,
     responses={409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
 )
-async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
+async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut | JSONResponse:
     """Start a service under a contract policy: its workflow issues the first invoice."""
     try:
         policy = load_policy(body.policy)
@@ -126,7 +127,7 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut:
             )
         )
         view = await live_view(client, service_id, state.query_timeout)
-        return 201, service_out(row, view).model_dump(mode="json")
+        return service_out(row, view)
 
     return await writer.once(produce)
 
