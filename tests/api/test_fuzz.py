@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import schemathesis
-from hypothesis import HealthCheck, ServiceStatus, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
 from tests.api.harness import new_service, oferta
@@ -34,7 +34,7 @@ def _fuzz(base_url: str, key: str, mode: GenerationMode, path_parameters: dict[s
         max_examples=EXAMPLES,
         deadline=None,
         database=None,
-        phases=[ServiceStatus.generate],
+        phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
     def run(case) -> None:
