@@ -124,3 +124,27 @@ def clause_in_seed(policy_id: str, clause: str) -> bool:
     number = clause.split(",")[-1].strip().split(";")[0].strip()
     pattern = rf"(?m)^\s*(?:[пП]\.\s*)?{re.escape(number)}\.?\s"
     return re.search(pattern, seed_text(policy_id)) is not None
+
+
+def policy_citations(policy: Policy) -> set[str]:
+    """Every clause a policy cites: each ``clause`` or ``…_clause`` field, anywhere in it."""
+    from pydantic import BaseModel
+
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                value = getattr(node, name)
+                if (name == "clause" or name.endswith("_clause")) and isinstance(value, str):
+                    found.add(value)
+                walk(value)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(policy)
+    return found

@@ -21,9 +21,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from oferta.policy.schema import Rule, Term
 from oferta.timeline.state import ServiceSpec, ServiceStatus
-from tests.contracts.harness import Run, clause_in_seed, event, local, run, seed_text, service
+from tests.contracts.harness import (
+    Run,
+    clause_in_seed,
+    event,
+    local,
+    policy_citations,
+    run,
+    seed_text,
+    service,
+)
 
 ID = "centerpro"
 PRICE = "5000.00"
@@ -488,27 +496,7 @@ def test_nothing_is_ever_deleted() -> None:
 
 def cited_clauses() -> set[str]:
     """Every clause the policy cites (terms and rules)."""
-    policy = run(ID, spec(), "2027-02-01 10:00", [], until="2027-02-01 10:00").policy
-    found: set[str] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, (Term, Rule)) and node.clause:
-            found.add(node.clause)
-        if hasattr(type(node), "model_fields"):
-            for name in type(node).model_fields:
-                walk(getattr(node, name))
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(policy)
-    found |= {policy.billing.model_clause, policy.force_majeure.clause, policy.tariff_change.clause}
-    if policy.refunds.paid_tariff_clause:
-        found.add(policy.refunds.paid_tariff_clause)
-    return found
+    return policy_citations(run(ID, spec(), "2027-02-01 10:00", [], until="2027-02-01 10:00").policy)
 
 
 def plain_seed() -> str:

@@ -511,28 +511,10 @@ def test_steps_the_contract_does_not_require_cite_no_clause() -> None:
 
 
 def test_every_clause_the_policy_cites_is_in_the_seed() -> None:
-    from pydantic import BaseModel
-
-    from tests.contracts.harness import load_policy
+    from tests.contracts.harness import load_policy, policy_citations
 
     policy = load_policy(ID)
-    cited: set[str] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, BaseModel):
-            clause = getattr(node, "clause", None)
-            if isinstance(clause, str):
-                cited.add(clause)
-            for name in type(node).model_fields:
-                walk(getattr(node, name))
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(policy)
+    cited = policy_citations(policy)
     assert len(cited) > 15
     missing = sorted(c for c in cited if not clause_in_seed(ID, c))
     assert missing == [], missing

@@ -20,11 +20,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
-
-from oferta.policy.schema import Channel, Rule, Term
+from oferta.policy.schema import Channel
 from oferta.timeline.state import ServiceStatus
-from tests.contracts.harness import Run, clause_in_seed, event, local, run, service
+from tests.contracts.harness import Run, clause_in_seed, event, local, policy_citations, run, service
 
 ID = "registry-kz"
 PRICE = "2500.00"
@@ -592,24 +590,7 @@ def test_every_clause_the_policy_and_the_timeline_cite_exists_in_the_seed() -> N
     """Every number comes from the contract and cites its clause; a cited clause must exist in
     seed 002 (several clauses are separated by "; ")."""
     p = paid_once("3000.00", pay("2027-03-03 15:00", "2000.00"), until="2027-06-01 00:00").policy
-    cited: set[str] = set()
-
-    def walk(node: object) -> None:
-        if isinstance(node, (Term, Rule)) and node.clause:
-            cited.add(node.clause)
-        if isinstance(node, BaseModel):
-            for name in type(node).model_fields:
-                walk(getattr(node, name))
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(p)
-    cited |= {p.billing.model_clause, p.force_majeure.clause, p.tariff_change.clause}
-    cited |= {c for c in (p.refunds.destination_clause, p.refunds.paid_tariff_clause) if c}
+    cited = policy_citations(p)
     runs = [
         paid_once("3000.00", pay("2027-03-03 15:00", "2000.00"), until="2027-06-01 00:00"),
         paid_once("4000.00", ("2027-02-10 11:00", event("cancel_request"))),
