@@ -371,7 +371,9 @@ def render_text(result: SimulationResult) -> str:
     lines = [f"{result.policy.provider.name} ({result.policy.id}) — times in {tz.key}", ""]
     for entry in result.timeline:
         at = entry.at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        clause = f"§{entry.clause}" if entry.clause else "—"
+        clause = (
+            f"§{entry.clause}" if entry.clause else "own step" if entry.detail.get("operational") else "—"
+        )
         lines.append(f"{at}  {entry.type.value:<24} {clause:<9} {_summary(entry)}")
     lines += ["", f"final state: {result.final_state}"]
     lines += [f"ignored: {note}" for note in result.ignored]
@@ -387,10 +389,11 @@ def _summary(entry: TimelineEntry) -> str:
     parts = []
     if "amount" in d:
         parts.append(f"{d['amount']} {d.get('currency', '')}".strip())
+    if d.get("due_on"):  # a term's last day, inclusive; it runs out at 24:00
+        parts.append(f"payable through {d['due_on']}")
     for key in (
         "reason",
         "note",
-        "due_at",
         "paid_until",
         "restore_until",
         "deletion_at",
