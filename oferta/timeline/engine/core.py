@@ -19,7 +19,7 @@ from oferta.timeline.engine.invoice import InvoiceBilling
 from oferta.timeline.engine.tariff import TariffPurchaseBilling
 from oferta.timeline.money import Money
 from oferta.timeline.notices import Delivery, NoticeIntent, deliveries_for
-from oferta.timeline.periods import parse_period, period_boundary
+from oferta.timeline.periods import period_boundary
 from oferta.timeline.state import (
     BillingEvent,
     Deadline,
@@ -431,7 +431,7 @@ class Contract:
             clause,
             detail,
             NoticeTemplate.REFUND_SCHEDULED,
-            f"{key}_scheduled" if key != "refund" else "refund_scheduled",
+            f"{key}_scheduled",
         )
         out.refunds.append(
             RefundIntent(key=key, amount=amount, due_by=due_by, destination=rules.destination, clause=clause)
@@ -524,9 +524,6 @@ class Contract:
             next_deadline=self.next_deadline(state),
             applied_events=len(state.applied_event_ids),
         )
-
-    def period_months(self, state: ServiceState) -> int:
-        return parse_period(state.spec.period)[0]
 
 
 def closed_reason(status: str, what: str) -> str:

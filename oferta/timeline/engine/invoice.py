@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from oferta.policy.schema import NoticeTemplate, Term, TimeUnit
+from oferta.policy.schema import NoticeTemplate
 from oferta.timeline.charges import assess_late_fee, prorate
 from oferta.timeline.engine.billing import BillingModel, DeadlineHandler, EventHandler
 from oferta.timeline.engine.effects import ProvisionIntent, Transition, iso
@@ -34,8 +34,6 @@ from oferta.timeline.terms import local_date
 # Operational reminders go out in the morning of their day, not at midnight.
 REMINDER_HOUR = time(10, 0)
 PAYMENT_ORDER = {"period": 0, "extra": 1, "late_fee": 2}
-# A due date (a day): payable until 24:00 of that day, or of the next working day.
-_SAME_DAY = Term(amount=0, unit=TimeUnit.CALENDAR_DAYS, operational=True)
 
 
 class InvoiceBilling(BillingModel):
@@ -402,7 +400,7 @@ class InvoiceBilling(BillingModel):
         assert due is not None
         if due_on is None:
             due_on = self.contract.last_day(now, due)
-        due_at = self.contract.after_date(due_on, _SAME_DAY)
+        due_at = self.due_at(due_on)
         invoice = Invoice(
             invoice_id=invoice_id,
             kind=kind,
@@ -484,7 +482,7 @@ class InvoiceBilling(BillingModel):
                 amount=fee.fee,
                 paid=Money.zero(fee.fee.currency),
                 issued_at=now,
-                due_at=self.contract.after_date(fee_due_on, _SAME_DAY),
+                due_at=self.due_at(fee_due_on),
                 due_on=fee_due_on,
                 clause=fee_term.clause if fee_term else rule.clause,
             )
