@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 from datetime import timedelta
+from functools import partial
 
 from temporalio.worker import Worker
 
@@ -17,6 +18,7 @@ from oferta.observability import configure_logging
 from oferta.settings import Settings, get_settings
 from oferta.temporal import connect, metrics_runtime, run_async
 from workflows import WORKFLOWS
+from workflows.client import ask_guard
 
 log = logging.getLogger("oferta.worker")
 
@@ -27,7 +29,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, metr
         # SDK metrics (task slots, schedule-to-start, activity latency) on the Prometheus port.
         runtime = metrics_runtime(f"0.0.0.0:{settings.worker_metrics_port}")
     client = await connect(settings, runtime=runtime)
-    activities = build_activities(settings)
+    # Destructive steps ask their policy's guard workflow, through this client.
+    activities = build_activities(settings, partial(ask_guard, client, settings.task_queue))
     stop = stop or asyncio.Event()
     async with Worker(
         client,

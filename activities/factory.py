@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from activities.guard import AskGuard, FedGuard, FeedStats, breaker_settings
 from activities.provisioning import HttpProvisioner, LocalProvisioner
 from activities.recorder import DatabaseRecorder
 from activities.refunds import DatabaseRefundGateway
 from activities.service_activities import ServiceActivities
 from oferta.db.migrate import upgrade
+from oferta.db.repo import billing_feed
 from oferta.notices.email import EmailSender
 from oferta.notices.ledger import LedgerNoticeSender
 from oferta.notices.sms import SmsSender
 from oferta.settings import Settings
 
 
-def build_activities(settings: Settings) -> ServiceActivities:
+def build_activities(settings: Settings, ask_guard: AskGuard | None = None) -> ServiceActivities:
+    """The real back ends; with ``ask_guard``, destructive steps ask the policy's guard."""
     url = settings.effective_database_url
     # The worker may start before the API: make sure the tables exist (a no-op when they do).
     upgrade(url)
@@ -28,4 +31,12 @@ def build_activities(settings: Settings) -> ServiceActivities:
         provisioner=provisioner,
         refunds=DatabaseRefundGateway(url),
         recorder=DatabaseRecorder(url),
+        guard=_guard(settings, ask_guard, url) if ask_guard else None,
     )
+
+
+def _guard(settings: Settings, ask: AskGuard, url: str) -> FedGuard:
+    def feed(policy_id: str) -> FeedStats:
+        return FeedStats(*billing_feed(url, policy_id))
+
+    return FedGuard(ask, feed, breaker_settings(settings))

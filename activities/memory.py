@@ -42,13 +42,17 @@ class MemoryLedger:
             locale=notice.locale,
             provider_message_id=f"memory-{len(self.notices)}",
             preview=notice.sms if request.channel.value == "sms" else notice.subject,
+            delivered=True,  # the in-memory inbox is the customer's
         )
 
     async def apply(self, request: ProvisioningRequest) -> ProvisioningResult:
         first = request.idempotency_key not in self.provisioning
         self.provisioning.setdefault(request.idempotency_key, request)
+        reference = f"memory-archive-{request.service_id}" if request.action == "archive" else None
         return ProvisioningResult(
-            idempotency_key=request.idempotency_key, status="done" if first else "already_done"
+            idempotency_key=request.idempotency_key,
+            status="done" if first else "already_done",
+            reference=reference,
         )
 
     async def pay(self, request: RefundRequest) -> RefundResult:

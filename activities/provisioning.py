@@ -67,11 +67,16 @@ def _call(session: Any, key: str) -> ProvisioningCall:
 class HttpProvisioner:
     """Calls the hosting platform: POST {base_url}/services/{id}/{action} with an Idempotency-Key.
 
+    Before a deletion it asks for ``archive`` (a snapshot; its reference is kept in the
+    timeline); a platform without archives answers 404, 405 or 501 and the deletion goes on.
+
     4xx is a refusal for good (non-retryable); 5xx, 408, 429 and network errors are
     retried by Temporal. A key already on record is not sent again.
     """
 
     RETRYABLE_4XX = {408, 425, 429}
+    # Answers to "archive" that mean the platform has no such operation.
+    NO_ARCHIVES = {404, 405, 501}
 
     def __init__(self, base_url: str, database_url: str, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -103,6 +108,9 @@ class HttpProvisioner:
                 type="ProvisioningUnavailable",
             ) from exc
         status = response.status_code
+        if request.action == "archive" and status in self.NO_ARCHIVES:
+            # The platform keeps no archives: the deletion goes ahead, and the timeline says so.
+            return ProvisioningResult(idempotency_key=request.idempotency_key, status="unsupported")
         if 400 <= status < 500 and status not in self.RETRYABLE_4XX:
             raise ApplicationError(
                 f"provisioning refused {request.action}: HTTP {status}",

@@ -20,6 +20,7 @@ from oferta.effects import (
     RefundResult,
     TimelineRecord,
 )
+from oferta.timeline.safeguards import Permit, PermitRequest
 
 
 class NoticeSender(Protocol):
@@ -38,6 +39,15 @@ class TimelineRecorder(Protocol):
     async def record(self, record: TimelineRecord) -> None: ...
 
 
+class Guard(Protocol):
+    async def permit(self, request: PermitRequest) -> Permit: ...
+
+
+class _GrantAll:
+    async def permit(self, request: PermitRequest) -> Permit:
+        return Permit(granted=True)
+
+
 class ServiceActivities:
     def __init__(
         self,
@@ -45,11 +55,15 @@ class ServiceActivities:
         provisioner: Provisioner,
         refunds: RefundGateway,
         recorder: TimelineRecorder,
+        guard: Guard | None = None,
     ) -> None:
         self.notices = notices
         self.provisioner = provisioner
         self.refunds = refunds
         self.recorder = recorder
+        # Without a guard (the time machine, most tests) every destructive step is permitted;
+        # the notice safeguard still applies, since it needs nothing but the workflow's state.
+        self.guard: Guard = guard or _GrantAll()
 
     @activity.defn(name="send_notice")
     async def send_notice(self, request: NoticeRequest) -> NoticeResult:
@@ -67,5 +81,15 @@ class ServiceActivities:
     async def record_timeline(self, record: TimelineRecord) -> None:
         await self.recorder.record(record)
 
+    @activity.defn(name="request_permit")
+    async def request_permit(self, request: PermitRequest) -> Permit:
+        return await self.guard.permit(request)
+
     def all(self) -> list:
-        return [self.send_notice, self.provision, self.request_refund, self.record_timeline]
+        return [
+            self.send_notice,
+            self.provision,
+            self.request_refund,
+            self.record_timeline,
+            self.request_permit,
+        ]

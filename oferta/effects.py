@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel
 
 from oferta.policy.schema import Channel, NoticeTemplate, RefundDestination
+from oferta.timeline.engine.effects import ProvisionAction
 from oferta.timeline.money import Money
 from oferta.timeline.state import Deadline, ServiceStatus, TimelineEntry
 
@@ -38,20 +39,24 @@ class NoticeResult(BaseModel):
     error: str | None = None
     # What the customer reads: the email's subject, or the SMS text.
     preview: str | None = None
+    # It reached the customer: SMTP accepted it. An SMS counts only once Twilio reports it
+    # delivered (a status callback); being queued at Twilio is not delivery.
+    delivered: bool = False
 
 
 class ProvisioningRequest(BaseModel):
     idempotency_key: str
     service_id: str
     kind: str
-    action: Literal["activate", "suspend", "resume", "delete", "terminate"]
+    action: ProvisionAction
     clause: str | None
     at: AwareDatetime
 
 
 class ProvisioningResult(BaseModel):
     idempotency_key: str
-    status: Literal["done", "already_done"]
+    # "unsupported": the back end keeps no archives (asked to archive before a deletion).
+    status: Literal["done", "already_done", "unsupported"]
     reference: str | None = None
 
 

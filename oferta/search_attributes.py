@@ -16,8 +16,11 @@ NEXT_ACTION = SearchAttributeKey.for_keyword("OfertaNextAction")
 NEXT_CLAUSE = SearchAttributeKey.for_keyword("OfertaNextClause")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("OfertaNextDeadline")
 OVERDUE_MINOR = SearchAttributeKey.for_int("OfertaOverdueMinorUnits")
+# Set while a destructive step is held by the safeguards: notice_not_delivered, mass_action,
+# billing_feed_silent (`OfertaHold IS NOT NULL` lists them; `oferta holds` does).
+HOLD = SearchAttributeKey.for_keyword("OfertaHold")
 
-ALL = [CUSTOMER_ID, POLICY, SERVICE_STATE, NEXT_ACTION, NEXT_CLAUSE, NEXT_DEADLINE, OVERDUE_MINOR]
+ALL = [CUSTOMER_ID, POLICY, SERVICE_STATE, NEXT_ACTION, NEXT_CLAUSE, NEXT_DEADLINE, OVERDUE_MINOR, HOLD]
 
 # For `temporal server start-dev --search-attribute NAME=TYPE`.
 CLI_TYPES = {
@@ -28,4 +31,5 @@ CLI_TYPES = {
     NEXT_CLAUSE.name: "Keyword",
     NEXT_DEADLINE.name: "Datetime",
     OVERDUE_MINOR.name: "Int",
+    HOLD.name: "Keyword",
 }

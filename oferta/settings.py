@@ -6,6 +6,7 @@ Temporal dev server, a local SMTP sink. Production sets the variables below.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -55,6 +56,14 @@ class Settings(BaseSettings):
     provisioning_url: str | None = Field(default=None, alias="OFERTA_PROVISIONING_URL")
     worker_metrics_port: int = Field(default=9464, alias="OFERTA_WORKER_METRICS_PORT")
     log_json: bool = Field(default=False, alias="OFERTA_LOG_JSON")
+    # The guard's breaker (oferta/timeline/safeguards.py): a policy's suspensions, deletions and
+    # terminations are held when more than this share of its open services (and at least
+    # OFERTA_GUARD_MIN_STEPS) fall within the window, or billing has been silent too long.
+    guard_window_minutes: int = Field(default=60, ge=1, alias="OFERTA_GUARD_WINDOW_MINUTES")
+    guard_max_share: Decimal = Field(default=Decimal("0.10"), gt=0, le=1, alias="OFERTA_GUARD_MAX_SHARE")
+    guard_min_steps: int = Field(default=10, ge=1, alias="OFERTA_GUARD_MIN_STEPS")
+    # 0 turns the billing-feed heartbeat off.
+    guard_feed_silence_hours: int = Field(default=24, ge=0, alias="OFERTA_GUARD_FEED_SILENCE_HOURS")
 
     @property
     def effective_database_url(self) -> str:

@@ -391,6 +391,10 @@ def _summary(entry: TimelineEntry) -> str:
         parts.append(f"{d['amount']} {d.get('currency', '')}".strip())
     if d.get("due_on"):  # a term's last day, inclusive; it runs out at 24:00
         parts.append(f"payable through {d['due_on']}")
+    if entry.type.value == "archived" and d.get("status") == "unsupported":
+        parts.append("the back end keeps no archives")
+    if d.get("step"):  # a safeguard held or let go a step
+        parts.append(f"step {d['step']}")
     for key in (
         "reason",
         "note",
@@ -404,6 +408,9 @@ def _summary(entry: TimelineEntry) -> str:
         "restore_by",
         "starts_at",
         "promised_on",
+        "hold",
+        "why",
+        "reference",
     ):
         if d.get(key) not in (None, ""):
             parts.append(f"{key.replace('_', ' ')} {d[key]}")

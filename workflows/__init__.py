@@ -1,9 +1,15 @@
 """Workflows. Modules here import nothing with side effects (they are re-imported in the sandbox)."""
 
 from workflows.force_majeure import ForceMajeureWorkflow
+from workflows.guard import DestructiveStepGuard
 from workflows.service_lifecycle import ServiceLifecycleWorkflow
 from workflows.service_lifecycle_v1 import ServiceLifecycleV1Workflow
 
 # ServiceLifecycleV1Workflow stays registered while services started before the
 # clause-faithful engine are still open (README: "Versioning").
-WORKFLOWS: list[type] = [ServiceLifecycleWorkflow, ServiceLifecycleV1Workflow, ForceMajeureWorkflow]
+WORKFLOWS: list[type] = [
+    ServiceLifecycleWorkflow,
+    ServiceLifecycleV1Workflow,
+    ForceMajeureWorkflow,
+    DestructiveStepGuard,
+]

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TypeAlias, cast
 
+from pydantic import BaseModel
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
@@ -31,17 +33,47 @@ from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, W
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from oferta import search_attributes as sa
 from oferta.policy.schema import Policy
 from oferta.settings import Settings
 from oferta.timeline.engine import closed_reason
+from oferta.timeline.safeguards import Permit, PermitRequest
 from oferta.timeline.state import BillingEvent, ServiceSpec, ServiceStatus, ServiceView
 from workflows.force_majeure import EndRequest, ForceMajeureInput, ForceMajeureProgress, ForceMajeureWorkflow
-from workflows.service_lifecycle import EventReceipt, ServiceLifecycleWorkflow, ServiceWorkflowInput
-from workflows.shared import force_majeure_workflow_id, service_search_attributes, service_workflow_id
+from workflows.guard import DestructiveStepGuard, GuardInput, GuardStatus, ReleaseRequest
+from workflows.service_lifecycle import (
+    EventReceipt,
+    HoldRelease,
+    NoticeDelivered,
+    ServiceLifecycleWorkflow,
+    ServiceWorkflowInput,
+)
+from workflows.shared import (
+    force_majeure_workflow_id,
+    guard_workflow_id,
+    service_search_attributes,
+    service_workflow_id,
+)
 from workflows.shared import search_attribute_updates as search_attribute_updates  # re-exported
 
 ServiceHandle: TypeAlias = WorkflowHandle[ServiceLifecycleWorkflow, ServiceView]
 ForceMajeureHandle: TypeAlias = WorkflowHandle[ForceMajeureWorkflow, ForceMajeureProgress]
+GuardHandle: TypeAlias = WorkflowHandle[DestructiveStepGuard, None]
+
+
+class HeldService(BaseModel):
+    """A service whose suspension, deletion or termination is held (visibility's view)."""
+
+    workflow_id: str
+    policy_id: str
+    hold: str
+    state: str
+    next_action: str | None
+
+    @property
+    def service_id(self) -> str:
+        return self.workflow_id.removeprefix("service-")
+
 
 # Never two workflows for one service, and a closed one's id is never reused: a second start
 # of a running service joins it, a start after it closed is refused (AlreadyStarted).
@@ -334,3 +366,118 @@ async def end_force_majeure(
             raise ForceMajeureNotFound(fm_id) from None
         raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
     raise Refused("the force majeure has already ended")
+
+
+# -- safeguards: a service's held step, and the policy's guard ------------------------
+
+
+def guard_handle(client: Client, policy_id: str) -> GuardHandle:
+    return client.get_workflow_handle_for(DestructiveStepGuard.run, guard_workflow_id(policy_id))
+
+
+async def ask_guard(client: Client, task_queue: str, request: PermitRequest) -> Permit:
+    """The policy's guard decides whether a destructive step may run (started on the first ask)."""
+    start: WithStartWorkflowOperation[DestructiveStepGuard, None] = WithStartWorkflowOperation(
+        DestructiveStepGuard.run,
+        GuardInput(policy_id=request.policy_id),
+        id=guard_workflow_id(request.policy_id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=f"guard of destructive steps under policy {request.policy_id}",
+    )
+    return await client.execute_update_with_start_workflow(
+        DestructiveStepGuard.request_permit, request, start_workflow_operation=start
+    )
+
+
+async def guard_status(client: Client, policy_id: str, timeout: float) -> GuardStatus | None:
+    """The guard's state, or None when the policy's services never asked it anything."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await guard_handle(client, policy_id).query(DestructiveStepGuard.status)
+    except TimeoutError:
+        raise TemporalUnavailable("no worker answered in time") from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+
+
+async def release_policy_holds(
+    client: Client, policy_id: str, actor: str, reason: str, timeout: float
+) -> GuardStatus:
+    """Operations let every step the policy's guard holds go; each waiting service is told."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await guard_handle(client, policy_id).execute_update(
+                DestructiveStepGuard.release, ReleaseRequest(actor=actor, reason=reason)
+            )
+    except TimeoutError:
+        raise TemporalUnavailable("no worker answered in time") from None
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        raise Refused(cause.message if isinstance(cause, ApplicationError) else "not released") from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise Refused(f"nothing is held under policy {policy_id}") from None
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+
+
+async def release_service_hold(
+    client: Client, service_id: str, actor: str, reason: str, timeout: float
+) -> ServiceView:
+    """Operations let one service's held step run (the ``release_hold`` update)."""
+    handle = service_handle(client, service_id)
+    try:
+        async with asyncio.timeout(timeout):
+            return cast(
+                ServiceView,
+                await handle.execute_update(
+                    ServiceLifecycleWorkflow.release_hold, HoldRelease(actor=actor, reason=reason)
+                ),
+            )
+    except TimeoutError:
+        raise TemporalUnavailable("no worker answered in time") from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise TemporalUnavailable("the update timed out") from None
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        raise Refused(cause.message if isinstance(cause, ApplicationError) else "not released") from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise await _closed_or_missing(handle, service_id, "release") from None
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+
+
+async def report_sms_delivered(client: Client, service_id: str, template: str) -> None:
+    """Twilio said an SMS reached the customer: a step held for want of a notice may run."""
+    try:
+        await service_handle(client, service_id).signal(
+            ServiceLifecycleWorkflow.notice_delivered, NoticeDelivered(template=template)
+        )
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:  # closed: nothing waits for it any more
+            raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+
+
+async def held_services(client: Client, policy_id: str | None = None, limit: int = 1000) -> list[HeldService]:
+    """Services with a held step, from Temporal's visibility (the OfertaHold search attribute)."""
+    query = f"{sa.HOLD.name} IS NOT NULL AND ExecutionStatus = 'Running'"
+    if policy_id:
+        query += f" AND {sa.POLICY.name} = '{policy_id}'"
+    found: list[HeldService] = []
+    try:
+        async for execution in client.list_workflows(query, limit=limit):
+            attributes = execution.typed_search_attributes
+            found.append(
+                HeldService(
+                    workflow_id=execution.id,
+                    policy_id=attributes.get(sa.POLICY) or "",
+                    hold=attributes.get(sa.HOLD) or "",
+                    state=attributes.get(sa.SERVICE_STATE) or "",
+                    next_action=attributes.get(sa.NEXT_ACTION),
+                )
+            )
+    except RPCError as err:
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+    return found

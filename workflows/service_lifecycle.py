@@ -27,18 +27,23 @@ with workflow.unsafe.imports_passed_through():
         TimelineRecord,
     )
     from oferta.policy.schema import Policy
+    from oferta.timeline import safeguards
     from oferta.timeline.engine import Contract, RefundIntent, Transition, describe
     from oferta.timeline.engine.effects import ProvisionAction
     from oferta.timeline.notices import Delivery
+    from oferta.timeline.safeguards import Permit, PermitRequest
     from oferta.timeline.state import (
         BillingEvent,
         Deadline,
         EntryType,
+        Hold,
+        HoldKind,
         ServiceSpec,
         ServiceState,
         ServiceView,
         TimelineEntry,
     )
+    from workflows.guard import HoldReleased
 
     # What the client (workflows/client.py) shares with the workflow. ``workflow_id`` is the
     # id's old name, still imported from here by tests and benchmarks.
@@ -49,8 +54,13 @@ with workflow.unsafe.imports_passed_through():
 # at 24:00 of their last day), so services started before keep "ServiceLifecycle".
 WORKFLOW_NAME = "ServiceContract"
 
-# workflow.patched markers: each names a change to the order of commands. None yet: the type
-# started with notices in the background (the v1 type keeps the sequential path and its patch).
+# workflow.patched markers: each names a change to the order of commands (the type started
+# with notices in the background; the v1 type keeps the sequential path and its patch).
+# Safeguards: a non-payment step asks the policy's guard first and may be held; a deletion
+# archives first (README "Reliability").
+SAFEGUARDS_PATCH = "safeguards-before-destructive-steps"
+# While a step is held for want of a delivered notice, the final warning is sent again this often.
+RESEND_WHILE_HELD = timedelta(hours=6)
 
 NOTICE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -87,6 +97,19 @@ class ServiceWorkflowInput(BaseModel):
     recorded_entries: int = 0
 
 
+class HoldRelease(BaseModel):
+    """Operations let this service's held step run: who, and why (kept in the timeline)."""
+
+    actor: str
+    reason: str
+
+
+class NoticeDelivered(BaseModel):
+    """Twilio reported an SMS delivered (its status callback, through the API)."""
+
+    template: str
+
+
 class EventReceipt(BaseModel):
     event_id: str
     applied: bool
@@ -109,6 +132,9 @@ class ServiceLifecycleWorkflow:
         self._period_rolled = False  # a new billing period began: continue as new
         self._published: list[SearchAttributePair[Any]] | None = None
         self._last_at = self._state.timeline[-1].at if self._state.timeline else self._state.created_at
+        # Set by whatever may clear a hold: a delivered notice, a release, the guard's word.
+        self._hold_changed = False
+        self._policy_release: HoldReleased | None = None
 
     # -- the main loop ------------------------------------------------------
 
@@ -127,13 +153,28 @@ class ServiceLifecycleWorkflow:
                     self._continue_as_new()
                 continue
             deadline = self._contract.next_deadline(self._state)
+            if self._state.hold and (
+                deadline is None or safeguards.step_key(deadline) != self._state.hold.step
+            ):
+                await self._record([self._lift_hold("the step is no longer due")])
             self._publish(deadline)
             if await self._wait_for_input_or(deadline):
                 continue
             assert deadline is not None
             now = self._now()
-            at = deadline.at if deadline.at > self._last_at else now
-            transition = self._contract.on_deadline(self._state, deadline, max(at, self._last_at))
+            at = max(deadline.at if deadline.at > self._last_at else now, self._last_at)
+            lifted: TimelineEntry | None = None
+            if workflow.patched(SAFEGUARDS_PATCH):
+                hold = await self._safeguard(deadline, at)
+                if hold is not None:
+                    await self._wait_while_held(hold, deadline)
+                    continue
+                if self._state.hold is not None:
+                    # Held until now: the step happens now, not on its old date.
+                    lifted, at = self._lift_hold(self._why_lifted()), max(now, self._last_at)
+            transition = self._contract.on_deadline(self._state, deadline, at)
+            if lifted:
+                transition.entries.insert(0, lifted)
             self._period_rolled = transition.new_period
             await self._carry_out(transition)
         await self._quiesce()
@@ -215,6 +256,36 @@ class ServiceLifecycleWorkflow:
             view=self._contract.view(self._state, self._now()),
         )
 
+    @workflow.update(name="release_hold")
+    async def release_hold(self, release: HoldRelease) -> ServiceView:
+        hold = self._state.hold
+        assert hold is not None  # the validator refused otherwise
+        hold.released_by, hold.release_reason = release.actor, release.reason
+        self._state.release_step(hold.step)
+        self._hold_changed = True
+        await workflow.wait_condition(lambda: self._state.hold is None or self._state.hold.step != hold.step)
+        return self._contract.view(self._state, self._now())
+
+    @release_hold.validator
+    def _validate_release(self, release: HoldRelease) -> None:
+        if self._state.hold is None:
+            raise ApplicationError("no step of this service is held", type="NothingHeld", non_retryable=True)
+        if not release.reason.strip():
+            raise ApplicationError(
+                "reason: say why the held step may run", type="EventRefused", non_retryable=True
+            )
+
+    @workflow.signal(name="hold_released")
+    def hold_released(self, released: HoldReleased) -> None:
+        """The policy's guard let its held steps go (workflows/guard.py)."""
+        self._policy_release = released
+        self._hold_changed = True
+
+    @workflow.signal(name="notice_delivered")
+    def notice_delivered(self, delivered: NoticeDelivered) -> None:
+        self._state.note_delivered(delivered.template, self._now())
+        self._hold_changed = True
+
     # -- queries --------------------------------------------------------------
 
     @workflow.query(name="view")
@@ -233,6 +304,102 @@ class ServiceLifecycleWorkflow:
     def state(self) -> ServiceState:
         return self._state
 
+    # -- safeguards (oferta/timeline/safeguards.py) ------------------------------
+
+    async def _safeguard(self, deadline: Deadline, at: datetime) -> Hold | None:
+        """Why a non-payment step that would suspend, delete or terminate must wait, if it must."""
+        risk = safeguards.step_risk(self._contract, self._state, deadline, at)
+        if risk is None or risk.step in self._state.released_steps:
+            return None
+        hold = safeguards.notice_hold(self._state, risk, self._now())
+        if hold is not None:
+            return hold
+        spec = self._state.spec
+        permit = await workflow.execute_activity(
+            "request_permit",
+            PermitRequest(
+                key=f"{workflow.info().workflow_id}:{risk.step}",
+                service_id=spec.service_id,
+                policy_id=spec.policy_id,
+                effects=risk.effects,
+            ),
+            result_type=Permit,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=EFFECT_RETRY,
+            summary=f"ask the {spec.policy_id} guard: {', '.join(risk.effects)}",
+        )
+        if permit.granted:
+            return None
+        assert permit.hold is not None
+        return Hold(
+            kind=permit.hold,
+            step=risk.step,
+            action=risk.action.value,
+            clause=risk.clause,
+            reason=permit.reason or permit.hold.value,
+            since=self._now(),
+        )
+
+    async def _wait_while_held(self, hold: Hold, deadline: Deadline) -> None:
+        held = self._state.hold
+        if held is None or (held.step, held.kind) != (hold.step, hold.kind):
+            self._state.hold = hold
+            entry = TimelineEntry(
+                at=max(self._now(), self._last_at),
+                type=EntryType.HELD,
+                clause=hold.clause,
+                detail={"step": hold.action, "hold": hold.kind.value, "reason": hold.reason},
+            )
+            self._state.record(entry)
+            await self._record([entry])
+            workflow.logger.warning("%s held (%s): %s", hold.action, hold.kind.value, hold.reason)
+            workflow.metric_meter().create_counter(
+                "oferta_steps_held", "Suspensions, deletions and terminations held by a safeguard"
+            ).add(1, {"hold": hold.kind.value, "policy": self._state.spec.policy_id})
+            if hold.kind is HoldKind.NOTICE_NOT_DELIVERED:
+                self._warn_again(hold)
+            self._publish(deadline)
+        self._hold_changed = False
+        try:
+            await workflow.wait_condition(
+                lambda: bool(self._inbox) or self._hold_changed,
+                timeout=RESEND_WHILE_HELD,
+                timeout_summary=f"held: {hold.kind.value}",
+            )
+        except TimeoutError:
+            if hold.kind is HoldKind.NOTICE_NOT_DELIVERED and self._state.hold is not None:
+                self._state.hold.resends += 1
+                self._warn_again(self._state.hold)
+
+    def _warn_again(self, hold: Hold) -> None:
+        for delivery in safeguards.warn_again(self._contract, self._state, hold, self._now()):
+            self._notify_in_background(delivery)
+
+    def _why_lifted(self) -> str:
+        hold = self._state.hold
+        assert hold is not None
+        if hold.released_by:
+            return f"released by {hold.released_by}: {hold.release_reason}"
+        if hold.kind is HoldKind.NOTICE_NOT_DELIVERED:
+            return "a notice reached the customer"
+        if self._policy_release:
+            return f"released for the policy by {self._policy_release.actor}: {self._policy_release.reason}"
+        return "the guard let it go"
+
+    def _lift_hold(self, why: str) -> TimelineEntry:
+        hold = self._state.hold
+        assert hold is not None
+        self._state.hold = None
+        detail: dict[str, Any] = {"step": hold.action, "hold": hold.kind.value, "why": why}
+        if hold.released_by:
+            detail |= {"released_by": hold.released_by, "reason": hold.release_reason}
+        entry = TimelineEntry(
+            at=max(self._now(), self._last_at), type=EntryType.HOLD_LIFTED, clause=hold.clause, detail=detail
+        )
+        self._state.record(entry)
+        self._last_at = entry.at
+        return entry
+
     # -- effects --------------------------------------------------------------
 
     async def _carry_out(self, transition: Transition) -> None:
@@ -241,6 +408,12 @@ class ServiceLifecycleWorkflow:
         entries = list(transition.entries)
         deliveries = list(transition.deliveries)
         for intent in transition.provisioning:
+            if intent.action == "delete" and workflow.patched(SAFEGUARDS_PATCH):
+                archived = await self._archive(intent.key, intent.clause)
+                at = next((e.at for e in entries if e.type is EntryType.DELETED), self._now())
+                archived.at = at
+                first_deleted = next((i for i, e in enumerate(entries) if e.type is EntryType.DELETED), 0)
+                entries.insert(first_deleted, archived)
             await self._provision(intent.action, intent.key, intent.clause)
         for refund in transition.refunds:
             paid = await self._refund(refund)
@@ -267,7 +440,19 @@ class ServiceLifecycleWorkflow:
         """Every handler and notice finished: safe to continue as new or to complete."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._notifying)
 
-    async def _provision(self, action: ProvisionAction, key: str, clause: str | None) -> None:
+    async def _archive(self, key: str, clause: str | None) -> TimelineEntry:
+        """The first of two steps of a deletion: a snapshot, where the back end keeps them."""
+        result = await self._provision("archive", key, clause)
+        detail: dict[str, Any] = {"status": result.status if result else "failed"}
+        if result and result.reference:
+            detail["reference"] = result.reference
+        entry = TimelineEntry(at=self._now(), type=EntryType.ARCHIVED, clause=clause, detail=detail)
+        self._state.record(entry)
+        return entry
+
+    async def _provision(
+        self, action: ProvisionAction, key: str, clause: str | None
+    ) -> ProvisioningResult | None:
         request = ProvisioningRequest(
             idempotency_key=f"{workflow.info().workflow_id}:{action}:{key}",
             service_id=self._state.spec.service_id,
@@ -277,7 +462,7 @@ class ServiceLifecycleWorkflow:
             at=self._now(),
         )
         try:
-            await workflow.execute_activity(
+            return await workflow.execute_activity(
                 "provision",
                 request,
                 result_type=ProvisioningResult,
@@ -287,6 +472,7 @@ class ServiceLifecycleWorkflow:
             )
         except ActivityError as err:
             workflow.logger.error("provisioning %s failed for good: %s", action, err)
+            return None
 
     async def _refund(self, refund: RefundIntent) -> Transition | None:
         """Pays the refund; the refund_paid step once the payout system says it is paid."""
@@ -345,6 +531,9 @@ class ServiceLifecycleWorkflow:
                 f"(clause {delivery.clause or 'n/a'})",
             )
             detail |= {"locale": result.locale, "status": result.status}
+            if result.delivered:
+                self._state.note_delivered(delivery.template.value, request.at)
+                self._hold_changed = True
             if result.preview:
                 detail["preview"] = result.preview
         except ActivityError as err:
@@ -395,7 +584,12 @@ class ServiceLifecycleWorkflow:
         if not self._input.publish_search_attributes:
             return
         pairs = service_search_attributes(
-            self._state.spec, view.state, view.overdue_amount, deadline, self._input.clock_shift
+            self._state.spec,
+            view.state,
+            view.overdue_amount,
+            deadline,
+            self._input.clock_shift,
+            self._state.hold,
         )
         if pairs != self._published:
             self._published = pairs

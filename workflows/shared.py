@@ -13,7 +13,7 @@ from typing import Any
 from temporalio.common import SearchAttributePair, SearchAttributeUpdate
 
 from oferta import search_attributes as sa
-from oferta.timeline.state import Deadline, ServiceSpec, ServiceStatus
+from oferta.timeline.state import Deadline, Hold, ServiceSpec, ServiceStatus
 
 # Unset when a service has no next deadline (it waits for billing, or it has ended).
 _NEXT = (sa.NEXT_ACTION, sa.NEXT_CLAUSE, sa.NEXT_DEADLINE)
@@ -28,12 +28,18 @@ def force_majeure_workflow_id(force_majeure_id: str) -> str:
     return f"force-majeure-{force_majeure_id}"
 
 
+def guard_workflow_id(policy_id: str) -> str:
+    """The policy's guard (workflows/guard.py): one per policy, asked before destructive steps."""
+    return f"guard-{policy_id}"
+
+
 def service_search_attributes(
     spec: ServiceSpec,
     status: ServiceStatus,
     overdue: Decimal = Decimal(0),
     deadline: Deadline | None = None,
     clock_shift: timedelta = timedelta(0),
+    hold: Hold | None = None,
 ) -> list[SearchAttributePair[Any]]:
     """The search attributes operations filter services by: set at start and kept up to date by the
     workflow. ``clock_shift`` is the time machine's offset, taken off the deadline shown."""
@@ -49,6 +55,8 @@ def service_search_attributes(
             SearchAttributePair(sa.NEXT_CLAUSE, deadline.clause or ""),
             SearchAttributePair(sa.NEXT_DEADLINE, deadline.at - clock_shift),
         ]
+    if hold:
+        pairs.append(SearchAttributePair(sa.HOLD, hold.kind.value))
     return pairs
 
 
@@ -57,4 +65,6 @@ def search_attribute_updates(pairs: list[SearchAttributePair[Any]]) -> list[Sear
     updates: list[SearchAttributeUpdate[Any]] = [pair.key.value_set(pair.value) for pair in pairs]
     if not any(pair.key in _NEXT for pair in pairs):
         updates += [key.value_unset() for key in _NEXT]
+    if not any(pair.key == sa.HOLD for pair in pairs):
+        updates.append(sa.HOLD.value_unset())
     return updates

@@ -209,4 +209,6 @@ class LedgerNoticeSender:
             locale=locale,
             provider_message_id=provider_id,
             preview=preview,
+            # SMTP's acceptance is delivery; an SMS waits for Twilio's status callback.
+            delivered=status == "sent" and request.channel is Channel.EMAIL,
         )

@@ -20,6 +20,8 @@ from oferta.timeline.notices import Delivery
 TIMELINE_TAIL = 200
 # Billing event ids remembered across continue-as-new, to apply each once.
 APPLIED_IDS_KEPT = 1000
+# Held steps that operations released, remembered so a released step is not held again.
+RELEASED_STEPS_KEPT = 20
 
 
 class ServiceStatus(StrEnum):
@@ -111,6 +113,10 @@ class EntryType(StrEnum):
     TARIFF_ENDED = "tariff_ended"
     TARIFF_PURCHASED = "tariff_purchased"
     BALANCE_DEBITED = "balance_debited"
+    # Safeguards (oferta/timeline/safeguards.py): a destructive step held, let go, archived.
+    HELD = "held"
+    HOLD_LIFTED = "hold_lifted"
+    ARCHIVED = "archived"
 
 
 class TimelineEntry(BaseModel):
@@ -179,6 +185,28 @@ class ServiceSpec(BaseModel):
     consumer: bool = False
 
 
+class HoldKind(StrEnum):
+    """Why a destructive step waits instead of running."""
+
+    NOTICE_NOT_DELIVERED = "notice_not_delivered"  # no notice announcing it reached the customer
+    MASS_ACTION = "mass_action"  # too many of the policy's services at once (the guard's breaker)
+    BILLING_FEED_SILENT = "billing_feed_silent"  # no billing input for too long (the guard)
+
+
+class Hold(BaseModel):
+    """A destructive step the safeguards keep from running, until what holds it clears."""
+
+    kind: HoldKind
+    step: str  # the key of the held step: its action and deadline
+    action: str
+    clause: str | None
+    reason: str
+    since: AwareDatetime
+    resends: int = 0  # final warnings sent again while held for want of a delivered notice
+    released_by: str | None = None  # the operator who let it go, and why
+    release_reason: str | None = None
+
+
 class ServiceState(BaseModel):
     spec: ServiceSpec
     created_at: AwareDatetime
@@ -214,6 +242,11 @@ class ServiceState(BaseModel):
     refunded: Money
     applied_event_ids: list[str] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    # Safeguards: when each notice last reached the customer on some channel (template ->
+    # time), the step held now, and the steps operations let go (keys, most recent last).
+    notices_delivered: dict[str, AwareDatetime] = Field(default_factory=dict)
+    hold: Hold | None = None
+    released_steps: list[str] = Field(default_factory=list)
 
     @classmethod
     def new(cls, spec: ServiceSpec, created_at: datetime) -> ServiceState:
@@ -255,6 +288,18 @@ class ServiceState(BaseModel):
     def record(self, entry: TimelineEntry) -> None:
         self.timeline.append(entry)
         del self.timeline[:-TIMELINE_TAIL]
+
+    def note_delivered(self, template: str, at: datetime) -> None:
+        """A notice reached the customer (SMTP accepted it, or Twilio reported it delivered)."""
+        known = self.notices_delivered.get(template)
+        if known is None or at > known:
+            self.notices_delivered[template] = at
+
+    def release_step(self, step: str) -> None:
+        """Operations let a held step go: it runs without the safeguards' consent."""
+        if step not in self.released_steps:
+            self.released_steps.append(step)
+            del self.released_steps[:-RELEASED_STEPS_KEPT]
 
     def shift_deadlines(self, by: timedelta) -> None:
         """Push every future contract date back, e.g. after a force majeure."""
@@ -329,6 +374,7 @@ class ServiceView(BaseModel):
     applied_events: int = 0
     # What is past its due date (the arrears); ``debt`` also counts invoices not yet due.
     overdue: Money | None = None
+    hold: Hold | None = None
 
     @property
     def overdue_amount(self) -> Decimal:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import httpx
@@ -24,6 +24,7 @@ from oferta.settings import Settings
 from tests.fakes.smtp import Inbox, start_smtp
 from tests.fakes.twilio_server import FakeTwilio
 from workflows import WORKFLOWS
+from workflows.client import ask_guard
 
 BOOTSTRAP_KEY = "bootstrap-" + uuid.uuid4().hex
 
@@ -76,7 +77,7 @@ async def worker(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[
         env.client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(settings).all(),
+        activities=build_activities(settings, partial(ask_guard, env.client, settings.task_queue)).all(),
     ):
         yield
 

@@ -75,11 +75,11 @@ def _attributes(description) -> dict[str, object]:
     return {pair.key.name: pair.value for pair in description.typed_search_attributes}
 
 
-def test_the_builder_unsets_the_next_deadline_when_there_is_none() -> None:
+def test_the_builder_unsets_the_next_deadline_and_the_hold_when_there_is_none() -> None:
     pairs = service_search_attributes(_spec(), ServiceStatus.DELETED)
     assert [(p.key, p.value) for p in pairs][2:] == [(sa.SERVICE_STATE, "deleted"), (sa.OVERDUE_MINOR, 0)]
     unset = [u for u in search_attribute_updates(pairs) if u.value is None]
-    assert [u.key for u in unset] == [sa.NEXT_ACTION, sa.NEXT_CLAUSE, sa.NEXT_DEADLINE]
+    assert [u.key for u in unset] == [sa.NEXT_ACTION, sa.NEXT_CLAUSE, sa.NEXT_DEADLINE, sa.HOLD]
 
 
 async def test_start_applies_and_views_through_the_typed_client(client, task_queue) -> None:

@@ -30,6 +30,7 @@ def test_reference_timeline_as_json_cites_the_clauses() -> None:
         ("invoice_issued", "5.8"),
         ("reminder", None),
         ("suspended", "4.2.4"),
+        ("archived", "3.17"),  # the data is archived (a snapshot) right before it is deleted
         ("deleted", "3.17"),
     ]
     assert items[0]["at"] == "2026-12-01T10:00:00+05:00"

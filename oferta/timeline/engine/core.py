@@ -523,6 +523,7 @@ class Contract:
             overdue=self.billing.overdue_amount(state, at),
             next_deadline=self.next_deadline(state),
             applied_events=len(state.applied_event_ids),
+            hold=state.hold,
         )
 
 
@@ -534,6 +535,11 @@ def closed_reason(status: str, what: str) -> str:
 def describe(view: ServiceView) -> str:
     """One line in words for operators: the state, the next step, its date and clause."""
     text = f"{view.state.value}"
+    if view.hold:
+        hold = view.hold
+        basis = f" per clause {hold.clause}" if hold.clause else ""
+        what = f"{hold.action.replace('_', ' ')}{basis}"
+        text = f"HELD ({hold.kind.value.replace('_', ' ')}): {what} waits, {hold.reason}; {text}"
     if view.suspension_reasons:
         text += f" ({', '.join(r.value for r in view.suspension_reasons)})"
     deadline = view.next_deadline

@@ -12,7 +12,8 @@ from oferta.timeline.money import Money
 from oferta.timeline.notices import Delivery
 from oferta.timeline.state import TimelineEntry
 
-ProvisionAction = Literal["activate", "suspend", "resume", "delete", "terminate"]
+# "archive" is asked of the back end right before "delete" (two-step deletion).
+ProvisionAction = Literal["activate", "suspend", "resume", "archive", "delete", "terminate"]
 
 
 class ProvisionIntent(BaseModel):
