@@ -153,10 +153,9 @@ class ServiceLifecycleWorkflow:
                     self._continue_as_new()
                 continue
             deadline = self._contract.next_deadline(self._state)
-            if self._state.hold and (
-                deadline is None or safeguards.step_key(deadline) != self._state.hold.step
-            ):
-                await self._record([self._lift_hold("the step is no longer due")])
+            stale = self._stale_hold_lifted()
+            if stale:
+                await self._record([stale])
             self._publish(deadline)
             if await self._wait_for_input_or(deadline):
                 continue
@@ -203,6 +202,9 @@ class ServiceLifecycleWorkflow:
         if event.event_id in self._state.applied_event_ids:
             return
         transition = self._contract.on_event(self._state, event, self._event_time(event.occurred_at))
+        stale = self._stale_hold_lifted()  # paid, say: the held step is no longer due
+        if stale:
+            transition.entries.append(stale)
         self._outcomes[event.event_id] = transition.rejected
         if transition.rejected:
             workflow.logger.info("event %s refused: %s", event.event_id, transition.rejected)
@@ -385,6 +387,15 @@ class ServiceLifecycleWorkflow:
         if self._policy_release:
             return f"released for the policy by {self._policy_release.actor}: {self._policy_release.reason}"
         return "the guard let it go"
+
+    def _stale_hold_lifted(self) -> TimelineEntry | None:
+        hold = self._state.hold
+        if hold is None:
+            return None
+        deadline = self._contract.next_deadline(self._state)
+        if deadline is not None and safeguards.step_key(deadline) == hold.step:
+            return None
+        return self._lift_hold("the step is no longer due")
 
     def _lift_hold(self, why: str) -> TimelineEntry:
         hold = self._state.hold
