@@ -110,6 +110,7 @@ def require(*scopes: str) -> Callable[..., Awaitable[KeyInfo]]:
 
 
 Reader = Annotated[KeyInfo, Depends(require("billing", "ops"))]
+OpsReader = Annotated[KeyInfo, Depends(require("ops"))]
 
 IdempotencyKey = Annotated[
     str | None,

@@ -202,6 +202,14 @@ class ServiceIn(Strict):
     trial: bool = False
 
 
+class HoldOut(BaseModel):
+    hold: str = Field(description="notice_not_delivered, mass_action or billing_feed_silent")
+    step: str
+    clause: str | None
+    reason: str
+    since: AwareDatetime
+
+
 class ServiceOut(BaseModel):
     id: str
     customer_id: str
@@ -218,6 +226,10 @@ class ServiceOut(BaseModel):
     debt: MoneyOut
     balance: MoneyOut | None = None
     next_deadline: Deadline | None
+    hold: HoldOut | None = Field(
+        default=None,
+        description="A suspension, deletion or termination the safeguards hold (live view only)",
+    )
     live: bool = Field(
         description="True when state and deadline come from the running workflow; "
         "false when from the database mirror"
@@ -364,3 +376,41 @@ class ForceMajeureOut(BaseModel):
     ended: int
     failed: int
     failed_services: list[str]
+
+
+# -- safeguards: held steps ---------------------------------------------------------------
+
+
+class ReleaseIn(Strict):
+    """Why the held step (or every held step of a policy) may run: kept in the audit trail."""
+
+    reason: Reason
+
+
+class HeldServiceOut(BaseModel):
+    service_id: str
+    policy_id: str
+    hold: str = Field(description="notice_not_delivered, mass_action or billing_feed_silent")
+    state: str
+    next_action: str | None
+
+
+class TripOut(BaseModel):
+    hold: str
+    since: AwareDatetime
+    reason: str
+
+
+class GuardOut(BaseModel):
+    """A policy's guard: whether it holds destructive steps now, whose, and past releases."""
+
+    policy_id: str
+    tripped: TripOut | None
+    held_services: list[str]
+    granted_in_window: int
+    releases: list[dict[str, Any]]
+
+
+class HoldsOut(BaseModel):
+    services: list[HeldServiceOut]
+    policies: list[GuardOut]

@@ -12,6 +12,7 @@ from api.schemas import (
     AuditOut,
     CustomerOut,
     Deadline,
+    HoldOut,
     MoneyOut,
     NoticeOut,
     ServiceOut,
@@ -122,6 +123,15 @@ def service_out(row: Service, view: ServiceView | None = None) -> ServiceOut:
                 operational=deadline.operational,
             )
             if deadline
+            else None,
+            "hold": HoldOut(
+                hold=view.hold.kind.value,
+                step=view.hold.action,
+                clause=view.hold.clause,
+                reason=view.hold.reason,
+                since=view.hold.since,
+            )
+            if view.hold
             else None,
             "live": True,
         }

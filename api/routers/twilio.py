@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from api.errors import ApiError
 from oferta.db.models import Notice, utcnow
 from oferta.db.session import session_scope
+from workflows.client import WorkflowCallError, report_sms_delivered
 
 router = APIRouter(tags=["twilio"])
+log = logging.getLogger("oferta.api")
 
 
 @router.post(
@@ -35,20 +39,29 @@ async def status_callback(request: Request) -> Response:
     if not sid or not status:
         raise HTTPException(422, "MessageSid and MessageStatus are required")
 
-    def update(session) -> bool:
+    def update(session) -> tuple[str, str] | None:
         row = session.scalars(select(Notice).where(Notice.provider_message_id == sid)).first()
         if row is None:
-            return False
+            return None
         row.delivery_status = str(status)[:32]
         if status in ("failed", "undelivered"):
             row.error = f"Twilio {status}: {form.get('ErrorCode', '')}".strip()
         row.updated_at = utcnow()
-        return True
+        return row.service_id, row.template
 
-    def run() -> bool:
+    def run() -> tuple[str, str] | None:
         with session_scope(settings.effective_database_url) as session:
             return update(session)
 
-    if not await asyncio.to_thread(run):
+    notice = await asyncio.to_thread(run)
+    if notice is None:
         raise HTTPException(404, f"no notice with message SID {sid}")
+    if status == "delivered":
+        # A step held until the customer was told (a deletion, say) may run now.
+        service_id, template = notice
+        try:
+            await report_sms_delivered(await state.client(), service_id, template)
+        except (WorkflowCallError, ApiError) as err:
+            # The ledger has it; a held step waits for the next notice that gets through.
+            log.warning("delivery of %s not reported to service %s: %s", template, service_id, err)
     return Response(status_code=204)

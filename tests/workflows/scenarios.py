@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
 
 from oferta.policy import load_policy
 from oferta.policy.schema import Policy
 from oferta.simulate import Scenario, ScenarioCustomer, ScenarioEvent, ScenarioService
+from oferta.timeline.engine import Contract
+from oferta.timeline.state import BillingEvent, DeadlineAction, EventType, ServiceSpec, ServiceState
+from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput
+from workflows.shared import service_workflow_id
 
 START = datetime.fromisoformat("2027-03-01T10:00:00+05:00")
 POLICY_IDS = ["ps-kz", "onelab", "registry-kz", "centerpro", "smartape"]
@@ -46,3 +52,33 @@ def _tz(policy: Policy):
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(policy.provider.timezone)
+
+
+def state_before(policy: Policy, action: DeadlineAction, spec: ServiceSpec) -> tuple[ServiceState, datetime]:
+    """The service's state right before ``action`` falls due: paid once, the renewal unpaid."""
+    contract = Contract(policy)
+    start = datetime(2027, 3, 1, 5, 0, tzinfo=UTC)
+    payment = BillingEvent(event_id="first-payment", type=EventType.PAYMENT, amount=spec.price)
+    state = ServiceState.new(spec, start)
+    contract.start(state, start)
+    contract.on_event(state, payment, start + timedelta(minutes=5))
+    while True:
+        deadline = contract.next_deadline(state)
+        assert deadline is not None, f"{policy.id} never reaches {action}"
+        if deadline.action is action:
+            return state, deadline.at
+        contract.on_deadline(state, deadline, deadline.at)
+
+
+async def start_due_in(
+    client: Client, task_queue: str, policy: Policy, spec: ServiceSpec, action: DeadlineAction, seconds: float
+) -> WorkflowHandle:
+    """Start the workflow mid-contract, its clock set so that ``action`` falls due in ``seconds``."""
+    state, due = state_before(policy, action, spec)
+    shift = due - (datetime.now(UTC) + timedelta(seconds=seconds))
+    return await client.start_workflow(
+        ServiceLifecycleWorkflow.run,
+        ServiceWorkflowInput(policy=policy, spec=spec, state=state, clock_shift=shift),
+        id=service_workflow_id(spec.service_id),
+        task_queue=task_queue,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -23,11 +23,11 @@ from activities.memory import MemoryLedger
 from activities.service_activities import ServiceActivities
 from oferta.effects import NoticeRequest, NoticeResult
 from oferta.policy import load_policy
-from oferta.timeline.dry_run import dry_run
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
 from oferta.timeline.safeguards import BreakerSettings
-from oferta.timeline.state import BillingEvent, DeadlineAction, EventType, ServiceSpec, ServiceState
+from oferta.timeline.state import BillingEvent, DeadlineAction, EventType, ServiceSpec
+from tests.workflows.scenarios import start_due_in
 from workflows import WORKFLOWS
 from workflows.client import (
     Refused,
@@ -41,7 +41,7 @@ from workflows.client import (
     start_service,
     view,
 )
-from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput
+from workflows.service_lifecycle import ServiceLifecycleWorkflow
 from workflows.shared import service_workflow_id
 
 POLICY = load_policy("ps-kz")
@@ -174,35 +174,6 @@ async def test_a_payment_while_held_restores_the_service_and_lifts_the_hold(time
 # -- the policy's guard, on the dev server --------------------------------------------------
 
 
-def _state_before(action: DeadlineAction, spec: ServiceSpec) -> tuple[ServiceState, datetime]:
-    """The service's state right before ``action`` falls due (paid once, the renewal unpaid)."""
-    start = datetime(2027, 3, 1, 5, 0, tzinfo=UTC)
-    payment = _payment()
-    state, _ = dry_run(CONTRACT, spec, start, [(start + timedelta(minutes=5), payment)], start)
-    # dry_run stops at ``until``: take the steps one by one up to the one asked for.
-    while True:
-        deadline = CONTRACT.next_deadline(state)
-        if payment.event_id not in state.applied_event_ids:
-            CONTRACT.on_event(state, payment, start + timedelta(minutes=5))
-            continue
-        assert deadline is not None
-        if deadline.action is action:
-            return state, deadline.at
-        CONTRACT.on_deadline(state, deadline, deadline.at)
-
-
-async def _start_due_in(client, task_queue: str, spec: ServiceSpec, action: DeadlineAction, seconds: float):
-    """Start the workflow mid-contract, its clock set so that ``action`` falls due in ``seconds``."""
-    state, due = _state_before(action, spec)
-    shift = due - (datetime.now(UTC) + timedelta(seconds=seconds))
-    return await client.start_workflow(
-        ServiceLifecycleWorkflow.run,
-        ServiceWorkflowInput(policy=POLICY, spec=spec, state=state, clock_shift=shift),
-        id=service_workflow_id(spec.service_id),
-        task_queue=task_queue,
-    )
-
-
 async def _eventually(check, timeout: float = 30.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -229,7 +200,7 @@ async def test_the_guard_holds_a_mass_suspension_until_operations_release_it(dev
     ):
         specs = [_spec().model_copy(update={"policy_id": policy_id}) for _ in range(4)]
         for spec in specs:
-            await _start_due_in(client, task_queue, spec, DeadlineAction.SUSPEND, seconds=2)
+            await start_due_in(client, task_queue, POLICY, spec, DeadlineAction.SUSPEND, seconds=2)
 
         async def settled():
             views = [await view(client, s.service_id, timeout=10) for s in specs]
@@ -288,7 +259,7 @@ async def test_a_deletion_without_a_delivered_notice_waits_for_the_warning_sent_
         activities=ServiceActivities(ledger, ledger, ledger, ledger).all(),
     ):
         spec = _spec()
-        handle = await _start_due_in(client, task_queue, spec, DeadlineAction.DELETE_DATA, seconds=1)
+        handle = await start_due_in(client, task_queue, POLICY, spec, DeadlineAction.DELETE_DATA, seconds=1)
         final = await asyncio.wait_for(handle.result(), timeout=60)
     assert final.state.value == "deleted"
     entries = [e for e in ledger.timeline[spec.service_id]]
