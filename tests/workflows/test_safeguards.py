@@ -9,7 +9,10 @@ show it in Temporal's visibility, and a release lets them go.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import uuid
+from asyncio.subprocess import PIPE
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -183,7 +186,23 @@ async def _eventually(check, timeout: float = 30.0):
         await asyncio.sleep(0.3)
 
 
-async def test_the_guard_holds_a_mass_suspension_until_operations_release_it(dev_env, task_queue) -> None:
+async def _cli(client, tmp_path, *args: str) -> str:
+    """Run the ``oferta`` CLI against the test's Temporal server without blocking the worker."""
+    env = os.environ | {
+        "TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'oferta.db'}",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "oferta.cli", *args, env=env, stdout=PIPE, stderr=PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_the_guard_holds_a_mass_suspension_until_operations_release_it(
+    dev_env, task_queue, tmp_path
+) -> None:
     client = dev_env.client
     ledger = MemoryLedger()
     policy_id = f"ps-kz-{uuid.uuid4().hex[:6]}"  # a guard of its own: other tests share the server
@@ -228,8 +247,17 @@ async def test_the_guard_holds_a_mass_suspension_until_operations_release_it(dev
         assert sorted(h.service_id for h in found) == sorted(v.service_id for v in held)
         assert {h.hold for h in found} == {"mass_action"}
 
-        # ... and let them go, with a reason kept in each service's timeline.
-        await release_policy_holds(client, policy_id, "ops-bob", "billing export confirmed", timeout=10)
+        # ... and with `oferta holds`; they let them go with a reason kept in each service's timeline.
+        listing = await _cli(client, tmp_path, "holds", "--policy", policy_id)
+        assert f"policy {policy_id}: guard tripped (mass_action)" in listing
+        assert all(v.service_id in listing for v in held)
+        released = await _cli(
+            client, tmp_path, "holds", "release", "--policy", policy_id,
+            "--reason", "billing export confirmed", "--actor", "ops-bob",
+        )  # fmt: skip
+        assert f"released: 2 held step(s) under policy {policy_id}" in released
+        with pytest.raises(Refused):  # a release needs a reason
+            await release_policy_holds(client, policy_id, "ops-bob", "  ", timeout=10)
 
         async def all_suspended():
             views = [await view(client, s.service_id, timeout=10) for s in specs]
@@ -238,7 +266,7 @@ async def test_the_guard_holds_a_mass_suspension_until_operations_release_it(dev
         assert await _eventually(all_suspended)
         for v in held:
             lifted = _entry(ledger, v.service_id, "hold_lifted")
-            assert lifted.detail["why"] == "released for the policy by ops-bob: billing export confirmed"
+            assert lifted.detail["why"] == "released for the policy by cli:ops-bob: billing export confirmed"
         after = await guard_status(client, policy_id, timeout=10)
         assert after and after.tripped is None and after.releases[-1].released == 2
         for spec in specs:
