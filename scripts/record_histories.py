@@ -24,7 +24,7 @@ from workflows.client import service_handle
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "histories"
 # Bump when the workflow's commands change (behind workflow.patched); older files stay.
-VERSION = "v3-service-contract"
+VERSION = "v4-safeguards"
 
 SCENARIOS = {
     "ps-kz-grace-then-deleted": scenario("ps-kz", [pay(timedelta(minutes=5)), pay(timedelta(days=36))], 75),
