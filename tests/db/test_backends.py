@@ -16,6 +16,7 @@ from activities.recorder import DatabaseRecorder
 from activities.refunds import DatabaseRefundGateway
 from oferta.db.models import (
     AuditEvent,
+    BillingEventRecord,
     Customer,
     Invoice,
     Payment,
@@ -24,6 +25,7 @@ from oferta.db.models import (
     Service,
     TimelineEvent,
 )
+from oferta.db.repo import billing_feed
 from oferta.db.session import session_scope
 from oferta.effects import ProvisioningRequest, RefundRequest, TimelineRecord
 from oferta.policy import load_policy
@@ -253,3 +255,42 @@ async def test_refund_for_an_unknown_service_fails_for_good(database_url):
     with pytest.raises(ApplicationError) as failure:
         await DatabaseRefundGateway(database_url).pay(_refund("no-such-service"))
     assert failure.value.non_retryable
+
+
+@pytest.mark.parametrize("status", [404, 405, 501])
+async def test_a_platform_without_archives_says_so_and_the_deletion_goes_on(database_url, platform, status):
+    base_url, calls, answer = platform
+    answer["status"] = status
+    service_id = _service_row(database_url)
+    result = await HttpProvisioner(base_url, database_url).apply(_provision(service_id, "archive"))
+    assert result.status == "unsupported" and result.reference is None
+    assert calls == [(f"/services/{service_id}/archive", f"service-{service_id}:archive:archive")]
+
+
+async def test_an_archive_keeps_the_platforms_reference(database_url, platform):
+    base_url, _, _ = platform
+    service_id = _service_row(database_url)
+    result = await HttpProvisioner(base_url, database_url).apply(_provision(service_id, "archive"))
+    assert (result.status, result.reference) == ("done", "op-1")
+
+
+def test_the_billing_feed_counts_open_services_and_the_last_input(database_url):
+    policy_id = f"feed-{uuid.uuid4().hex[:6]}"
+    assert billing_feed(database_url, policy_id) == (0, None)
+    ids = [_service_row(database_url) for _ in range(3)]
+    with session_scope(database_url) as session:
+        for service_id in ids:
+            session.get_one(Service, service_id).policy_id = policy_id
+        session.get_one(Service, ids[0]).state = "deleted"
+        session.add(
+            BillingEventRecord(
+                service_id=ids[1],
+                event_id="pay-1",
+                type="payment",
+                payload={},
+                received_at=datetime(2031, 1, 1, tzinfo=UTC),
+            )
+        )
+    open_services, last_input = billing_feed(database_url, policy_id)
+    assert open_services == 2  # the deleted one is not open
+    assert last_input == datetime(2031, 1, 1, tzinfo=UTC)  # later than every service's creation
