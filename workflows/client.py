@@ -371,8 +371,8 @@ async def end_force_majeure(
 # -- safeguards: a service's held step, and the policy's guard ------------------------
 
 
-def guard_handle(client: Client, policy_id: str) -> GuardHandle:
-    return client.get_workflow_handle_for(DestructiveStepGuard.run, guard_workflow_id(policy_id))
+def guard_handle(client: Client, task_queue: str, policy_id: str) -> GuardHandle:
+    return client.get_workflow_handle_for(DestructiveStepGuard.run, guard_workflow_id(policy_id, task_queue))
 
 
 async def ask_guard(client: Client, task_queue: str, request: PermitRequest) -> Permit:
@@ -380,7 +380,7 @@ async def ask_guard(client: Client, task_queue: str, request: PermitRequest) -> 
     start: WithStartWorkflowOperation[DestructiveStepGuard, None] = WithStartWorkflowOperation(
         DestructiveStepGuard.run,
         GuardInput(policy_id=request.policy_id),
-        id=guard_workflow_id(request.policy_id),
+        id=guard_workflow_id(request.policy_id, task_queue),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         static_summary=f"guard of destructive steps under policy {request.policy_id}",
@@ -390,11 +390,11 @@ async def ask_guard(client: Client, task_queue: str, request: PermitRequest) -> 
     )
 
 
-async def guard_status(client: Client, policy_id: str, timeout: float) -> GuardStatus | None:
+async def guard_status(client: Client, task_queue: str, policy_id: str, timeout: float) -> GuardStatus | None:
     """The guard's state, or None when the policy's services never asked it anything."""
     try:
         async with asyncio.timeout(timeout):
-            return await guard_handle(client, policy_id).query(DestructiveStepGuard.status)
+            return await guard_handle(client, task_queue, policy_id).query(DestructiveStepGuard.status)
     except TimeoutError:
         raise TemporalUnavailable("no worker answered in time") from None
     except RPCError as err:
@@ -404,12 +404,12 @@ async def guard_status(client: Client, policy_id: str, timeout: float) -> GuardS
 
 
 async def release_policy_holds(
-    client: Client, policy_id: str, actor: str, reason: str, timeout: float
+    client: Client, task_queue: str, policy_id: str, actor: str, reason: str, timeout: float
 ) -> GuardStatus:
     """Operations let every step the policy's guard holds go; each waiting service is told."""
     try:
         async with asyncio.timeout(timeout):
-            return await guard_handle(client, policy_id).execute_update(
+            return await guard_handle(client, task_queue, policy_id).execute_update(
                 DestructiveStepGuard.release, ReleaseRequest(actor=actor, reason=reason)
             )
     except TimeoutError:

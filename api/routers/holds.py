@@ -24,7 +24,13 @@ from api.schemas import (
 )
 from api.store import audit, get_service, service_out
 from oferta.policy import load_policies, load_policy
-from workflows.client import guard_status, held_services, release_policy_holds, release_service_hold
+from workflows.client import (
+    guard_status,
+    held_services,
+    release_policy_holds,
+    release_service_hold,
+    task_queue,
+)
 from workflows.guard import GuardStatus
 
 router = APIRouter(
@@ -73,7 +79,7 @@ async def list_holds(
     policies = [policy_id] if policy_id else sorted(load_policies())
     guards = []
     for pid in policies:
-        status = await guard_status(client, pid, state.query_timeout)
+        status = await guard_status(client, task_queue(state.settings), pid, state.query_timeout)
         if status is not None:
             guards.append(_guard_out(status))
     return HoldsOut(
@@ -131,7 +137,7 @@ async def release_policy(policy_id: PolicyId, body: ReleaseIn, writer: OpsWriter
         state = writer.state
         client = await state.client()
         status = await release_policy_holds(
-            client, policy_id, writer.actor, body.reason, state.update_timeout
+            client, task_queue(state.settings), policy_id, writer.actor, body.reason, state.update_timeout
         )
         released = status.releases[-1].released if status.releases else 0
         await state.db.run(

@@ -69,14 +69,15 @@ async def _holds(policy_id: str | None, as_json: bool) -> str:
     import json
 
     from oferta.policy import load_policies
-    from workflows.client import WorkflowCallError, guard_status, held_services
+    from oferta.settings import get_settings
+    from workflows.client import WorkflowCallError, guard_status, held_services, task_queue
 
     client = await _client()
+    queue = task_queue(get_settings())
     try:
         services = await held_services(client, policy_id)
-        guards = [
-            await guard_status(client, pid, 10) for pid in ([policy_id] if policy_id else load_policies())
-        ]
+        policies = [policy_id] if policy_id else list(load_policies())
+        guards = [await guard_status(client, queue, pid, 10) for pid in policies]
     except WorkflowCallError as exc:
         raise LookupError(exc.message) from exc
     tripped = [g for g in guards if g is not None and g.tripped]
@@ -110,7 +111,7 @@ async def _let_go(service_id: str | None, policy_id: str | None, actor: str, rea
     from oferta.db.session import session_scope
     from oferta.settings import get_settings
     from oferta.timeline.engine import describe
-    from workflows.client import WorkflowCallError, release_policy_holds, release_service_hold
+    from workflows.client import WorkflowCallError, release_policy_holds, release_service_hold, task_queue
 
     client = await _client()
     try:
@@ -120,7 +121,8 @@ async def _let_go(service_id: str | None, policy_id: str | None, actor: str, rea
             detail: dict[str, object] = {"reason": reason}
         else:
             assert policy_id is not None
-            status = await release_policy_holds(client, policy_id, actor, reason, 30)
+            queue = task_queue(get_settings())
+            status = await release_policy_holds(client, queue, policy_id, actor, reason, 30)
             count = status.releases[-1].released if status.releases else 0
             outcome = f"released: {count} held step(s) under policy {policy_id}"
             detail = {"policy_id": policy_id, "reason": reason, "released": count}

@@ -186,11 +186,12 @@ async def _eventually(check, timeout: float = 30.0):
         await asyncio.sleep(0.3)
 
 
-async def _cli(client, tmp_path, *args: str) -> str:
+async def _cli(client, task_queue: str, tmp_path, *args: str) -> str:
     """Run the ``oferta`` CLI against the test's Temporal server without blocking the worker."""
     env = os.environ | {
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'oferta.db'}",
+        "OFERTA_TASK_QUEUE": task_queue,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "oferta.cli", *args, env=env, stdout=PIPE, stderr=PIPE
@@ -235,7 +236,7 @@ async def test_the_guard_holds_a_mass_suspension_until_operations_release_it(
         ]
         held = [v for v in views if v.hold]
         assert {v.hold.kind.value for v in held if v.hold} == {"mass_action"}
-        status = await guard_status(client, policy_id, timeout=10)
+        status = await guard_status(client, task_queue, policy_id, timeout=10)
         assert status and status.tripped and status.tripped.kind.value == "mass_action"
         assert sorted(status.held) == sorted(v.service_id for v in held)
 
@@ -248,16 +249,16 @@ async def test_the_guard_holds_a_mass_suspension_until_operations_release_it(
         assert {h.hold for h in found} == {"mass_action"}
 
         # ... and with `oferta holds`; they let them go with a reason kept in each service's timeline.
-        listing = await _cli(client, tmp_path, "holds", "--policy", policy_id)
+        listing = await _cli(client, task_queue, tmp_path, "holds", "--policy", policy_id)
         assert f"policy {policy_id}: guard tripped (mass_action)" in listing
         assert all(v.service_id in listing for v in held)
         released = await _cli(
-            client, tmp_path, "holds", "release", "--policy", policy_id,
+            client, task_queue, tmp_path, "holds", "release", "--policy", policy_id,
             "--reason", "billing export confirmed", "--actor", "ops-bob",
         )  # fmt: skip
         assert f"released: 2 held step(s) under policy {policy_id}" in released
         with pytest.raises(Refused):  # a release needs a reason
-            await release_policy_holds(client, policy_id, "ops-bob", "  ", timeout=10)
+            await release_policy_holds(client, task_queue, policy_id, "ops-bob", "  ", timeout=10)
 
         async def all_suspended():
             views = [await view(client, s.service_id, timeout=10) for s in specs]
@@ -267,7 +268,7 @@ async def test_the_guard_holds_a_mass_suspension_until_operations_release_it(
         for v in held:
             lifted = _entry(ledger, v.service_id, "hold_lifted")
             assert lifted.detail["why"] == "released for the policy by cli:ops-bob: billing export confirmed"
-        after = await guard_status(client, policy_id, timeout=10)
+        after = await guard_status(client, task_queue, policy_id, timeout=10)
         assert after and after.tripped is None and after.releases[-1].released == 2
         for spec in specs:
             await client.get_workflow_handle(service_workflow_id(spec.service_id)).terminate("test over")
