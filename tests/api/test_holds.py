@@ -93,7 +93,11 @@ async def test_a_deletion_nobody_was_told_of_is_held_listed_and_released_with_a_
         again = await ops.post(release, json={"reason": "twice"})
         assert again.status_code == 409
 
-        timeline = (await ops.get(f"{path}/timeline")).json()
+        async def recorded():  # the timeline is written down by an activity, just after the step
+            timeline = (await ops.get(f"{path}/timeline")).json()
+            return timeline if timeline["events"][-1]["type"] == "deleted" else None
+
+        timeline = await eventually(recorded, timeout=30)
         steps = [e for e in timeline["events"] if e["type"] != "notice"]  # notices: skipped, no address
         assert [e["type"] for e in steps][-4:] == ["held", "hold_lifted", "archived", "deleted"]
         lifted = steps[-3]
