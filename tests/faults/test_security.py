@@ -60,6 +60,10 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | Open] = {
     ("POST", "/v1/force-majeure"): OPS,
     ("GET", "/v1/force-majeure/{force_majeure_id}"): EITHER,
     ("POST", "/v1/force-majeure/{force_majeure_id}/end"): OPS,
+    # Holds on suspension and deletion: what operations see and release.
+    ("GET", "/v1/holds"): OPS,
+    ("POST", "/v1/services/{service_id}/hold/release"): OPS,
+    ("POST", "/v1/policies/{policy_id}/holds/release"): OPS,
     ("POST", "/v1/twilio/status"): Open.TWILIO,
     ("GET", "/inbox"): Open.LOOPBACK_OR_OPS,
     ("GET", "/inbox/{name}"): Open.LOOPBACK_OR_OPS,
