@@ -5,6 +5,7 @@ dependency annotations as objects.)
 """
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -111,6 +112,31 @@ def require(*scopes: str) -> Callable[..., Awaitable[KeyInfo]]:
 
 Reader = Annotated[KeyInfo, Depends(require("billing", "ops"))]
 OpsReader = Annotated[KeyInfo, Depends(require("ops"))]
+
+
+def is_loopback(request: Request) -> bool:
+    """Whether the caller is on this machine. Behind a proxy on loopback uvicorn puts the
+    forwarded client here (its default trusts X-Forwarded-For from 127.0.0.1 only)."""
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, a unix socket: not known to be local
+        return False
+
+
+async def local_or_ops(
+    request: Request,
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """A dependency for what shows customers' data without an API (the local inbox): a caller
+    on loopback, or one with an ops (or admin) key."""
+    if is_loopback(request):
+        return
+    key = await current_key(state, credentials)
+    if not key.allows("ops"):
+        raise ApiError(403, "forbidden", "the inbox answers on loopback, or to an ops or admin API key")
+
 
 IdempotencyKey = Annotated[
     str | None,

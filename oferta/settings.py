@@ -49,7 +49,6 @@ class Settings(BaseSettings):
     sms_sink_port: int = Field(default=8026, alias="OFERTA_SMS_SINK_PORT")
     # Where Twilio posts delivery statuses (this API's /v1/twilio/status, as the internet sees it).
     twilio_status_callback_url: str | None = Field(default=None, alias="TWILIO_STATUS_CALLBACK_URL")
-    twilio_validate_signature: bool = Field(default=True, alias="TWILIO_VALIDATE_SIGNATURE")
 
     inbox_enabled: bool = Field(default=True, alias="OFERTA_INBOX")
 

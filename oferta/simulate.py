@@ -7,13 +7,14 @@ signals at their times; the timeline is what the activities were asked to do.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -29,6 +30,7 @@ from temporalio.worker import Worker
 from activities.memory import MemoryLedger
 from activities.service_activities import ServiceActivities
 from oferta.policy import PolicyError, load_policy
+from oferta.policy.loader import YamlTooLarge, check_yaml_size
 from oferta.policy.schema import Policy
 from oferta.temporal import quiet_runtime, test_server_path
 from oferta.timeline.engine import Contract
@@ -59,10 +61,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The bounds the API puts on the same values: a sum is positive with at most two decimals, a
+# moment lies where the engine can count terms from it, and a period is at most ten years.
+ScenarioAmount = Annotated[Amount, Field(gt=0, max_digits=16, decimal_places=2)]
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+# Ten years of contract time at most: the run stays seconds long and every term stays countable.
+MAX_SPAN = timedelta(days=3660)
+
+
+def _sane_time(value: datetime) -> datetime:
+    if not _EARLIEST <= value < _LATEST:
+        raise ValueError("must lie between 2000-01-01 and 2100-01-01")
+    return value
+
+
+ScenarioTime = Annotated[AwareDatetime, AfterValidator(_sane_time)]
+
+
 class ScenarioService(_Strict):
     kind: str = "hosting"
     tariff: str
-    price: Amount
+    price: ScenarioAmount
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     period: str = "P1M"
     trial: bool = False
@@ -70,7 +90,9 @@ class ScenarioService(_Strict):
     @field_validator("period")
     @classmethod
     def _period(cls, value: str) -> str:
-        parse_period(value)
+        months, days = parse_period(value)
+        if months > 120 or days > 3660:
+            raise ValueError("period is longer than ten years")
         return value
 
 
@@ -84,20 +106,20 @@ class ScenarioCustomer(_Strict):
 
 
 class ScenarioEvent(_Strict):
-    at: AwareDatetime
+    at: ScenarioTime
     type: EventType
-    amount: Amount | None = None
+    amount: ScenarioAmount | None = None
     currency: str | None = None
     invoice_id: str | None = None
-    due_at: AwareDatetime | None = None
-    effective_at: AwareDatetime | None = None
-    price: Amount | None = None
+    due_at: ScenarioTime | None = None
+    effective_at: ScenarioTime | None = None
+    price: ScenarioAmount | None = None
     tariff: str | None = None
     reason: str | None = None
     # cancel_request: this service (the default) or the whole contract.
     scope: CancelScope | None = None
     # promise_to_pay: the customer promises to pay by this moment (its local date counts).
-    promised_at: AwareDatetime | None = None
+    promised_at: ScenarioTime | None = None
     # force_majeure_terminate: who exercises the option.
     party: Literal["customer", "provider"] | None = None
 
@@ -118,11 +140,11 @@ class ScenarioEvent(_Strict):
 
 class Scenario(_Strict):
     policy: str
-    start: AwareDatetime
+    start: ScenarioTime
     service: ScenarioService
     customer: ScenarioCustomer
     events: list[ScenarioEvent] = Field(default_factory=list)
-    until: AwareDatetime
+    until: ScenarioTime
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -166,9 +188,16 @@ def _line_of(raw: Any, loc: tuple[Any, ...]) -> int | None:
 def parse_scenario(text: str) -> Scenario:
     try:
         raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        check_yaml_size(raw)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ScenarioError(f"not valid YAML: {exc.problem}", line) from exc
+    except yaml.YAMLError as exc:  # e.g. a control character the reader refuses
+        raise ScenarioError(f"not valid YAML: {exc}") from exc
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ScenarioError("not valid YAML: nested too deeply") from None
+    except YamlTooLarge as exc:
+        raise ScenarioError(str(exc)) from None
     if not isinstance(raw, dict):
         raise ScenarioError("a scenario is a mapping with policy, start, service, customer, events, until")
     try:
@@ -191,6 +220,8 @@ def parse_scenario(text: str) -> Scenario:
         raise ScenarioError(f"service.{field}: {reason}", _line_of(raw, ("service", field)))
     if scenario.until <= scenario.start:
         raise ScenarioError("until must be after start", _line_of(raw, ("until",)))
+    if scenario.until - scenario.start > MAX_SPAN:
+        raise ScenarioError("until must be at most ten years after start", _line_of(raw, ("until",)))
     for index, event in enumerate(scenario.events):
         if not scenario.start <= event.at <= scenario.until:
             raise ScenarioError(

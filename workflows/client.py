@@ -76,8 +76,9 @@ class HeldService(BaseModel):
 
 
 # Never two workflows for one service, and a closed one's id is never reused: a second start
-# of a running service joins it, a start after it closed is refused (AlreadyStarted).
-ID_CONFLICT_POLICY = WorkflowIDConflictPolicy.USE_EXISTING
+# of a running service joins it, a start after it closed is refused (AlreadyStarted). The start
+# itself fails on a running id so that start_service can check whose it is before joining.
+ID_CONFLICT_POLICY = WorkflowIDConflictPolicy.FAIL
 ID_REUSE_POLICY = WorkflowIDReusePolicy.REJECT_DUPLICATE
 
 
@@ -193,11 +194,28 @@ async def start_service(
             search_attributes=attributes,
         )
     except WorkflowAlreadyStartedError:
-        raise AlreadyStarted(
-            f"service {spec.service_id} had a workflow that has closed; a service id is never reused"
-        ) from None
+        return await _join_running(client, spec.service_id, task_queue)
     except RPCError as err:
         raise TemporalUnavailable(f"Temporal did not accept the new service ({err.status.name})") from None
+
+
+async def _join_running(client: Client, service_id: str, task_queue: str) -> ServiceHandle:
+    """The running workflow a second start of ``service_id`` joins; AlreadyStarted when it has
+    closed, or when it runs on another task queue: a workflow id is unique only within a
+    namespace, and joining another deployment's workflow would leave every later call
+    waiting for a worker that is not ours."""
+    handle = service_handle(client, service_id)
+    try:
+        description = await handle.describe()
+    except RPCError as err:
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        raise AlreadyStarted(
+            f"service {service_id} had a workflow that has closed; a service id is never reused"
+        )
+    if description.task_queue != task_queue:
+        raise AlreadyStarted(f"service {service_id} has a workflow of another deployment (task queue)")
+    return service_handle(client, service_id, run_id=description.run_id)
 
 
 async def apply_event(client: Client, service_id: str, event: BillingEvent, timeout: float) -> EventReceipt:
@@ -327,11 +345,36 @@ async def declare_force_majeure(
         raise TemporalUnavailable(f"Temporal did not accept the force majeure ({err.status.name})") from None
 
 
-async def force_majeure_progress(client: Client, fm_id: str, timeout: float) -> ForceMajeureProgress:
-    """How far the fan-out got (the ``progress`` query)."""
+async def _own_force_majeure(
+    handle: ForceMajeureHandle, fm_id: str, task_queue: str
+) -> WorkflowExecutionDescription:
+    """The force majeure's execution, when this deployment declared it.
+
+    A workflow id is only unique within a Temporal namespace: an id declared by another
+    deployment sharing the namespace (another task queue, whose worker may be gone) would
+    leave a query or an update waiting for a worker that never answers. Asking the server
+    first (no worker involved) answers "not found" for those at once.
+    """
+    try:
+        description = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ForceMajeureNotFound(fm_id) from None
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+    if description.task_queue != task_queue:
+        raise ForceMajeureNotFound(fm_id)
+    return description
+
+
+async def force_majeure_progress(
+    client: Client, fm_id: str, timeout: float, *, task_queue: str
+) -> ForceMajeureProgress:
+    """How far the fan-out got (the ``progress`` query); ForceMajeureNotFound unless declared on
+    ``task_queue``."""
     handle = force_majeure_handle(client, fm_id)
     try:
         async with asyncio.timeout(timeout):
+            await _own_force_majeure(handle, fm_id, task_queue)
             return await handle.query(ForceMajeureWorkflow.progress)
     except TimeoutError:
         raise TemporalUnavailable("no worker answered in time") from None
@@ -342,12 +385,17 @@ async def force_majeure_progress(client: Client, fm_id: str, timeout: float) -> 
 
 
 async def end_force_majeure(
-    client: Client, fm_id: str, reason: str | None, timeout: float
+    client: Client, fm_id: str, reason: str | None, timeout: float, *, task_queue: str
 ) -> ForceMajeureProgress:
-    """The ``end`` update: the services it reached resume. Refused when it is ending or ended."""
+    """The ``end`` update: the services it reached resume. Refused when it is ending or ended;
+    ForceMajeureNotFound unless declared on ``task_queue``."""
     handle = force_majeure_handle(client, fm_id)
     try:
         async with asyncio.timeout(timeout):
+            if (
+                await _own_force_majeure(handle, fm_id, task_queue)
+            ).status != WorkflowExecutionStatus.RUNNING:
+                raise Refused("the force majeure has already ended")
             return await handle.execute_update(ForceMajeureWorkflow.end, EndRequest(reason=reason))
     except TimeoutError:
         raise TemporalUnavailable("no worker answered in time") from None
@@ -359,12 +407,7 @@ async def end_force_majeure(
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
-    try:  # not found for the update: closed, or never declared
-        await handle.describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise ForceMajeureNotFound(fm_id) from None
-        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+    # Not found for the update although it was running a moment ago: it closed in between.
     raise Refused("the force majeure has already ended")
 
 

@@ -121,7 +121,11 @@ async def declare(body: ForceMajeureIn, writer: OpsWriter) -> ForceMajeureOut | 
 async def progress(force_majeure_id: ForceMajeureId, state: State, _key: Reader) -> ForceMajeureOut:
     """How far the fan-out got: services reached at the start and at the end, and failures."""
     client = await state.client()
-    return _out(await force_majeure_progress(client, force_majeure_id, state.query_timeout))
+    return _out(
+        await force_majeure_progress(
+            client, force_majeure_id, state.query_timeout, task_queue=task_queue(state.settings)
+        )
+    )
 
 
 @router.post(
@@ -138,7 +142,11 @@ async def end(
         state = writer.state
         client = await state.client()
         progress = await end_force_majeure(
-            client, force_majeure_id, body.reason if body else None, state.update_timeout
+            client,
+            force_majeure_id,
+            body.reason if body else None,
+            state.update_timeout,
+            task_queue=task_queue(state.settings),
         )
         await state.db.run(
             lambda s: audit(

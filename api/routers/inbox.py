@@ -1,6 +1,8 @@
 """The local mail inbox: the notices the embedded SMTP sink received (development only).
 
 Enabled with OFERTA_INBOX (on by default for the embedded set-up; compose turns it off).
+It shows customers' mail and phone numbers: it answers a caller on loopback (the developer's
+browser) or one with an ops or admin API key, nobody else.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ import html
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from api.deps import local_or_ops
 from oferta.dev.mailsink import read_messages
 from oferta.dev.smssink import read_sms
 
-router = APIRouter(tags=["inbox"], include_in_schema=False)
+router = APIRouter(tags=["inbox"], include_in_schema=False, dependencies=[Depends(local_or_ops)])
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}}

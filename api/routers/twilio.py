@@ -28,13 +28,14 @@ log = logging.getLogger("oferta.api")
 async def status_callback(request: Request) -> Response:
     state = request.app.state.oferta
     settings = state.settings
-    # Twilio posts application/x-www-form-urlencoded; parsed here, no multipart parser needed.
-    form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
-    if settings.twilio_validate_signature:
-        signature = request.headers.get("X-Twilio-Signature", "")
-        url = settings.twilio_status_callback_url or str(request.url)
-        if not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
-            raise HTTPException(403, "bad Twilio signature")
+    # Twilio posts application/x-www-form-urlencoded ASCII; parsed here, no multipart parser
+    # needed. Other bytes cannot carry a valid signature: replaced, then refused below.
+    form = dict(parse_qsl((await request.body()).decode("utf-8", errors="replace"), keep_blank_values=True))
+    # Always checked: an unsigned callback could mark any notice delivered (or failed).
+    signature = request.headers.get("X-Twilio-Signature", "")
+    url = settings.twilio_status_callback_url or str(request.url)
+    if not RequestValidator(settings.twilio_auth_token).validate(url, form, signature):
+        raise HTTPException(403, "bad Twilio signature")
     sid, status = form.get("MessageSid"), form.get("MessageStatus")
     if not sid or not status:
         raise HTTPException(422, "MessageSid and MessageStatus are required")

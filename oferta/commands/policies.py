@@ -38,9 +38,21 @@ def _late_fee(fee) -> str:
     return f"{percent(fee.rate_per_day)}/day, {cap} ({fee.clause})"
 
 
+def _broken(exc: PolicyError) -> int:
+    """A policy file that does not load: each problem names its field; exit 2, no traceback."""
+    print(f"{exc.source}: the policy does not load", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return 2
+
+
 def _list(args: argparse.Namespace) -> int:
     rows = [("id", "provider", "model", "invoice due", "grace", "deletion", "late fee", "refund")]
-    for policy in load_policies().values():
+    try:
+        policies = load_policies()
+    except PolicyError as exc:
+        return _broken(exc)
+    for policy in policies.values():
         fee = policy.late_fee
         rows.append(
             (
@@ -66,6 +78,8 @@ def _show(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(exc.args[0], file=sys.stderr)
         return 2
+    except PolicyError as exc:
+        return _broken(exc)
     data = policy.model_dump(mode="json")
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))

@@ -18,13 +18,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from oferta.policy.loader import read_yaml_text
     from oferta.simulate import ScenarioError, parse_scenario, render_text, simulate, to_json_items
     from oferta.temporal import run_async
 
     try:
-        text = args.scenario.read_text(encoding="utf-8")
+        text = read_yaml_text(args.scenario)
     except OSError as exc:
         print(f"{args.scenario}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # not UTF-8
+        print(f"{args.scenario}: {exc}", file=sys.stderr)
         return 2
     try:
         scenario = parse_scenario(text)

@@ -170,6 +170,9 @@ async def test_no_worker_is_temporal_unavailable(dev_env) -> None:
     with pytest.raises(TemporalUnavailable):
         await view(dev_env.client, spec.service_id, timeout=0.5)
     assert await live_view(dev_env.client, spec.service_id, 0.5) is None
+    # Another deployment (task queue) on the namespace does not join it: it would wait for this one's worker.
+    with pytest.raises(AlreadyStarted, match="another deployment"):
+        await start_service(dev_env.client, POLICY, spec, task_queue=f"other-{queue}")
     await handle.terminate("test over")
 
 
@@ -185,18 +188,18 @@ async def test_force_majeure_through_the_client(client, task_queue) -> None:
     with pytest.raises(AlreadyStarted):
         await declare_force_majeure(client, fm_id, "flood", [], task_queue=task_queue, scope="services")
 
-    progress = await force_majeure_progress(client, fm_id, timeout=10)
+    progress = await force_majeure_progress(client, fm_id, timeout=10, task_queue=task_queue)
     assert progress.total == 2
-    ended = await end_force_majeure(client, fm_id, "water receded", timeout=20)
+    ended = await end_force_majeure(client, fm_id, "water receded", timeout=20, task_queue=task_queue)
     assert ended.end_requested
     final = await handle.result()
     assert (final.phase, final.started, final.ended) == ("ended", 2, 2)
     with pytest.raises(Refused, match="already ended"):
-        await end_force_majeure(client, fm_id, None, timeout=20)
+        await end_force_majeure(client, fm_id, None, timeout=20, task_queue=task_queue)
     with pytest.raises(ForceMajeureNotFound):
-        await force_majeure_progress(client, "never-declared", timeout=5)
+        await force_majeure_progress(client, "never-declared", timeout=5, task_queue=task_queue)
     with pytest.raises(ForceMajeureNotFound):
-        await end_force_majeure(client, "never-declared", None, timeout=5)
+        await end_force_majeure(client, "never-declared", None, timeout=5, task_queue=task_queue)
     for spec in specs:
         description = await describe(client, spec.service_id)
         assert description.status == WorkflowExecutionStatus.RUNNING
