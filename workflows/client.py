@@ -38,7 +38,7 @@ from oferta.policy.schema import Policy
 from oferta.settings import Settings
 from oferta.timeline.engine import closed_reason
 from oferta.timeline.safeguards import Permit, PermitRequest
-from oferta.timeline.state import BillingEvent, ServiceSpec, ServiceStatus, ServiceView
+from oferta.timeline.state import BillingEvent, ServiceSpec, ServiceState, ServiceStatus, ServiceView
 from workflows.force_majeure import EndRequest, ForceMajeureInput, ForceMajeureProgress, ForceMajeureWorkflow
 from workflows.guard import DestructiveStepGuard, GuardInput, GuardStatus, ReleaseRequest
 from workflows.service_lifecycle import (
@@ -216,6 +216,38 @@ async def _join_running(client: Client, service_id: str, task_queue: str) -> Ser
     if description.task_queue != task_queue:
         raise AlreadyStarted(f"service {service_id} has a workflow of another deployment (task queue)")
     return service_handle(client, service_id, run_id=description.run_id)
+
+
+async def take_over_service(
+    client: Client, policy: Policy, spec: ServiceSpec, state: ServiceState, *, task_queue: str
+) -> bool:
+    """Start an imported service's workflow in the state its row describes (oferta/timeline/
+    takeover.py). True when started; False when its workflow already exists (an import run
+    twice starts nothing twice). AlreadyStarted when it belongs to another deployment."""
+    try:
+        await client.start_workflow(
+            ServiceLifecycleWorkflow.run,
+            ServiceWorkflowInput(policy=policy, spec=spec, state=state),
+            id=service_workflow_id(spec.service_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=ID_REUSE_POLICY,
+            static_summary=service_summary(policy, spec) + ", taken over mid-contract",
+            search_attributes=TypedSearchAttributes(service_search_attributes(spec, state.status)),
+        )
+    except WorkflowAlreadyStartedError:
+        try:
+            description = await service_handle(client, spec.service_id).describe()
+        except RPCError as err:
+            raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+        if description.task_queue != task_queue:
+            raise AlreadyStarted(
+                f"service {spec.service_id} has a workflow of another deployment (task queue)"
+            ) from None
+        return False
+    except RPCError as err:
+        raise TemporalUnavailable(f"Temporal did not accept the service ({err.status.name})") from None
+    return True
 
 
 async def apply_event(client: Client, service_id: str, event: BillingEvent, timeout: float) -> EventReceipt:
