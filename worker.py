@@ -14,6 +14,7 @@ from functools import partial
 from temporalio.worker import Worker
 
 from activities.factory import build_activities
+from oferta.importer import import_batch
 from oferta.observability import configure_logging
 from oferta.settings import Settings, get_settings
 from oferta.temporal import connect, metrics_runtime, run_async
@@ -30,7 +31,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, metr
         runtime = metrics_runtime(f"0.0.0.0:{settings.worker_metrics_port}")
     client = await connect(settings, runtime=runtime)
     # Destructive steps ask their policy's guard workflow, through this client.
-    activities = build_activities(settings, partial(ask_guard, client, settings.task_queue))
+    activities = build_activities(
+        settings,
+        partial(ask_guard, client, settings.task_queue),
+        partial(import_batch, client, settings.effective_database_url, settings.task_queue),
+    )
     stop = stop or asyncio.Event()
     async with Worker(
         client,

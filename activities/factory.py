@@ -6,7 +6,7 @@ from activities.guard import AskGuard, FedGuard, FeedStats, breaker_settings
 from activities.provisioning import HttpProvisioner, LocalProvisioner
 from activities.recorder import DatabaseRecorder
 from activities.refunds import DatabaseRefundGateway
-from activities.service_activities import ServiceActivities
+from activities.service_activities import Importer, ServiceActivities
 from oferta.db.migrate import upgrade
 from oferta.db.repo import billing_feed
 from oferta.notices.email import EmailSender
@@ -15,8 +15,11 @@ from oferta.notices.sms import SmsSender
 from oferta.settings import Settings
 
 
-def build_activities(settings: Settings, ask_guard: AskGuard | None = None) -> ServiceActivities:
-    """The real back ends; with ``ask_guard``, destructive steps ask the policy's guard."""
+def build_activities(
+    settings: Settings, ask_guard: AskGuard | None = None, importer: Importer | None = None
+) -> ServiceActivities:
+    """The real back ends; with ``ask_guard``, destructive steps ask the policy's guard; with
+    ``importer``, the worker takes imports (POST /v1/imports)."""
     url = settings.effective_database_url
     # The worker may start before the API: make sure the tables exist (a no-op when they do).
     upgrade(url)
@@ -32,6 +35,7 @@ def build_activities(settings: Settings, ask_guard: AskGuard | None = None) -> S
         refunds=DatabaseRefundGateway(url),
         recorder=DatabaseRecorder(url),
         guard=_guard(settings, ask_guard, url) if ask_guard else None,
+        importer=importer,
     )
 
 

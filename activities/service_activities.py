@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from oferta.effects import (
+    ImportBatch,
+    ImportBatchResult,
     NoticeRequest,
     NoticeResult,
     ProvisioningRequest,
@@ -43,6 +46,10 @@ class Guard(Protocol):
     async def permit(self, request: PermitRequest) -> Permit: ...
 
 
+class Importer(Protocol):
+    async def __call__(self, batch: ImportBatch) -> ImportBatchResult: ...
+
+
 class _GrantAll:
     async def permit(self, request: PermitRequest) -> Permit:
         return Permit(granted=True)
@@ -56,6 +63,7 @@ class ServiceActivities:
         refunds: RefundGateway,
         recorder: TimelineRecorder,
         guard: Guard | None = None,
+        importer: Importer | None = None,
     ) -> None:
         self.notices = notices
         self.provisioner = provisioner
@@ -64,6 +72,7 @@ class ServiceActivities:
         # Without a guard (the time machine, most tests) every destructive step is permitted;
         # the notice safeguard still applies, since it needs nothing but the workflow's state.
         self.guard: Guard = guard or _GrantAll()
+        self.importer = importer
 
     @activity.defn(name="send_notice")
     async def send_notice(self, request: NoticeRequest) -> NoticeResult:
@@ -85,8 +94,15 @@ class ServiceActivities:
     async def request_permit(self, request: PermitRequest) -> Permit:
         return await self.guard.permit(request)
 
+    @activity.defn(name="import_batch")
+    async def import_batch(self, batch: ImportBatch) -> ImportBatchResult:
+        if self.importer is None:
+            raise ApplicationError("this worker takes no imports", type="NoImporter", non_retryable=True)
+        return await self.importer(batch)
+
     def all(self) -> list:
         return [
+            self.import_batch,
             self.send_notice,
             self.provision,
             self.request_refund,

@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from api import errors, metrics
 from api.deps import AppState, Database
-from api.routers import billing, customers, force_majeure, health, holds, inbox, services, twilio
+from api.routers import billing, customers, force_majeure, health, holds, imports, inbox, services, twilio
 from oferta.db.api_keys import ensure_key
 from oferta.db.migrate import upgrade
 from oferta.settings import Settings, get_settings
@@ -78,7 +78,7 @@ def create_app(
     app.state.oferta = state
     errors.install(app)
     # Every router, by name (the order only sets the order of the OpenAPI document).
-    for module in (health, customers, services, billing, force_majeure, holds, twilio, inbox):
+    for module in (health, customers, services, billing, force_majeure, holds, imports, twilio, inbox):
         app.include_router(module.router)
     metrics.install(app)
     return app

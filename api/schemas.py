@@ -414,3 +414,39 @@ class GuardOut(BaseModel):
 class HoldsOut(BaseModel):
     services: list[HeldServiceOut]
     policies: list[GuardOut]
+
+
+# -- imports ------------------------------------------------------------------------------
+
+IMPORT_ROWS_MAX = 1000
+
+
+class ImportIn(Strict):
+    """Services to take over mid-contract: the rows of `oferta import` (README, "Importing")."""
+
+    id: Id | None = Field(default=None, description="Your id for the import; generated when omitted")
+    rows: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=IMPORT_ROWS_MAX,
+        description=f"At most {IMPORT_ROWS_MAX} rows a request; a bigger base in several imports or "
+        "with `oferta import FILE`",
+    )
+
+
+class ImportRefusalOut(BaseModel):
+    line: int = Field(description="The row's position in `rows`, from 1")
+    field: str
+    reason: str
+    service_id: str | None
+
+
+class ImportOut(BaseModel):
+    id: str
+    workflow_id: str
+    status: Literal["running", "done"]
+    total: int
+    done: int
+    imported: int
+    already_there: int
+    refused: int
+    refusals: list[ImportRefusalOut]

@@ -90,3 +90,25 @@ class TimelineRecord(BaseModel):
     paid_until: AwareDatetime | None
     next_deadline: Deadline | None
     debt: Money
+
+
+class ImportBatch(BaseModel):
+    """Rows of an import (POST /v1/imports) for one activity: checked, written, started."""
+
+    import_id: str
+    lines: list[int]
+    rows: list[dict[str, Any]]
+    now: AwareDatetime
+
+
+class ImportRefusal(BaseModel):
+    line: int
+    field: str
+    reason: str
+    service_id: str | None = None
+
+
+class ImportBatchResult(BaseModel):
+    imported: int = 0
+    already: int = 0
+    refusals: list[ImportRefusal] = []

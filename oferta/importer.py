@@ -26,6 +26,7 @@ from temporalio.client import Client
 from oferta.db.models import Customer, Service
 from oferta.db.once import insert_once
 from oferta.db.session import session_scope
+from oferta.effects import ImportBatch, ImportBatchResult, ImportRefusal
 from oferta.policy import load_policy
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
@@ -366,3 +367,17 @@ async def _start_with_backoff(client: Client, item: Prepared, task_queue: str) -
             await asyncio.sleep(delay)  # Temporal pushes back: wait, then try the same start again
             delay *= 2
     raise AssertionError("unreachable")
+
+
+async def import_batch(
+    client: Client, database_url: str, task_queue: str, batch: ImportBatch
+) -> ImportBatchResult:
+    """One batch of an import workflow's rows (the import_batch activity); idempotent like a file."""
+    summary = await import_rows(
+        list(zip(batch.lines, batch.rows, strict=True)), client, database_url, task_queue, now=batch.now
+    )
+    return ImportBatchResult(
+        imported=summary.imported,
+        already=summary.already,
+        refusals=[ImportRefusal(**refusal.__dict__) for refusal in summary.refused],
+    )

@@ -2,6 +2,7 @@
 
 from workflows.force_majeure import ForceMajeureWorkflow
 from workflows.guard import DestructiveStepGuard
+from workflows.imports import ImportWorkflow
 from workflows.service_lifecycle import ServiceLifecycleWorkflow
 from workflows.service_lifecycle_v1 import ServiceLifecycleV1Workflow
 
@@ -12,4 +13,5 @@ WORKFLOWS: list[type] = [
     ServiceLifecycleV1Workflow,
     ForceMajeureWorkflow,
     DestructiveStepGuard,
+    ImportWorkflow,
 ]

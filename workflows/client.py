@@ -41,6 +41,7 @@ from oferta.timeline.safeguards import Permit, PermitRequest
 from oferta.timeline.state import BillingEvent, ServiceSpec, ServiceState, ServiceStatus, ServiceView
 from workflows.force_majeure import EndRequest, ForceMajeureInput, ForceMajeureProgress, ForceMajeureWorkflow
 from workflows.guard import DestructiveStepGuard, GuardInput, GuardStatus, ReleaseRequest
+from workflows.imports import ImportInput, ImportProgress, ImportWorkflow
 from workflows.service_lifecycle import (
     EventReceipt,
     HoldRelease,
@@ -51,6 +52,7 @@ from workflows.service_lifecycle import (
 from workflows.shared import (
     force_majeure_workflow_id,
     guard_workflow_id,
+    import_workflow_id,
     service_search_attributes,
     service_workflow_id,
 )
@@ -123,6 +125,11 @@ class ForceMajeureNotFound(NotFound):
     def __init__(self, force_majeure_id: str) -> None:
         super().__init__(f"no force majeure with id {force_majeure_id!r}")
         self.force_majeure_id = force_majeure_id
+
+
+class ImportNotFound(NotFound):
+    def __init__(self, import_id: str) -> None:
+        super().__init__(f"no import {import_id!r}")
 
 
 class TemporalUnavailable(WorkflowCallError):
@@ -556,3 +563,47 @@ async def held_services(client: Client, policy_id: str | None = None, limit: int
     except RPCError as err:
         raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
     return found
+
+
+# -- imports sent through the API ---------------------------------------------------------
+
+
+async def start_import(client: Client, import_id: str, rows: list[dict], *, task_queue: str) -> None:
+    """Take over ``rows`` in the background (workflows/imports.py); an import id is used once."""
+    try:
+        await client.start_workflow(
+            ImportWorkflow.run,
+            ImportInput(import_id=import_id, rows=rows),
+            id=import_workflow_id(import_id),
+            task_queue=task_queue,
+            id_reuse_policy=ID_REUSE_POLICY,
+            static_summary=f"import {import_id}: {len(rows)} services",
+        )
+    except WorkflowAlreadyStartedError:
+        raise AlreadyStarted(f"import {import_id!r} already exists") from None
+    except RPCError as err:
+        raise TemporalUnavailable(f"Temporal did not accept the import ({err.status.name})") from None
+
+
+async def import_progress(
+    client: Client, import_id: str, *, task_queue: str, timeout: float
+) -> ImportProgress:
+    """How far an import got (a finished one answers with its result)."""
+    handle = client.get_workflow_handle_for(ImportWorkflow.run, import_workflow_id(import_id))
+    try:
+        description = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ImportNotFound(import_id) from None
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+    if description.task_queue != task_queue:
+        raise ImportNotFound(import_id)
+    try:
+        async with asyncio.timeout(timeout):
+            if description.status == WorkflowExecutionStatus.COMPLETED:
+                return await handle.result()
+            return await handle.query(ImportWorkflow.progress)
+    except TimeoutError:
+        raise TemporalUnavailable("no worker answered in time") from None
+    except RPCError as err:
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None

@@ -28,6 +28,10 @@ def force_majeure_workflow_id(force_majeure_id: str) -> str:
     return f"force-majeure-{force_majeure_id}"
 
 
+def import_workflow_id(import_id: str) -> str:
+    return f"import-{import_id}"
+
+
 def guard_workflow_id(policy_id: str, task_queue: str) -> str:
     """The policy's guard (workflows/guard.py): one per policy and deployment (its task queue),
     asked before destructive steps."""

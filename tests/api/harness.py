@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from activities.factory import build_activities
 from api.main import create_app
 from oferta.db.api_keys import create_key
+from oferta.importer import import_batch
 from oferta.settings import Settings
 from tests.fakes.smtp import Inbox, start_smtp
 from tests.fakes.twilio_server import FakeTwilio
@@ -77,7 +78,11 @@ async def worker(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[
         env.client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(settings, partial(ask_guard, env.client, settings.task_queue)).all(),
+        activities=build_activities(
+            settings,
+            partial(ask_guard, env.client, settings.task_queue),
+            partial(import_batch, env.client, settings.effective_database_url, settings.task_queue),
+        ).all(),
     ):
         yield
 

@@ -64,6 +64,8 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | Open] = {
     ("GET", "/v1/holds"): OPS,
     ("POST", "/v1/services/{service_id}/hold/release"): OPS,
     ("POST", "/v1/policies/{policy_id}/holds/release"): OPS,
+    ("POST", "/v1/imports"): OPS,
+    ("GET", "/v1/imports/{import_id}"): OPS,
     ("POST", "/v1/twilio/status"): Open.TWILIO,
     ("GET", "/inbox"): Open.LOOPBACK_OR_OPS,
     ("GET", "/inbox/{name}"): Open.LOOPBACK_OR_OPS,

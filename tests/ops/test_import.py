@@ -155,3 +155,38 @@ async def test_a_file_it_cannot_read_starts_nothing(api, tmp_path) -> None:
     wrong.write_text("x")
     code, _, err = await _oferta_import(api, wrong)
     assert code == 2 and ".csv or .jsonl" in err
+
+
+async def test_an_import_through_the_api_runs_in_its_workflow_with_readable_progress(api, tmp_path) -> None:
+    path, ids = _file(tmp_path, f"{api.settings.task_queue}-api")
+    with path.open(encoding="utf-8") as handle:
+        rows = [{k: v for k, v in row.items() if v} for row in csv.DictReader(handle)]
+    async with api.http("ops") as ops, api.http("billing") as billing:
+        assert (await billing.post("/v1/imports", json={"rows": rows})).status_code == 403
+        too_many = await ops.post("/v1/imports", json={"rows": [rows[0]] * 1001})
+        assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "rows"
+
+        started = await ops.post("/v1/imports", json={"rows": rows})
+        assert started.status_code == 202, started.text
+        first = started.json()
+        assert first["status"] == "running" and first["total"] == 6
+
+        async def finished(import_id: str):
+            body = (await ops.get(f"/v1/imports/{import_id}")).json()
+            return body if body["status"] == "done" else None
+
+        done = await eventually(lambda: finished(first["id"]), timeout=60)
+        assert (done["done"], done["imported"], done["already_there"], done["refused"]) == (6, 3, 0, 3)
+        # Lines are positions in `rows`, from 1.
+        assert {(r["line"], r["field"]) for r in done["refusals"]} == {
+            (4, "policy"),
+            (5, "suspended_at"),
+            (6, "service_id"),
+        }
+        suspended = (await ops.get(f"/v1/services/{ids['suspended']}")).json()
+        assert suspended["state"] == "suspended"
+
+        again = await ops.post("/v1/imports", json={"rows": rows})
+        repeat = await eventually(lambda: finished(again.json()["id"]), timeout=60)
+        assert (repeat["imported"], repeat["already_there"]) == (0, 3)
+        assert (await ops.get("/v1/imports/never-started")).status_code == 404
