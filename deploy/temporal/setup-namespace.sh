@@ -32,4 +32,5 @@ add OfertaNextAction Keyword
 add OfertaNextClause Keyword
 add OfertaNextDeadline Datetime
 add OfertaOverdueMinorUnits Int
+add OfertaHold Keyword
 echo "namespace $ns and search attributes ready"

