@@ -7,7 +7,7 @@ store (e.g. NUL) gets past validation.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -210,6 +210,15 @@ class HoldOut(BaseModel):
     since: AwareDatetime
 
 
+class OverrideOut(BaseModel):
+    kind: str
+    granted_by: str
+    reason: str
+    at: AwareDatetime
+    days: int | None = None
+    until: date | None = None
+
+
 class ServiceOut(BaseModel):
     id: str
     customer_id: str
@@ -229,6 +238,9 @@ class ServiceOut(BaseModel):
     hold: HoldOut | None = Field(
         default=None,
         description="A suspension, deletion or termination the safeguards hold (live view only)",
+    )
+    overrides: list[OverrideOut] = Field(
+        default_factory=list, description="Operations' overrides in force (live view only)"
     )
     live: bool = Field(
         description="True when state and deadline come from the running workflow; "
@@ -300,6 +312,18 @@ class ProviderTerminationIn(Strict):
 
 class BreachTerminationIn(Strict):
     reason: Reason
+
+
+class OverrideIn(Strict):
+    """More for one customer than the contract gives, never less (ops scope). ``days`` for
+    extend_grace, ``until`` (a local date) for no_suspension_before and promise_to_pay,
+    ``invoice_id`` for waive_late_fee."""
+
+    kind: Literal["extend_grace", "no_suspension_before", "waive_late_fee", "promise_to_pay"]
+    reason: Reason
+    days: int | None = Field(default=None, ge=-3650, le=3650)
+    until: date | None = None
+    invoice_id: str | None = Field(default=None, max_length=200)
 
 
 class TariffPurchaseIn(Strict):

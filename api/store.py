@@ -15,6 +15,7 @@ from api.schemas import (
     HoldOut,
     MoneyOut,
     NoticeOut,
+    OverrideOut,
     ServiceOut,
     TimelineEventOut,
 )
@@ -133,6 +134,17 @@ def service_out(row: Service, view: ServiceView | None = None) -> ServiceOut:
             )
             if view.hold
             else None,
+            "overrides": [
+                OverrideOut(
+                    kind=o.terms.kind.value,
+                    granted_by=o.actor,
+                    reason=o.reason,
+                    at=o.at,
+                    days=o.terms.days,
+                    until=o.terms.until,
+                )
+                for o in view.overrides
+            ],
             "live": True,
         }
     )

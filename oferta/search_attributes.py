@@ -19,8 +19,21 @@ OVERDUE_MINOR = SearchAttributeKey.for_int("OfertaOverdueMinorUnits")
 # Set while a destructive step is held by the safeguards: notice_not_delivered, mass_action,
 # billing_feed_silent (`OfertaHold IS NOT NULL` lists them; `oferta holds` does).
 HOLD = SearchAttributeKey.for_keyword("OfertaHold")
+# The kinds of operations' overrides in force (extend_grace, no_suspension_before, …):
+# `OfertaOverrides IS NOT NULL` lists every service running on one.
+OVERRIDES = SearchAttributeKey.for_keyword_list("OfertaOverrides")
 
-ALL = [CUSTOMER_ID, POLICY, SERVICE_STATE, NEXT_ACTION, NEXT_CLAUSE, NEXT_DEADLINE, OVERDUE_MINOR, HOLD]
+ALL = [
+    CUSTOMER_ID,
+    POLICY,
+    SERVICE_STATE,
+    NEXT_ACTION,
+    NEXT_CLAUSE,
+    NEXT_DEADLINE,
+    OVERDUE_MINOR,
+    HOLD,
+    OVERRIDES,
+]
 
 # For `temporal server start-dev --search-attribute NAME=TYPE`.
 CLI_TYPES = {
@@ -32,4 +45,5 @@ CLI_TYPES = {
     NEXT_DEADLINE.name: "Datetime",
     OVERDUE_MINOR.name: "Int",
     HOLD.name: "Keyword",
+    OVERRIDES.name: "KeywordList",
 }

@@ -601,6 +601,7 @@ class ServiceLifecycleWorkflow:
             deadline,
             self._input.clock_shift,
             self._state.hold,
+            [o.terms.kind.value for o in view.overrides],
         )
         if pairs != self._published:
             self._published = pairs

@@ -45,6 +45,7 @@ def service_search_attributes(
     deadline: Deadline | None = None,
     clock_shift: timedelta = timedelta(0),
     hold: Hold | None = None,
+    overrides: list[str] | None = None,
 ) -> list[SearchAttributePair[Any]]:
     """The search attributes operations filter services by: set at start and kept up to date by the
     workflow. ``clock_shift`` is the time machine's offset, taken off the deadline shown."""
@@ -62,6 +63,8 @@ def service_search_attributes(
         ]
     if hold:
         pairs.append(SearchAttributePair(sa.HOLD, hold.kind.value))
+    if overrides:
+        pairs.append(SearchAttributePair(sa.OVERRIDES, sorted(set(overrides))))
     return pairs
 
 
@@ -70,6 +73,7 @@ def search_attribute_updates(pairs: list[SearchAttributePair[Any]]) -> list[Sear
     updates: list[SearchAttributeUpdate[Any]] = [pair.key.value_set(pair.value) for pair in pairs]
     if not any(pair.key in _NEXT for pair in pairs):
         updates += [key.value_unset() for key in _NEXT]
-    if not any(pair.key == sa.HOLD for pair in pairs):
-        updates.append(sa.HOLD.value_unset())
+    for optional in (sa.HOLD, sa.OVERRIDES):
+        if not any(pair.key == optional for pair in pairs):
+            updates.append(optional.value_unset())
     return updates

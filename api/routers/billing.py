@@ -27,6 +27,7 @@ from api.schemas import (
     EventOut,
     ForceMajeureTerminationIn,
     InvoiceIn,
+    OverrideIn,
     PaymentIn,
     PromiseToPayIn,
     ProviderTerminationIn,
@@ -37,7 +38,7 @@ from api.schemas import (
 from api.store import TERMINAL, audit, get_service, invoice_exists, record_input, service_out
 from oferta.timeline.engine import closed_reason
 from oferta.timeline.money import Money
-from oferta.timeline.state import BillingEvent, EventType
+from oferta.timeline.state import BillingEvent, EventType, OverrideKind, OverrideTerms
 from workflows.client import Refused, ServiceClosed, apply_event
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -277,6 +278,26 @@ async def terminate_for_breach(
         EventType.BREACH_TERMINATION,
         lambda event_id: BillingEvent(
             event_id=event_id, type=EventType.BREACH_TERMINATION, reason=body.reason
+        ),
+    )
+
+
+@router.post("/overrides", response_model=EventOut)
+async def grant_override(
+    service_id: ServiceId, body: OverrideIn, writer: OpsWriter
+) -> EventOut | JSONResponse:
+    """Give one customer more than the contract: a longer grace, no suspension before a date, a
+    waived late fee, a promise to pay (ops scope). Never less: shortening a term is refused (409)
+    with its clause. Who (the key's name) and why are kept in the timeline and the audit trail."""
+    terms = OverrideTerms(
+        kind=OverrideKind(body.kind), days=body.days, until=body.until, invoice_id=body.invoice_id
+    )
+    return await _submit(
+        writer,
+        service_id,
+        EventType.OVERRIDE,
+        lambda event_id: BillingEvent(
+            event_id=event_id, type=EventType.OVERRIDE, override=terms, reason=body.reason, actor=writer.actor
         ),
     )
 

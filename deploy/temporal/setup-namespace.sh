@@ -33,4 +33,5 @@ add OfertaNextClause Keyword
 add OfertaNextDeadline Datetime
 add OfertaOverdueMinorUnits Int
 add OfertaHold Keyword
+add OfertaOverrides KeywordList
 echo "namespace $ns and search attributes ready"

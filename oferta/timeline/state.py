@@ -61,6 +61,23 @@ class EventType(StrEnum):
     BREACH_TERMINATION = "breach_termination"  # at once, for a serious breach
     TARIFF_PURCHASE = "tariff_purchase"  # the client buys a Tariff from its balance (Center Pro 6.6)
     FORCE_MAJEURE_TERMINATE = "force_majeure_terminate"  # a party exercises its option (SmartApe 8.5)
+    OVERRIDE = "override"  # operations give one customer more than the contract (engine/overrides.py)
+
+
+class OverrideKind(StrEnum):
+    """What operations may grant one service, always in the customer's favour."""
+
+    EXTEND_GRACE = "extend_grace"  # the deletion (or termination) for this debt comes N days later
+    NO_SUSPENSION_BEFORE = "no_suspension_before"  # not suspended for non-payment before a date
+    WAIVE_LATE_FEE = "waive_late_fee"  # a late fee charged is cancelled
+    PROMISE_TO_PAY = "promise_to_pay"  # neither suspended nor deleted before the promised date passes
+
+
+class OverrideTerms(BaseModel):
+    kind: OverrideKind
+    days: int | None = Field(default=None, ge=-3650, le=3650)  # extend_grace
+    until: date | None = None  # no_suspension_before, promise_to_pay: a local date
+    invoice_id: str | None = Field(default=None, max_length=200)  # waive_late_fee
 
 
 class CancelScope(StrEnum):
@@ -83,6 +100,9 @@ class BillingEvent(BaseModel):
     # promise_to_pay: the date the customer promises to pay by (local date of this instant).
     promised_at: AwareDatetime | None = None
     party: Literal["customer", "provider"] | None = None
+    override: OverrideTerms | None = None
+    # Who brought the input (an operator's API key or CLI user), for overrides.
+    actor: str | None = Field(default=None, max_length=200)
     # When it happened in the billing system (e.g. funds received); applied no
     # earlier than the last step already taken and no later than now.
     occurred_at: AwareDatetime | None = None
@@ -116,6 +136,7 @@ class EntryType(StrEnum):
     # Safeguards (oferta/timeline/safeguards.py): a destructive step held, let go, archived.
     HELD = "held"
     HOLD_LIFTED = "hold_lifted"
+    OVERRIDE_GRANTED = "override_granted"
     ARCHIVED = "archived"
 
 
@@ -207,6 +228,17 @@ class Hold(BaseModel):
     release_reason: str | None = None
 
 
+class Override(BaseModel):
+    """An override in force, with who granted it, why, and the debt it belongs to."""
+
+    terms: OverrideTerms
+    actor: str
+    reason: str
+    at: AwareDatetime
+    # extend_grace: the start of the arrears it was granted for (a later debt gets no extension).
+    arrears_since: AwareDatetime | None = None
+
+
 class ServiceState(BaseModel):
     spec: ServiceSpec
     created_at: AwareDatetime
@@ -247,6 +279,8 @@ class ServiceState(BaseModel):
     notices_delivered: dict[str, AwareDatetime] = Field(default_factory=dict)
     hold: Hold | None = None
     released_steps: list[str] = Field(default_factory=list)
+    # Operations' overrides (engine/overrides.py), most recent last.
+    overrides: list[Override] = Field(default_factory=list)
 
     @classmethod
     def new(cls, spec: ServiceSpec, created_at: datetime) -> ServiceState:
@@ -375,6 +409,7 @@ class ServiceView(BaseModel):
     # What is past its due date (the arrears); ``debt`` also counts invoices not yet due.
     overdue: Money | None = None
     hold: Hold | None = None
+    overrides: list[Override] = Field(default_factory=list)
 
     @property
     def overdue_amount(self) -> Decimal:

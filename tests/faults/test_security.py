@@ -55,6 +55,7 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | Open] = {
     ("POST", "/v1/services/{service_id}/promise-to-pay"): BILLING,
     ("POST", "/v1/services/{service_id}/provider-termination"): OPS,
     ("POST", "/v1/services/{service_id}/breach-termination"): OPS,
+    ("POST", "/v1/services/{service_id}/overrides"): OPS,
     ("POST", "/v1/services/{service_id}/tariff-purchase"): BILLING,
     ("POST", "/v1/services/{service_id}/force-majeure-termination"): EITHER,
     ("POST", "/v1/force-majeure"): OPS,

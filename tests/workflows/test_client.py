@@ -79,7 +79,7 @@ def test_the_builder_unsets_the_next_deadline_and_the_hold_when_there_is_none() 
     pairs = service_search_attributes(_spec(), ServiceStatus.DELETED)
     assert [(p.key, p.value) for p in pairs][2:] == [(sa.SERVICE_STATE, "deleted"), (sa.OVERDUE_MINOR, 0)]
     unset = [u for u in search_attribute_updates(pairs) if u.value is None]
-    assert [u.key for u in unset] == [sa.NEXT_ACTION, sa.NEXT_CLAUSE, sa.NEXT_DEADLINE, sa.HOLD]
+    assert [u.key for u in unset] == [sa.NEXT_ACTION, sa.NEXT_CLAUSE, sa.NEXT_DEADLINE, sa.HOLD, sa.OVERRIDES]
 
 
 async def test_start_applies_and_views_through_the_typed_client(client, task_queue) -> None:

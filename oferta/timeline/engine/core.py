@@ -16,6 +16,7 @@ from oferta.timeline.engine.billing import BillingModel
 from oferta.timeline.engine.effects import ProvisionIntent, RefundIntent, Transition, iso
 from oferta.timeline.engine.exits import Exits
 from oferta.timeline.engine.invoice import InvoiceBilling
+from oferta.timeline.engine.overrides import Overrides
 from oferta.timeline.engine.tariff import TariffPurchaseBilling
 from oferta.timeline.money import Money
 from oferta.timeline.notices import Delivery, NoticeIntent, deliveries_for
@@ -67,6 +68,7 @@ class Contract:
         )
         self.billing: BillingModel = BILLING_MODELS[policy.billing.model](self)
         self.exits = Exits(self)
+        self.overrides = Overrides(self)
         self._deadline_handlers: dict[DeadlineAction, DeadlineHandler] = {
             DeadlineAction.SEND_NOTICE: self._do_send_notice,
             **self.exits.deadline_handlers(),
@@ -78,6 +80,7 @@ class Contract:
             EventType.TARIFF_CHANGE: self._on_tariff_change,
             **self.exits.event_handlers(),
             **self.billing.event_handlers(),
+            **self.overrides.event_handlers(),
         }
 
     # -- contract time (law-terms.md; one module owns the arithmetic: terms.py) --
@@ -122,7 +125,7 @@ class Contract:
     # -- the next deadline -------------------------------------------------
 
     def next_deadline(self, state: ServiceState) -> Deadline | None:
-        candidates = self._candidates(state)
+        candidates = [self.overrides.adjust(state, d) for d in self._candidates(state)]
         return min(candidates, key=lambda d: d.at) if candidates else None
 
     def _candidates(self, state: ServiceState) -> list[Deadline]:
@@ -187,6 +190,8 @@ class Contract:
         elif event.type is EventType.ABUSE_RESOLVED:
             if SuspensionReason.ABUSE not in state.suspension_reasons:
                 return "the service is not suspended for abuse"
+        if event.type is EventType.OVERRIDE:
+            return self.overrides.refusal(state, event, now)
         return self.exits.refusal(state, event, now) or self.billing.refusal(state, event, now)
 
     def on_event(self, state: ServiceState, event: BillingEvent, now: datetime) -> Transition:
@@ -524,6 +529,7 @@ class Contract:
             next_deadline=self.next_deadline(state),
             applied_events=len(state.applied_event_ids),
             hold=state.hold,
+            overrides=self.overrides.in_force(state, at),
         )
 
 
@@ -542,6 +548,8 @@ def describe(view: ServiceView) -> str:
         text = f"HELD ({hold.kind.value.replace('_', ' ')}): {what} waits, {hold.reason}; {text}"
     if view.suspension_reasons:
         text += f" ({', '.join(r.value for r in view.suspension_reasons)})"
+    for override in view.overrides:
+        text += f"; override {override.terms.kind.value.replace('_', ' ')} by {override.actor}"
     deadline = view.next_deadline
     if deadline:
         basis = (
