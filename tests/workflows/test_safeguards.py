@@ -188,6 +188,12 @@ async def _eventually(check, timeout: float = 30.0):
 
 async def _cli(client, task_queue: str, tmp_path, *args: str) -> str:
     """Run the ``oferta`` CLI against the test's Temporal server without blocking the worker."""
+    code, out, err = await _cli_result(client, task_queue, tmp_path, *args)
+    assert code == 0, err
+    return out
+
+
+async def _cli_result(client, task_queue: str, tmp_path, *args: str) -> tuple[int | None, str, str]:
     env = os.environ | {
         "TEMPORAL_ADDRESS": client.service_client.config.target_host,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'oferta.db'}",
@@ -197,8 +203,7 @@ async def _cli(client, task_queue: str, tmp_path, *args: str) -> str:
         sys.executable, "-m", "oferta.cli", *args, env=env, stdout=PIPE, stderr=PIPE
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, err.decode()
-    return out.decode()
+    return process.returncode, out.decode(), err.decode()
 
 
 async def test_the_guard_holds_a_mass_suspension_until_operations_release_it(
@@ -296,3 +301,31 @@ async def test_a_deletion_without_a_delivered_notice_waits_for_the_warning_sent_
     held_at = kinds.index(("held", None))
     assert ("notice", "deletion_warning") in kinds[held_at:]
     assert [k for k, _ in kinds if k != "notice"][-4:] == ["held", "hold_lifted", "archived", "deleted"]
+
+
+async def test_an_operator_grants_a_longer_grace_from_the_cli(dev_env, task_queue, tmp_path) -> None:
+    client = dev_env.client
+    ledger = MemoryLedger()
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=ServiceActivities(ledger, ledger, ledger, ledger).all(),
+    ):
+        spec = _spec()
+        await start_due_in(client, task_queue, POLICY, spec, DeadlineAction.DELETE_DATA, seconds=3600)
+        before = await view(client, spec.service_id, timeout=10)
+        shorter = await _cli_result(
+            client, task_queue, tmp_path, "override", spec.service_id,
+            "--kind", "extend_grace", "--days", "-1", "--reason", "typo",
+        )  # fmt: skip
+        assert shorter[0] == 1 and "never shortened" in shorter[2] and "3.16" in shorter[2]
+        granted = await _cli(
+            client, task_queue, tmp_path, "override", spec.service_id,
+            "--kind", "extend_grace", "--days", "3", "--reason", "bank holiday abroad", "--actor", "ops-eve",
+        )  # fmt: skip
+        assert "override extend grace by cli:ops-eve" in granted
+        after = await view(client, spec.service_id, timeout=10)
+        assert before.next_deadline and after.next_deadline
+        assert after.next_deadline.at - before.next_deadline.at == timedelta(days=3)
+        await service_handle(client, spec.service_id).terminate("test over")
