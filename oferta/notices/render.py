@@ -189,6 +189,7 @@ def _defaults(detail: dict[str, Any]) -> dict[str, Any]:
         "by",
         "balance",
         "needed",
+        "runs_out_at",
         "balance_written_off",
         "due_on",
         "due_at",

@@ -115,6 +115,11 @@ class BillingRules(Strict):
         description="INFORMATIONAL (not enforced): how long the provider may take to credit a"
         " payment. Oferta applies a payment when billing reports it, which is the crediting.",
     )
+    low_balance_warning_before: Term | None = Field(
+        default=None,
+        description="Balance model: the customer is told this long before the balance stops"
+        " covering its services. Operational (a courtesy, not a contract term).",
+    )
     restart_after_suspension: Rule | None = Field(
         default=None,
         description="Blocked time is not billed: a payment that lifts a suspension for non-payment"
@@ -303,6 +308,7 @@ class NoticeTemplate(StrEnum):
     FORCE_MAJEURE_ENDED = "force_majeure_ended"
     TARIFF_CHANGE_ANNOUNCED = "tariff_change_announced"
     LATE_FEE_CHARGED = "late_fee_charged"
+    LOW_BALANCE = "low_balance"
 
 
 class QuietHours(Strict):

@@ -259,6 +259,8 @@ class ServiceState(BaseModel):
     deletion_warned: bool = False
     # Balance model: when the balance stopped covering the services (the 8.6.4 anchor).
     balance_short_since: AwareDatetime | None = None
+    # The moment the balance runs out that the customer was last warned of (low-balance notice).
+    low_balance_warned_for: AwareDatetime | None = None
     # ONELAB 11.11.1: the deletion waits for the date the customer promised to pay by.
     promised_payment_on: date | None = None
     # Tariff purchase: Tariffs bought and not yet started (each starts when the last ends).
@@ -380,6 +382,7 @@ class DeadlineAction(StrEnum):
     END_TRIAL = "end_trial"
     DEBIT_BALANCE = "debit_balance"
     END_TARIFF = "end_tariff"
+    WARN_LOW_BALANCE = "warn_low_balance"
 
 
 class Deadline(BaseModel):

@@ -295,7 +295,19 @@ def test_no_reminder_and_no_warning_before_the_block_or_the_deletion() -> None:
     r = paid_once("3000.00", until="2027-06-01 00:00")
     assert r.types() == ["payment_received", "activated", "balance_debited", "suspended", "deleted"]
     templates = [d.template.value for d in r.result.deliveries]
-    assert templates == ["payment_received", "activated", "suspended", "deleted"]
+    # The one notice beyond what happened is the provider's own low-balance reminder: no clause,
+    # marked operational (the notice says it is not a contract term), three days before the block.
+    assert templates == ["payment_received", "activated", "low_balance", "suspended", "deleted"]
+    (reminder,) = [d for d in r.result.deliveries if d.template.value == "low_balance"]
+    assert reminder.clause is None and reminder.detail["operational"] is True
+    assert r.policy.billing.low_balance_warning_before is not None
+    assert r.policy.billing.low_balance_warning_before.operational
+    # February's debit left 500 KZT, short of March's 2500: the balance runs out at the period's
+    # turn on 1 March 10:05 (the payment's time of day), and the reminder goes on 26 February.
+    assert reminder.detail["runs_out_at"] == "2027-03-01T10:05:00+05:00"
+    assert (
+        reminder.send_at.astimezone(ZoneInfo("Asia/Almaty")).strftime("%Y-%m-%d %H:%M") == "2027-02-26 10:05"
+    )
     assert r.policy.billing.reminders_before_due == [] and r.policy.billing.renewal_invoice_lead is None
     assert r.policy.suspension.deletion_warning_before is None
 

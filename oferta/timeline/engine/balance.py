@@ -14,9 +14,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from oferta.policy.schema import NoticeTemplate
 from oferta.timeline.engine.billing import BillingModel, DeadlineHandler
 from oferta.timeline.engine.effects import Transition
 from oferta.timeline.money import Money
+from oferta.timeline.notices import NoticeIntent
 from oferta.timeline.state import (
     Deadline,
     DeadlineAction,
@@ -24,6 +26,9 @@ from oferta.timeline.state import (
     ServiceState,
     SuspensionReason,
 )
+
+# How far ahead the low-balance notice looks for the period the balance cannot pay.
+_LOOKAHEAD_PERIODS = 120
 
 
 class BalanceBilling(BillingModel):
@@ -46,8 +51,65 @@ class BalanceBilling(BillingModel):
                 action=DeadlineAction.DEBIT_BALANCE,
                 clause=self.policy.billing.model_clause,
                 detail={"period": state.period_index + 1},
+            ),
+            *self._low_balance_warning(state),
+        ]
+
+    # -- the low-balance notice (operational: 4.1.6 leaves watching the balance to the customer) --
+
+    def runs_out_at(self, state: ServiceState) -> datetime | None:
+        """The period boundary whose debit the balance will not cover (prices as announced)."""
+        if state.billing_anchor is None or self._blocked(state):
+            return None
+        balance, index = state.balance.amount, state.period_index + 1
+        for _ in range(_LOOKAHEAD_PERIODS):
+            at = self.contract.boundary(state, index)
+            price = self.contract.price_for(state, at).amount
+            if balance < price:
+                return at
+            balance, index = balance - price, index + 1
+        return None
+
+    def _low_balance_warning(self, state: ServiceState) -> list[Deadline]:
+        term = self.policy.billing.low_balance_warning_before
+        runs_out = self.runs_out_at(state) if term else None
+        if term is None or runs_out is None or state.low_balance_warned_for == runs_out:
+            return []
+        return [
+            Deadline(
+                at=self.contract.before(runs_out, term),
+                action=DeadlineAction.WARN_LOW_BALANCE,
+                clause=None,
+                operational=True,
+                detail={"runs_out_at": runs_out.isoformat()},
             )
         ]
+
+    def _do_warn_low_balance(
+        self, state: ServiceState, deadline: Deadline, now: datetime, out: Transition
+    ) -> None:
+        runs_out = datetime.fromisoformat(deadline.detail["runs_out_at"])
+        state.low_balance_warned_for = runs_out
+        needed = self.contract.price_for(state, runs_out)
+        detail = self.contract.common_detail(state) | {
+            "runs_out_at": runs_out.isoformat(),
+            "balance": str(state.balance.amount),
+            "needed": str(needed.amount),
+            "currency": needed.currency,
+            "operational": True,
+        }
+        # A notice only: the timeline shows it as sent (or not) by its delivery.
+        self.contract.notify(
+            state,
+            now,
+            out,
+            NoticeIntent(
+                template=NoticeTemplate.LOW_BALANCE,
+                key=f"low_balance:{runs_out.isoformat()}",
+                clause=None,
+                detail=detail,
+            ),
+        )
 
     def _deletion_at(self, state: ServiceState) -> datetime | None:
         term = self.policy.suspension.data_deletion_after
@@ -60,6 +122,7 @@ class BalanceBilling(BillingModel):
             DeadlineAction.DEBIT_BALANCE: self._do_debit,
             DeadlineAction.WARN_DELETION: self.do_warn_deletion,
             DeadlineAction.DELETE_DATA: self.do_delete_data,
+            DeadlineAction.WARN_LOW_BALANCE: self._do_warn_low_balance,
         }
 
     def _covers(self, state: ServiceState, at: datetime) -> Money | None:
