@@ -72,7 +72,10 @@ def create_app(
                 await state.client()
             except errors.ApiError:
                 log.warning("starting without Temporal; it is retried on the first request that needs it")
-        yield
+        try:
+            yield
+        finally:
+            await state.db.close()
 
     app = FastAPI(title="Oferta billing API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.oferta = state
