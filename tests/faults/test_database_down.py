@@ -24,16 +24,18 @@ import pytest
 from sqlalchemy import func, select
 
 import api.routers.billing as billing
+import api.routers.services as services_router
 from oferta.db.migrate import upgrade
 from oferta.db.models import IdempotencyRecord
 from oferta.db.session import get_engine, session_scope
-from tests.api.harness import Oferta, eventually, new_service, oferta
+from tests.api.harness import Oferta, eventually, new_customer, new_service, oferta
 from tests.faults.private_pg import PrivatePostgres, private_postgres
 
 SERVICES = 3
 SENDERS = 3  # payments arriving side by side during the outage
 SEND_EVERY = 0.3  # seconds between one sender's payments
 RETRY_EVERY = 0.5  # the test's client retries sooner than Retry-After asks, to measure recovery
+RETRYING = 10  # requests the billing system replays side by side once the database is back
 
 
 @dataclass
@@ -138,9 +140,12 @@ async def _outage(api: Oferta, pg: PrivatePostgres, seconds: float, monkeypatch)
         await asyncio.to_thread(pg.start)
         up_at = time.monotonic()
 
+        replaying = asyncio.Semaphore(RETRYING)
+
         async def until_accepted(payment: Payment) -> None:
             while True:
-                response = await _pay(http, payment)
+                async with replaying:
+                    response = await _pay(http, payment)
                 if response.status_code == 200:
                     assert response.json()["event_id"] == payment.key
                     figures.accepted_after.append(time.monotonic() - up_at)
@@ -152,7 +157,8 @@ async def _outage(api: Oferta, pg: PrivatePostgres, seconds: float, monkeypatch)
                 await asyncio.sleep(RETRY_EVERY)
 
         failed = [p for p in payments if p.answers[-1] == 503]
-        async with asyncio.timeout(120):
+        # Each service's workflow takes its payments one after another: the bound grows with them.
+        async with asyncio.timeout(60 + len(failed)):
             await asyncio.gather(*(until_accepted(p) for p in failed))
 
         # A retry after success replays the answer; it applies nothing again.
@@ -214,5 +220,51 @@ async def test_database_down_payments_get_503_then_apply_exactly_once(dev_env, m
         try:
             async with oferta(dev_env, pg.url, serve=True) as api:
                 await _outage(api, pg, outage, monkeypatch)
+        finally:
+            get_engine(pg.url).dispose()
+
+
+async def test_service_create_cut_short_by_the_outage_is_finished_by_its_retry(dev_env, monkeypatch):
+    # The workflow started, then the database died before the create was on record: the
+    # retry with the same key finishes that service — one service, one workflow, not two.
+    with private_postgres() as pg:
+        await asyncio.to_thread(upgrade, pg.url)
+        try:
+            async with oferta(dev_env, pg.url, serve=True) as api, api.http("billing") as http:
+                customer = await new_customer(http)
+                real_start = services_router.start_service
+
+                async def start_then_database_dies(*args, **kwargs):
+                    handle = await real_start(*args, **kwargs)
+                    monkeypatch.setattr(services_router, "start_service", real_start)
+                    await asyncio.to_thread(pg.stop, "immediate")
+                    return handle
+
+                monkeypatch.setattr(services_router, "start_service", start_then_database_dies)
+                body = {
+                    "customer_id": customer["id"],
+                    "policy": "ps-kz",
+                    "tariff": "Hosting Basic",
+                    "price": "2500",
+                    "currency": "KZT",
+                }
+                create = {"json": body, "headers": {"Idempotency-Key": "create-cut-short"}}
+                _assert_unavailable(await http.post("/v1/services", **create))
+                await asyncio.to_thread(pg.start)
+
+                async def created() -> httpx.Response | None:
+                    response = await http.post("/v1/services", **create)
+                    if response.status_code == 503:
+                        return None
+                    return response
+
+                response = await eventually(created, timeout=30, interval=0.5)
+                assert response.status_code == 201, response.text
+                service = response.json()
+                assert service["live"] is True and service["state"] == "awaiting_payment"
+                listed = (await http.get("/v1/services", params={"customer_id": customer["id"]})).json()
+                assert [s["id"] for s in listed["items"]] == [service["id"]]
+                trail = (await http.get(f"/v1/services/{service['id']}/timeline")).json()["audit"]
+                assert [a["action"] for a in trail].count("service_created") == 1
         finally:
             get_engine(pg.url).dispose()
