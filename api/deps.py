@@ -5,6 +5,7 @@ dependency annotations as objects.)
 """
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api.errors import ApiError, from_workflow
+from api.errors import ApiError, database_down, from_workflow
 from oferta.db.api_keys import KeyInfo, verify_key
 from oferta.db.session import session_scope
 from oferta.settings import Settings
@@ -30,10 +31,19 @@ T = TypeVar("T")
 
 
 class Database:
-    """Runs synchronous SQLAlchemy work in a thread, one transaction per call."""
+    """Runs synchronous SQLAlchemy work in a thread, one transaction per call.
+
+    Work that must happen but found the database down (an idempotency claim to release, an
+    answer to store) is handed to ``later``: it is retried in the background until the
+    database answers again, in the order it was left."""
+
+    RETRY_EVERY = 1.0  # seconds between attempts while the database is down
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._later: list[Callable[[Session], object]] = []
+        self._catching_up = asyncio.Lock()
+        self._retrying: asyncio.Task[None] | None = None
 
     async def run(self, work: Callable[[Session], T]) -> T:
         return await asyncio.to_thread(self._run, work)
@@ -41,6 +51,50 @@ class Database:
     def _run(self, work: Callable[[Session], T]) -> T:
         with session_scope(self.url) as session:
             return work(session)
+
+    def later(self, work: Callable[[Session], object]) -> None:
+        """Run ``work`` (idempotent: it may run twice) once the database answers again."""
+        self._later.append(work)
+        if self._retrying is None or self._retrying.done():
+            self._retrying = asyncio.get_running_loop().create_task(self._retry())
+
+    @property
+    def pending(self) -> int:
+        """How much work waits for the database to come back."""
+        return len(self._later)
+
+    async def catch_up(self) -> None:
+        """Run the work left for later; raises, keeping what is left, while the database is down."""
+        async with self._catching_up:
+            while self._later:
+                work = self._later[0]
+                try:
+                    await self.run(work)
+                except Exception as exc:
+                    if database_down(exc):
+                        raise
+                    # A bug, not an outage: retrying would never end.
+                    log.error("dropped work left for later: %s", type(exc).__name__)
+                self._later.pop(0)
+
+    async def _retry(self) -> None:
+        while self._later:
+            try:
+                await self.catch_up()
+            except Exception:
+                await asyncio.sleep(self.RETRY_EVERY)  # the database is still down
+
+    async def close(self) -> None:
+        """Stop retrying (shutdown). What is left is settled by the stale-claim take-over."""
+        if self._retrying is not None and not self._retrying.done():
+            try:
+                async with asyncio.timeout(self.RETRY_EVERY):
+                    await self.catch_up()
+            except Exception:
+                log.warning("%d database writes left undone at shutdown", len(self._later))
+            self._retrying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retrying
 
 
 @dataclass

@@ -15,9 +15,11 @@ import logging
 import traceback
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflows.client import (
@@ -74,6 +76,32 @@ def unavailable(detail: str) -> ApiError:
     return ApiError(503, "unavailable", detail, headers={"Retry-After": "5"})
 
 
+# What "the database did not answer" looks like: no connection (refused, timed out, dropped
+# mid-transaction, server shutting down or starting up), or no free connection in the pool.
+# Constraint violations and bad SQL are DBAPIErrors too, but bugs: they stay 500s.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+    psycopg.OperationalError,
+)
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is unreachable (worth a retry), not that a query is wrong."""
+    if isinstance(exc, DATABASE_DOWN):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+
+
+def database_unavailable(write: bool = True) -> ApiError:
+    """The answer while the database is down. Nothing of the request was kept (api/idempotency.py
+    sees to that), so a write is retried with the same key."""
+    return unavailable(
+        "the database is unavailable; " + ("retry with the same Idempotency-Key" if write else "retry later")
+    )
+
+
 def from_workflow(err: WorkflowCallError, write: bool = True) -> ApiError:
     """The HTTP answer to a workflow call that did not happen. A 503 is not stored by the
     idempotency layer, so a write says to retry with the same key."""
@@ -122,6 +150,14 @@ async def _workflow_error(request: Request, exc: Exception) -> JSONResponse:
     return from_workflow(exc, write=request.method not in ("GET", "HEAD")).response()
 
 
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    if not database_down(exc):
+        return await _unexpected(request, exc)
+    # The type only: a driver's message may quote SQL parameters.
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return database_unavailable(write=request.method not in ("GET", "HEAD")).response()
+
+
 async def _http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # registered for that type only
     code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
@@ -144,4 +180,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(WorkflowCallError, _workflow_error)
     app.add_exception_handler(StarletteHTTPException, _http)
+    for kind in (*DATABASE_DOWN, sa_exc.DBAPIError):
+        app.add_exception_handler(kind, _database)
     app.add_exception_handler(Exception, _unexpected)

@@ -34,7 +34,8 @@ the same one). The same key with the same request replays the first answer (head
 `Idempotent-Replayed: true`), refusals included; the same key with a different request is
 refused with 409 `idempotency_key_reused`. A duplicate arriving while the first request
 is still running waits for its answer (up to 20 s), else gets 409 `in_progress` and may
-retry. A 503 (no worker answered in time) is not stored: retry with the same key — billing
+retry. A 503 (no worker answered in time, or the database is down; `Retry-After` says when
+to look again) is not stored and leaves nothing half-done: retry with the same key — billing
 inputs use the key as the event id, and the contract applies each event once.
 
 Money is a decimal string (`"2500.00"`) with a currency; times are ISO-8601 with an offset.
@@ -72,7 +73,10 @@ def create_app(
                 await state.client()
             except errors.ApiError:
                 log.warning("starting without Temporal; it is retried on the first request that needs it")
-        yield
+        try:
+            yield
+        finally:
+            await state.db.close()
 
     app = FastAPI(title="Oferta billing API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.oferta = state

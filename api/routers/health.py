@@ -1,4 +1,4 @@
-"""GET /health — no auth: does the database answer, does Temporal answer."""
+"""GET /health — no auth: does the database answer, does Temporal answer (503 when either does not)."""
 
 from __future__ import annotations
 
@@ -41,4 +41,7 @@ async def health(state: State) -> JSONResponse:
     db_ok, temporal_ok = await asyncio.gather(database(), temporal())
     ok = db_ok and temporal_ok
     body = Health(status="ok" if ok else "degraded", database=db_ok, temporal=temporal_ok)
-    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+    if ok:
+        return JSONResponse(body.model_dump())
+    # Like every other 503 of the API: a load balancer or client knows when to look again.
+    return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})

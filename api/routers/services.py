@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from decimal import Decimal
 from typing import Annotated
@@ -12,7 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from api.deps import BillingWriter, Reader, State
-from api.errors import ApiError, conflict, invalid, not_found
+from api.errors import ApiError, conflict, database_down, invalid, not_found
 from api.schemas import ID_PATTERN, ErrorOut, ServiceIn, ServiceList, ServiceOut, TimelineOut
 from api.store import (
     audit,
@@ -38,6 +39,19 @@ router = APIRouter(
 )
 
 ServiceId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+def _same_service(row: Service, customer_id: str, spec: ServiceSpec) -> bool:
+    """Whether ``row`` is the service ``spec`` describes (an earlier attempt of the same create)."""
+    return (
+        row.customer_id == customer_id
+        and row.policy_id == spec.policy_id
+        and row.kind == spec.kind
+        and row.tariff == spec.tariff
+        and row.price == spec.price.amount
+        and row.currency == spec.price.currency
+        and row.period == spec.period
+    )
 
 
 @router.post(
@@ -78,7 +92,17 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut |
 
     async def produce():
         state = writer.state
-        service_id = body.id or f"svc-{uuid.uuid4().hex[:16]}"
+        # Without an id of its own, a service's id comes from the Idempotency-Key: a retry of a
+        # create cut short (the database down after the workflow started) finishes that
+        # service instead of starting a second one.
+        derived = body.id is None and writer.idempotency_key is not None
+        if body.id:
+            service_id = body.id
+        elif writer.idempotency_key is not None:
+            seed = f"{writer.key.id}\n{writer.idempotency_key}".encode()
+            service_id = f"svc-{hashlib.sha256(seed).hexdigest()[:16]}"
+        else:
+            service_id = f"svc-{uuid.uuid4().hex[:16]}"
         consumer = await state.db.run(lambda s: customer_is_consumer(s, body.customer_id))
         if consumer is None:
             raise invalid("customer_id", f"no customer with id {body.customer_id!r}")
@@ -107,15 +131,27 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut |
                 created_at=now,
                 updated_at=now,
             ):
-                raise conflict(f"service {service_id!r} already exists", "exists")
+                existing = session.get_one(Service, service_id)
+                if not (derived and _same_service(existing, body.customer_id, spec)):
+                    raise conflict(f"service {service_id!r} already exists", "exists")
             return session.get_one(Service, service_id)
 
         row = await state.db.run(insert)
         try:
             await start_service(client, policy, spec, task_queue=task_queue(state.settings))
         except BaseException:
-            # Nothing half-written: no service row without its workflow.
-            await state.db.run(lambda s: s.execute(delete(Service).where(Service.id == service_id)))
+            # Nothing half-written: no service row without its workflow. With the database
+            # down, the row goes when it is back — before this request's idempotency claim is
+            # released (the work left for later runs in order), so no retry races the delete.
+            def forget(session: Session) -> None:
+                session.execute(delete(Service).where(Service.id == service_id))
+
+            try:
+                await state.db.run(forget)
+            except Exception as exc:
+                if not database_down(exc):
+                    raise
+                state.db.later(forget)
             raise
         await state.db.run(
             lambda s: audit(

@@ -10,6 +10,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+PG_CONNECT_TIMEOUT = 3  # seconds to open a PostgreSQL connection (libpq's minimum is 2)
+PG_POOL_TIMEOUT = 5.0  # seconds to wait for a free pooled connection
+
 
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL whatever driver the URL names."""
@@ -37,7 +40,18 @@ def get_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # Fail fast when PostgreSQL is down or unreachable: a request then gets a 503 in a few
+    # seconds instead of hanging (psycopg's default waits for ever, the pool's for 30 s).
+    # A ``connect_timeout`` in the URL wins.
+    connect_args = {} if "connect_timeout=" in url else {"connect_timeout": PG_CONNECT_TIMEOUT}
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=PG_POOL_TIMEOUT,
+        connect_args=connect_args,
+    )
 
 
 @cache
