@@ -51,6 +51,16 @@ def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:10]}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Soaks (``@pytest.mark.soak``, minutes long) run only when asked for: ``pytest -m soak``."""
+    if "soak" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="a soak: run it with -m soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # Free Temporal's native objects (servers, clients, workers) while Python is fully
     # alive: dropped during interpreter finalisation they can abort the process (134).

@@ -58,9 +58,16 @@ def mail_server() -> tuple[Inbox, int]:
 
 
 def settings_for(
-    env: WorkflowEnvironment, database_url: str, task_queue: str, twilio_url: str | None = None
+    env: WorkflowEnvironment,
+    database_url: str,
+    task_queue: str,
+    twilio_url: str | None = None,
+    smtp_port: int | None = None,
 ) -> Settings:
-    _, smtp_port = mail_server()
+    """Settings for an Oferta on ``env``; notices go to the shared mail server unless ``smtp_port``
+    names another (the fault tests stop and restart their own)."""
+    if smtp_port is None:
+        _, smtp_port = mail_server()
     return Settings(
         DATABASE_URL=database_url,
         TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
@@ -101,11 +108,13 @@ async def oferta(
     *,
     with_worker: bool = True,
     serve: bool = False,
+    smtp_port: int | None = None,
     **app_options: Any,
 ) -> AsyncIterator[Oferta]:
     """The API in process (or on a real port with ``serve``), with a worker on its own task queue."""
     twilio = await FakeTwilio().start()
-    settings = settings_for(env, database_url, f"oferta-{uuid.uuid4().hex[:10]}", twilio.base_url)
+    queue = f"oferta-{uuid.uuid4().hex[:10]}"
+    settings = settings_for(env, database_url, queue, twilio.base_url, smtp_port)
     app = create_app(settings, temporal_client=env.client, **app_options)
     try:
         async with _maybe_worker(env, settings, with_worker), _running(app, serve) as base_url:
