@@ -62,11 +62,14 @@ SAFEGUARDS_PATCH = "safeguards-before-destructive-steps"
 # While a step is held for want of a delivered notice, the final warning is sent again this often.
 RESEND_WHILE_HELD = timedelta(hours=6)
 
+# A notice is tried for about two hours (5 s doubling to every 10 minutes, 20 tries): a mail
+# server down for an afternoon's maintenance loses nothing; a mailbox that refuses for good
+# (InvalidRecipient) is not tried again, and a step that needs the notice is held instead.
 NOTICE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
-    maximum_attempts=8,
+    maximum_attempts=20,
     non_retryable_error_types=["InvalidRecipient"],
 )
 # Provisioning, refunds and records must happen: retried until they do (a back end
