@@ -333,6 +333,20 @@ async def view(client: Client, service_id: str, timeout: float | None = None) ->
         raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
 
 
+async def service_state(client: Client, service_id: str, timeout: float) -> ServiceState:
+    """The workflow's whole contract state (the ``state`` query): for previews on the engine."""
+    handle = service_handle(client, service_id)
+    try:
+        async with asyncio.timeout(timeout):
+            return await handle.query(ServiceLifecycleWorkflow.state)
+    except TimeoutError:
+        raise TemporalUnavailable("no worker answered in time") from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ServiceNotFound(service_id) from None
+        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+
+
 async def live_view(client: Client, service_id: str, timeout: float) -> ServiceView | None:
     """The view, or None when the workflow cannot answer now (callers show the database mirror)."""
     try:

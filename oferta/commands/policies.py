@@ -21,6 +21,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate = actions.add_parser("validate", help="check policy files against the schema")
     validate.add_argument("files", nargs="*", type=Path, help="files to check (default: all)")
     validate.set_defaults(handler=_validate)
+    diff = actions.add_parser("diff", help="the rules two versions of a policy differ in, with clauses")
+    diff.add_argument("old", help="a policy id or a policy file")
+    diff.add_argument("new", help="a policy id or a policy file")
+    diff.add_argument("--json", action="store_true")
+    diff.set_defaults(handler=_diff)
+    impact = actions.add_parser(
+        "impact", help="what a new version would change for each running service, over the next days"
+    )
+    impact.add_argument("new", type=Path, help="the new version's file (its id names the policy)")
+    impact.add_argument("--days", type=int, default=90)
+    impact.add_argument("--json", action="store_true")
+    impact.set_defaults(handler=_impact)
 
 
 def _term(term) -> str:
@@ -107,3 +119,122 @@ def _validate(args: argparse.Namespace) -> int:
         else:
             print(f"ok      {path} ({policy.id} v{policy.version})")
     return 1 if failed else 0
+
+
+def _policy_arg(text: str):
+    path = Path(text)
+    return load_policy_file(path) if path.suffix in (".yaml", ".yml") or path.is_file() else load_policy(text)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from oferta.policy.diff import describe_value, diff_policies
+
+    try:
+        old, new = _policy_arg(args.old), _policy_arg(args.new)
+    except PolicyError as exc:
+        return _broken(exc)
+    except (KeyError, OSError) as exc:
+        print(str(exc.args[0] if exc.args else exc), file=sys.stderr)
+        return 2
+    changes = diff_policies(old, new)
+    if args.json:
+        print(json.dumps([c.__dict__ for c in changes], ensure_ascii=False, indent=2, default=str))
+        return 0
+    if not changes:
+        print(f"{old.id} and {new.id}: no rule differs")
+        return 0
+    for change in changes:
+        clause = f"§{change.clause}" if change.clause else "—"
+        print(f"{change.path:<45} {clause:<8} {describe_value(change.old)}  →  {describe_value(change.new)}")
+    return 0
+
+
+def _impact(args: argparse.Namespace) -> int:
+    from oferta.temporal import run_async
+
+    try:
+        new = load_policy_file(args.new)
+        old = load_policy(new.id)
+    except PolicyError as exc:
+        return _broken(exc)
+    except (KeyError, OSError) as exc:
+        print(str(exc.args[0] if exc.args else exc), file=sys.stderr)
+        return 2
+    try:
+        report = run_async(_impact_of(old, new, args.days, quiet=args.json))
+    except LookupError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    changed = [r for r in report["services"] if r["differences"]]
+    print(
+        f"{new.id}: {report['checked']} running services over {args.days} days; "
+        f"{len(changed)} would see a change, {report['unreachable']} did not answer"
+    )
+    for row in changed:
+        for d in row["differences"]:
+            was, will = ", ".join(d["old"]) or "—", ", ".join(d["new"]) or "—"
+            print(f"  {row['service_id']:<24} {d['step']:<16} {was}  →  {will}")
+    return 0
+
+
+async def _impact_of(old, new, days: int, quiet: bool) -> dict:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from sqlalchemy import select
+
+    from oferta.db.models import Service
+    from oferta.db.session import session_scope
+    from oferta.settings import get_settings
+    from oferta.temporal import connect
+    from oferta.timeline.engine import Contract
+    from oferta.timeline.impact import compare
+    from workflows.client import WorkflowCallError, service_state
+
+    settings = get_settings()
+    try:
+        client = await connect(settings)
+    except RuntimeError as exc:
+        raise LookupError(f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)") from exc
+
+    def running() -> list[str]:
+        with session_scope(settings.effective_database_url) as session:
+            query = select(Service.id).where(
+                Service.policy_id == new.id, Service.state.not_in(("deleted", "terminated"))
+            )
+            return list(session.scalars(query.order_by(Service.id)))
+
+    service_ids = await asyncio.to_thread(running)
+    now = datetime.now(UTC)
+    until = now + timedelta(days=days)
+    before, after = Contract(old), Contract(new)
+    rows, unreachable = [], 0
+    with Progress(
+        TextColumn("previewing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        disable=quiet,
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task("impact", total=len(service_ids))
+        for service_id in service_ids:
+            try:
+                state = await service_state(client, service_id, timeout=10)
+            except WorkflowCallError:
+                unreachable += 1
+            else:
+                differences = compare(before, after, state, now, until)
+                rows.append({"service_id": service_id, "differences": [d.__dict__ for d in differences]})
+            bar.advance(task)
+    return {
+        "policy": new.id,
+        "days": days,
+        "checked": len(rows),
+        "unreachable": unreachable,
+        "services": rows,
+    }

@@ -61,3 +61,24 @@ def dry_run(
             take(transition, at)
             continue
         return state, result
+
+
+def project(contract: Contract, state: ServiceState, now: datetime, until: datetime) -> list[TimelineEntry]:
+    """What the contract does by itself from ``state`` until ``until`` if nothing else happens
+    (no payment, no input): the steps it would take, on a copy of the state."""
+    state = state.model_copy(deep=True)
+    entries: list[TimelineEntry] = []
+    last_at = now
+    for _ in range(_PROJECTION_STEPS):
+        deadline = contract.next_deadline(state)
+        if deadline is None or deadline.at > until:
+            break
+        last_at = max(deadline.at, last_at)
+        transition = contract.on_deadline(state, deadline, last_at)
+        entries += transition.entries
+        for refund in transition.refunds:
+            entries += contract.refund_paid(state, refund, f"projected-{refund.key}", last_at).entries
+    return entries
+
+
+_PROJECTION_STEPS = 5000
