@@ -1,4 +1,4 @@
-"""oferta policies list|show|validate"""
+"""oferta policies list|show|validate|diff|impact"""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from oferta.policy.loader import PolicyError, load_policies, load_policy, load_policy_file, policy_dir
 
@@ -187,6 +188,7 @@ async def _impact_of(old, new, days: int, quiet: bool) -> dict:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from sqlalchemy import select
+    from temporalio.client import WorkflowExecutionStatus
 
     from oferta.db.models import Service
     from oferta.db.session import session_scope
@@ -194,7 +196,7 @@ async def _impact_of(old, new, days: int, quiet: bool) -> dict:
     from oferta.temporal import connect
     from oferta.timeline.engine import Contract
     from oferta.timeline.impact import compare
-    from workflows.client import WorkflowCallError, service_state
+    from workflows.client import WorkflowCallError, describe, service_state, task_queue
 
     settings = get_settings()
     try:
@@ -210,10 +212,12 @@ async def _impact_of(old, new, days: int, quiet: bool) -> dict:
             return list(session.scalars(query.order_by(Service.id)))
 
     service_ids = await asyncio.to_thread(running)
+    queue = task_queue(settings)
     now = datetime.now(UTC)
     until = now + timedelta(days=days)
     before, after = Contract(old), Contract(new)
-    rows, unreachable = [], 0
+    rows: list[dict[str, Any]] = []
+    unreachable = 0
     with Progress(
         TextColumn("previewing"),
         BarColumn(),
@@ -222,15 +226,27 @@ async def _impact_of(old, new, days: int, quiet: bool) -> dict:
         console=Console(stderr=True),
     ) as bar:
         task = bar.add_task("impact", total=len(service_ids))
-        for service_id in service_ids:
-            try:
-                state = await service_state(client, service_id, timeout=10)
-            except WorkflowCallError:
-                unreachable += 1
-            else:
-                differences = compare(before, after, state, now, until)
-                rows.append({"service_id": service_id, "differences": [d.__dict__ for d in differences]})
-            bar.advance(task)
+        gate = asyncio.Semaphore(20)
+
+        async def one(service_id: str) -> None:
+            nonlocal unreachable
+            async with gate:
+                try:
+                    # Only this deployment's running workflows: another's has no worker to answer.
+                    found = await describe(client, service_id)
+                    if found.status != WorkflowExecutionStatus.RUNNING or found.task_queue != queue:
+                        return
+                    state = await service_state(client, service_id, timeout=10)
+                except WorkflowCallError:
+                    unreachable += 1
+                else:
+                    differences = compare(before, after, state, now, until)
+                    rows.append({"service_id": service_id, "differences": [d.__dict__ for d in differences]})
+                finally:
+                    bar.advance(task)
+
+        await asyncio.gather(*(one(service_id) for service_id in service_ids))
+        rows.sort(key=lambda row: str(row["service_id"]))
     return {
         "policy": new.id,
         "days": days,

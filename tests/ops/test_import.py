@@ -190,3 +190,36 @@ async def test_an_import_through_the_api_runs_in_its_workflow_with_readable_prog
         repeat = await eventually(lambda: finished(again.json()["id"]), timeout=60)
         assert (repeat["imported"], repeat["already_there"]) == (0, 3)
         assert (await ops.get("/v1/imports/never-started")).status_code == 404
+
+
+async def test_the_impact_of_an_amendment_on_the_services_running_now(api, tmp_path) -> None:
+    """`oferta policies impact`: a longer deletion term (3.17) moves only the suspended
+    service's deletion; the paid one (no step due for 10 days) is untouched over the next 8."""
+    path, ids = _file(tmp_path, f"{api.settings.task_queue}-imp")
+    code, _, err = await _oferta_import(api, path, "--json")
+    assert code == 1, err
+    draft = tmp_path / "draft"
+    draft.mkdir()
+    text = (Path(__file__).resolve().parents[2] / "policies" / "ps-kz.yaml").read_text(encoding="utf-8")
+    longer = text.replace(
+        "  data_deletion_after:\n    amount: 7", "  data_deletion_after:\n    amount: 10", 1
+    )
+    assert longer != text
+    (draft / "ps-kz.yaml").write_text(longer, encoding="utf-8")
+    env = os.environ | {
+        "TEMPORAL_ADDRESS": api.temporal.service_client.config.target_host,
+        "DATABASE_URL": api.database_url,
+        "OFERTA_TASK_QUEUE": api.settings.task_queue,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "oferta.cli", "policies", "impact", str(draft / "ps-kz.yaml"),
+        "--days", "8", "--json", env=env, stdout=PIPE, stderr=PIPE,
+    )  # fmt: skip
+    out, err_bytes = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, err_bytes.decode()
+    report = json.loads(out)
+    by_service = {row["service_id"]: row["differences"] for row in report["services"]}
+    assert by_service[ids["paid"]] == []
+    (deleted,) = [d for d in by_service[ids["suspended"]] if d["step"] == "deleted"]
+    old, new = (datetime.fromisoformat(d[0]).date() for d in (deleted["old"], deleted["new"]))
+    assert new - old == timedelta(days=3)
