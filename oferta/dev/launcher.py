@@ -12,11 +12,15 @@ answers. A child that needs more than ``OFERTA_RESTART_LIMIT`` restarts within
 ``OFERTA_RESTART_WINDOW`` seconds cannot stay up: everything stops, exit code 1.
 
 Only the child that died is restarted. When Temporal comes back, the worker and the
-API keep running: their SDK clients reconnect by themselves (gRPC channels retry;
-the worker's pollers retry "unavailable" with their own backoff), and workflow state
-lives in Temporal's database file, so nothing is replayed twice.
-``tests/faults/test_supervisor.py`` kills Temporal and the worker with SIGKILL and
-checks that services answer and payments are applied once afterwards.
+API keep running rather than being restarted too: their SDK clients reconnect by
+themselves (the gRPC channel reconnects; the worker's pollers retry "unavailable"
+with their own backoff), and every workflow's state lives in Temporal's database
+file, so nothing is lost or applied twice. A worker whose SDK gives up for good exits
+(``async with Worker`` raises its fatal error), and then it is restarted here like any
+child. ``tests/faults/test_supervisor.py`` kills Temporal and the worker with SIGKILL
+and checks that the service answers from its workflow and each payment counts once;
+by hand, a worker and an API kept running through a 35 s Temporal outage and served
+again once it was back.
 """
 
 from __future__ import annotations
