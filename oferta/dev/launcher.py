@@ -301,7 +301,8 @@ class Launcher:
             restart = len(child.crashes)
             if restart > settings.restart_limit:
                 raise GiveUp(
-                    f"{child.name} exited {restart} times within {settings.restart_window:g} s "
+                    f"{child.name} exited {restart} time{'s' if restart > 1 else ''} "
+                    f"within {settings.restart_window:g} s "
                     f"(last with {code}); giving up, see {child.log}"
                 )
             delay = backoff(restart)

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 import httpx
 
+from oferta.dev.launcher import backoff, describe_exit
 from tests.ops.test_run import ROOT, _alive, _environment
 
 T = TypeVar("T")
@@ -168,8 +169,11 @@ def test_killed_temporal_and_worker_come_back_and_each_payment_counts_once(tmp_p
 
             received = _eventually(payments, what="three payments on the timeline")
             assert len(received) == 3, received  # each payment once, none replayed by a restart
-        process.send_signal(signal.SIGINT)
+        children = [int(line.split()[1]) for line in (tmp_path / "run.pids").read_text().splitlines()]
+        process.send_signal(signal.SIGTERM)  # stops everything in order, the restarted children too
         assert process.wait(timeout=90) == 0
+    assert not [pid for pid in children if _alive(pid)], "every child stopped"
+    assert not (tmp_path / "run.pids").exists()
 
 
 def test_a_child_that_keeps_dying_stops_everything_with_a_clear_message(tmp_path: Path) -> None:
@@ -179,6 +183,8 @@ def test_a_child_that_keeps_dying_stops_everything_with_a_clear_message(tmp_path
         children = [int(line.split()[1]) for line in (tmp_path / "run.pids").read_text().splitlines()]
         # The mail sink dies and something else takes its port: every restart fails at once.
         with socket.socket() as thief:
+            # Like the sink's own socket, so connections it leaves in TIME_WAIT do not stand in the way.
+            thief.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             os.kill(_pid(tmp_path, "mail"), signal.SIGKILL)
             _eventually(lambda: _bound(thief, int(env["SMTP_PORT"])), what="the mail sink's port")
             thief.listen()
@@ -191,3 +197,8 @@ def test_a_child_that_keeps_dying_stops_everything_with_a_clear_message(tmp_path
     assert output.index("giving up") < output.index("stopped temporal")  # then everything, in order
     assert not [pid for pid in children if _alive(pid)], "everything was stopped"
     assert not (tmp_path / "run.pids").exists()
+
+
+def test_the_backoff_doubles_up_to_its_cap_and_exits_are_told_by_signal() -> None:
+    assert [backoff(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+    assert describe_exit(-9) == "-9 (SIGKILL)" and describe_exit(1) == "1"
