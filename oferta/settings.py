@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     guard_min_steps: int = Field(default=10, ge=1, alias="OFERTA_GUARD_MIN_STEPS")
     # 0 turns the billing-feed heartbeat off.
     guard_feed_silence_hours: int = Field(default=24, ge=0, alias="OFERTA_GUARD_FEED_SILENCE_HOURS")
+    # `oferta run` restarts a child that dies, with backoff; more than this many restarts
+    # of one child within the window (seconds) means it cannot stay up: stop everything.
+    restart_limit: int = Field(default=5, ge=0, alias="OFERTA_RESTART_LIMIT")
+    restart_window: float = Field(default=300.0, gt=0, alias="OFERTA_RESTART_WINDOW")
 
     @property
     def effective_database_url(self) -> str:

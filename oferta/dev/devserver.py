@@ -6,7 +6,6 @@ Its data lives in one SQLite file under the data folder, so services survive a r
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,19 +46,6 @@ def dev_server_command(host: str, port: int, ui_port: int, db_file: Path) -> lis
     for name, kind in search_attributes.CLI_TYPES.items():
         command += ["--search-attribute", f"{name}={kind}"]
     return command
-
-
-def start_dev_server(host: str, port: int, ui_port: int, db_file: Path, log_file: Path) -> subprocess.Popen:
-    db_file.parent.mkdir(parents=True, exist_ok=True)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
-        return subprocess.Popen(
-            dev_server_command(host, port, ui_port, db_file),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
 
 
 async def wait_for_server(address: str, namespace: str, timeout: float = 60.0) -> Client:

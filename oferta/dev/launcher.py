@@ -4,6 +4,23 @@ Starts the Temporal dev server (its data in ``<data_dir>/temporal.db``), registe
 the search attributes, migrates the embedded database, then runs the SMTP sink,
 the worker and the API as child processes; prints where everything is; stops
 everything, in order, on Ctrl-C or SIGTERM.
+
+Once up it supervises: a child that exits is started again on the same data (same
+command, ports, data folder and Temporal database file) after a backoff of 1 s, 2 s,
+4 s … (at most ``BACKOFF_CAP``), and a restarted Temporal is waited for until it
+answers. A child that needs more than ``OFERTA_RESTART_LIMIT`` restarts within
+``OFERTA_RESTART_WINDOW`` seconds cannot stay up: everything stops, exit code 1.
+
+Only the child that died is restarted. When Temporal comes back, the worker and the
+API keep running rather than being restarted too: their SDK clients reconnect by
+themselves (the gRPC channel reconnects; the worker's pollers retry "unavailable"
+with their own backoff), and every workflow's state lives in Temporal's database
+file, so nothing is lost or applied twice. A worker whose SDK gives up for good exits
+(``async with Worker`` raises its fatal error), and then it is restarted here like any
+child. ``tests/faults/test_supervisor.py`` kills Temporal and the worker with SIGKILL
+and checks that the service answers from its workflow and each payment counts once;
+by hand, a worker and an API kept running through a 35 s Temporal outage and served
+again once it was back.
 """
 
 from __future__ import annotations
@@ -16,25 +33,56 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from oferta.db.migrate import upgrade
-from oferta.dev.devserver import register_search_attributes, start_dev_server, wait_for_server
+from oferta.dev.devserver import dev_server_command, register_search_attributes, wait_for_server
 from oferta.settings import PROJECT_ROOT, Settings
+
+# The backoff before restarting a child that exited: 1 s, 2 s, 4 s … at most BACKOFF_CAP.
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 30.0
+# How often the supervisor looks at its children.
+POLL_INTERVAL = 0.2
 
 
 class LaunchError(RuntimeError):
     """Something the user can fix (a port taken, a child that would not start)."""
 
 
+class GiveUp(RuntimeError):
+    """A child kept dying: restarting it again would only hide the fault."""
+
+
 @dataclass
 class Child:
     name: str
+    command: list[str]
     process: subprocess.Popen
     log: Path
+    # When it exited recently (monotonic seconds): restarts within the window count.
+    crashes: deque[float] = field(default_factory=deque)
+
+
+def describe_exit(code: int) -> str:
+    """``-9 (SIGKILL)`` for a signal, the plain code otherwise."""
+    if code < 0:
+        try:
+            return f"{code} ({signal.Signals(-code).name})"
+        except ValueError:
+            pass
+    return str(code)
+
+
+def backoff(restart: int) -> float:
+    """The wait before the n-th restart within the window: doubling from BACKOFF_BASE, capped."""
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (restart - 1))
 
 
 def say(text: str) -> None:
@@ -151,10 +199,9 @@ class Launcher:
         self.children: list[Child] = []
         self.env = dict(os.environ)
 
-    def _spawn(self, name: str, command: list[str]) -> Child:
-        log = self.logs / f"{name}.log"
+    def _popen(self, command: list[str], log: Path) -> subprocess.Popen:
         with log.open("ab") as out:
-            process = subprocess.Popen(
+            return subprocess.Popen(
                 command,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -163,10 +210,30 @@ class Launcher:
                 cwd=PROJECT_ROOT,
                 start_new_session=True,
             )
-        child = Child(name, process, log)
+
+    def _spawn(self, name: str, command: list[str]) -> Child:
+        log = self.logs / f"{name}.log"
+        child = Child(name, command, self._popen(command, log), log)
         self.children.append(child)
         self._write_pids()
         return child
+
+    def _readiness(self, name: str) -> Coroutine[Any, Any, object] | None:
+        """What to wait for before a child counts as up (None: nothing to ask, the worker)."""
+        settings = self.settings
+        if name == "temporal":
+            return wait_for_server(settings.temporal_address, settings.temporal_namespace)
+        if name == "mail":
+            return _listening(self._sink_ports())
+        if name == "api":
+            return self._health(f"http://{settings.api_host}:{settings.api_port}")
+        return None
+
+    def _sink_ports(self) -> list[tuple[str, int]]:
+        ports = [(self.settings.smtp_host, self.settings.smtp_port)]
+        if local_sms(self.settings):
+            ports.append(("127.0.0.1", self.settings.sms_sink_port))
+        return ports
 
     def _write_pids(self) -> None:
         lines = [f"{c.name} {c.process.pid}" for c in self.children]
@@ -184,14 +251,11 @@ class Launcher:
 
         host, port = _split_address(settings.temporal_address)
         say(f"• Temporal dev server on {host}:{port} (data: {self.data_dir / 'temporal.db'}) …")
-        process = start_dev_server(
-            host, port, settings.temporal_ui_port, self.data_dir / "temporal.db", self.logs / "temporal.log"
+        self._spawn(
+            "temporal",
+            dev_server_command(host, port, settings.temporal_ui_port, self.data_dir / "temporal.db"),
         )
-        self.children.append(Child("temporal", process, self.logs / "temporal.log"))
-        self._write_pids()
-        client = await self._until_up(
-            "temporal", wait_for_server(settings.temporal_address, settings.temporal_namespace)
-        )
+        client = await self._until_up("temporal", self._readiness("temporal"))
         added = await register_search_attributes(client, settings.temporal_namespace)
         say(f"• search attributes ready{' (added ' + ', '.join(added) + ')' if added else ''}")
 
@@ -206,17 +270,79 @@ class Launcher:
             self.env["TWILIO_BASE_URL"] = f"http://127.0.0.1:{settings.sms_sink_port}"
         self._spawn("mail", sinks)
         # The worker may send at once: wait until the sinks listen.
-        ports = [(settings.smtp_host, settings.smtp_port)]
-        if local_sms(settings):
-            ports.append(("127.0.0.1", settings.sms_sink_port))
-        await self._until_up("mail", _listening(ports))
+        await self._until_up("mail", self._readiness("mail"))
         self._spawn("worker", [python, str(PROJECT_ROOT / "worker.py")])
         self._spawn("api", [python, "-m", "oferta.cli", "api"])
-        api = f"http://{settings.api_host}:{settings.api_port}"
-        await self._until_up("api", self._health(api))
+        await self._until_up("api", self._readiness("api"))
         return key
 
-    async def _until_up(self, name: str, waiting):
+    async def supervise(self) -> None:
+        """Keep every child running; returns only by raising GiveUp (cancel it to stop)."""
+        tasks = [asyncio.ensure_future(self._keep_running(child)) for child in self.children]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # raises the GiveUp
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _keep_running(self, child: Child) -> None:
+        settings = self.settings
+        while True:
+            while child.process.poll() is None:
+                await asyncio.sleep(POLL_INTERVAL)
+            code = describe_exit(child.process.returncode)
+            now = time.monotonic()
+            child.crashes.append(now)
+            while now - child.crashes[0] > settings.restart_window:
+                child.crashes.popleft()
+            restart = len(child.crashes)
+            if restart > settings.restart_limit:
+                raise GiveUp(
+                    f"{child.name} exited {restart} time{'s' if restart > 1 else ''} "
+                    f"within {settings.restart_window:g} s "
+                    f"(last with {code}); giving up, see {child.log}"
+                )
+            delay = backoff(restart)
+            line = (
+                f"{child.name} exited with {code}; restarting in {delay:g} s "
+                f"(restart {restart} of {settings.restart_limit})"
+            )
+            say(f"• {line}")
+            with child.log.open("a") as log:  # where the child's own lines stop and start again
+                log.write(f"--- oferta run: {line} ---\n")
+            await asyncio.sleep(delay)
+            child.process = self._popen(child.command, child.log)
+            self._write_pids()
+            if await self._came_up(child):
+                say(f"• {child.name} is running again (pid {child.process.pid})")
+
+    async def _came_up(self, child: Child) -> bool:
+        """Wait until a restarted child answers; False if it exited (or hung, then it is killed)."""
+        waiting = self._readiness(child.name)
+        if waiting is None:
+            return True
+        task = asyncio.ensure_future(waiting)
+        try:
+            while not task.done():
+                if child.process.poll() is not None:
+                    return False  # counted as another crash by the caller
+                await asyncio.sleep(POLL_INTERVAL)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if task.exception() is None:
+            return True
+        # Running but never answering is a failure too: end it so the loop counts and retries it.
+        say(f"• {child.name} did not answer after its restart ({task.exception()}); stopping it")
+        child.process.kill()
+        child.process.wait()
+        return False
+
+    async def _until_up(self, name: str, waiting: Coroutine[Any, Any, Any] | None) -> Any:
+        assert waiting is not None
         task = asyncio.ensure_future(waiting)
         while not task.done():
             await asyncio.sleep(0.2)
@@ -306,20 +432,16 @@ async def run(settings: Settings) -> int:
         return 2
     say(banner(settings, key))
     code = 0
-    while not stop.is_set():
-        dead = launcher.exited()
-        if dead:
-            print(
-                f"oferta run: {dead.name} exited (code {dead.process.returncode}); see {dead.log}",
-                file=sys.stderr,
-                flush=True,
-            )
-            code = 1
-            break
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=1.0)
-        except TimeoutError:
-            continue
+    supervising = asyncio.ensure_future(launcher.supervise())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([supervising, stopping], return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if supervising.done():
+        print(f"oferta run: {supervising.exception()}", file=sys.stderr, flush=True)
+        code = 1
+    else:  # Ctrl-C or SIGTERM, maybe while a child waits for its restart
+        supervising.cancel()
+        await asyncio.gather(supervising, return_exceptions=True)
     say("\nstopping …")
     launcher.stop()
     say("stopped.")
