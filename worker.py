@@ -11,15 +11,17 @@ import signal
 from datetime import timedelta
 from functools import partial
 
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.factory import build_activities
+from oferta.db.webhooks import enabled_count
 from oferta.importer import import_batch
 from oferta.observability import configure_logging
 from oferta.settings import Settings, get_settings
 from oferta.temporal import connect, metrics_runtime, run_async
 from workflows import WORKFLOWS
-from workflows.client import ask_guard
+from workflows.client import TemporalUnavailable, ask_guard, wake_webhook_dispatcher
 
 log = logging.getLogger("oferta.worker")
 
@@ -45,8 +47,21 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, metr
         graceful_shutdown_timeout=timedelta(seconds=20),
     ):
         log.info("worker polling task queue %r at %s", settings.task_queue, settings.temporal_address)
+        await ensure_webhook_dispatcher(client, settings)
         await stop.wait()
     log.info("worker stopped")
+
+
+async def ensure_webhook_dispatcher(client: Client, settings: Settings) -> None:
+    """The webhook dispatcher runs while an endpoint is enabled. The API starts it when one is
+    created or enabled; starting it here too brings it back after anything stopped it (it is
+    idempotent: signal-with-start on a fixed id per task queue)."""
+    if not await asyncio.to_thread(enabled_count, settings.effective_database_url):
+        return
+    try:
+        await wake_webhook_dispatcher(client, settings.task_queue, settings.webhooks_poll_seconds)
+    except TemporalUnavailable as err:
+        log.warning("webhook dispatcher not started: %s", err)
 
 
 def main() -> None:

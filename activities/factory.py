@@ -7,6 +7,7 @@ from activities.provisioning import HttpProvisioner, LocalProvisioner
 from activities.recorder import DatabaseRecorder
 from activities.refunds import DatabaseRefundGateway
 from activities.service_activities import Importer, ServiceActivities
+from activities.webhooks import WebhookDeliverer, WebhookOptions
 from oferta.db.migrate import upgrade
 from oferta.db.repo import billing_feed
 from oferta.notices.email import EmailSender
@@ -36,6 +37,7 @@ def build_activities(
         recorder=DatabaseRecorder(url),
         guard=_guard(settings, ask_guard, url) if ask_guard else None,
         importer=importer,
+        webhooks=WebhookDeliverer(url, WebhookOptions.from_settings(settings)),
     )
 
 

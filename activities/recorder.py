@@ -1,7 +1,9 @@
 """The timeline recorder: every step Oferta took, mirrored in the database.
 
 Idempotent by the request's key, enforced by the table's UNIQUE constraint: a retried
-activity writes nothing new. Database work is synchronous SQLAlchemy run in a thread.
+activity writes nothing new. Each new entry is also queued, in the same transaction, for the
+webhook endpoints subscribed to its type (the outbox of oferta/webhooks.py). Database work is
+synchronous SQLAlchemy run in a thread.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from oferta import webhooks
+from oferta.db import webhooks as webhook_tables
 from oferta.db.models import (
     Invoice,
     Payment,
@@ -44,6 +48,7 @@ class DatabaseRecorder:
 
     def _record(self, record: TimelineRecord) -> None:
         with session_scope(self.url) as session:
+            endpoints = webhook_tables.subscriptions(session)
             for i, entry in enumerate(record.entries):
                 inserted = insert_once(
                     session,
@@ -57,6 +62,7 @@ class DatabaseRecorder:
                 )
                 if i == 0 and not inserted:
                     return  # a retry: the first attempt wrote this whole record in one transaction
+                self._enqueue(session, endpoints, record, record.first_sequence + i, entry)
             service = session.get(Service, record.service_id)
             if service is not None:
                 self._mirror(service, record)
@@ -72,6 +78,37 @@ class DatabaseRecorder:
                     clause=entry.clause,
                     detail=entry.detail,
                 )
+
+    @staticmethod
+    def _enqueue(
+        session: Any,
+        endpoints: list[tuple[str, list[str]]],
+        record: TimelineRecord,
+        sequence: int,
+        entry: TimelineEntry,
+    ) -> None:
+        """The webhook outbox (oferta/webhooks.py): one row per subscribed endpoint, in this
+        transaction, so an entry is queued exactly when it is recorded."""
+        if not endpoints:
+            return
+        webhook_tables.enqueue(
+            session,
+            endpoints,
+            event_id=webhooks.event_id(record.service_id, sequence),
+            event_type=entry.type.value,
+            service_id=record.service_id,
+            body=webhooks.body(
+                type=entry.type.value,
+                at=entry.at,
+                service_id=record.service_id,
+                customer_id=record.customer_id,
+                policy_id=record.policy_id,
+                sequence=sequence,
+                clause=entry.clause,
+                detail=entry.detail,
+                state=record.state.value,
+            ),
+        )
 
     @staticmethod
     def _mirror(service: Service, record: TimelineRecord) -> None:

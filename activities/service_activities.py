@@ -22,6 +22,8 @@ from oferta.effects import (
     RefundRequest,
     RefundResult,
     TimelineRecord,
+    WebhookRound,
+    WebhookRoundResult,
 )
 from oferta.timeline.safeguards import Permit, PermitRequest
 
@@ -50,6 +52,10 @@ class Importer(Protocol):
     async def __call__(self, batch: ImportBatch) -> ImportBatchResult: ...
 
 
+class WebhookDeliveries(Protocol):
+    async def deliver_round(self, request: WebhookRound) -> WebhookRoundResult: ...
+
+
 class _GrantAll:
     async def permit(self, request: PermitRequest) -> Permit:
         return Permit(granted=True)
@@ -64,6 +70,7 @@ class ServiceActivities:
         recorder: TimelineRecorder,
         guard: Guard | None = None,
         importer: Importer | None = None,
+        webhooks: WebhookDeliveries | None = None,
     ) -> None:
         self.notices = notices
         self.provisioner = provisioner
@@ -73,6 +80,7 @@ class ServiceActivities:
         # the notice safeguard still applies, since it needs nothing but the workflow's state.
         self.guard: Guard = guard or _GrantAll()
         self.importer = importer
+        self.webhooks = webhooks
 
     @activity.defn(name="send_notice")
     async def send_notice(self, request: NoticeRequest) -> NoticeResult:
@@ -100,8 +108,15 @@ class ServiceActivities:
             raise ApplicationError("this worker takes no imports", type="NoImporter", non_retryable=True)
         return await self.importer(batch)
 
+    @activity.defn(name="deliver_webhooks")
+    async def deliver_webhooks(self, request: WebhookRound) -> WebhookRoundResult:
+        if self.webhooks is None:
+            raise ApplicationError("this worker delivers no webhooks", type="NoWebhooks", non_retryable=True)
+        return await self.webhooks.deliver_round(request)
+
     def all(self) -> list:
         return [
+            self.deliver_webhooks,
             self.import_batch,
             self.send_notice,
             self.provision,

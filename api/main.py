@@ -18,7 +18,18 @@ from temporalio.client import Client
 
 from api import errors, metrics
 from api.deps import AppState, Database
-from api.routers import billing, customers, force_majeure, health, holds, imports, inbox, services, twilio
+from api.routers import (
+    billing,
+    customers,
+    force_majeure,
+    health,
+    holds,
+    imports,
+    inbox,
+    services,
+    twilio,
+    webhooks,
+)
 from oferta.db.api_keys import ensure_key
 from oferta.db.migrate import upgrade
 from oferta.settings import Settings, get_settings
@@ -27,7 +38,8 @@ log = logging.getLogger("oferta.api")
 
 DESCRIPTION = """
 The billing system's way into Oferta. Authenticate with `Authorization: Bearer <API key>`
-(scopes: `billing` — billing inputs and reads; `ops` — reads and force majeure; `admin` — all).
+(scopes: `billing` — billing inputs and reads; `ops` — reads, force majeure, holds, imports and
+webhooks; `admin` — all).
 
 **Exactly once.** Every write accepts an `Idempotency-Key` header (send one; retry with
 the same one). The same key with the same request replays the first answer (header
@@ -82,7 +94,18 @@ def create_app(
     app.state.oferta = state
     errors.install(app)
     # Every router, by name (the order only sets the order of the OpenAPI document).
-    for module in (health, customers, services, billing, force_majeure, holds, imports, twilio, inbox):
+    for module in (
+        health,
+        customers,
+        services,
+        billing,
+        force_majeure,
+        holds,
+        imports,
+        webhooks,
+        twilio,
+        inbox,
+    ):
         app.include_router(module.router)
     metrics.install(app)
     return app

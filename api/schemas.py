@@ -23,8 +23,9 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from oferta import webhooks
 from oferta.timeline.periods import parse_period
-from oferta.timeline.state import CancelScope, ServiceStatus
+from oferta.timeline.state import CancelScope, EntryType, ServiceStatus
 
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -474,3 +475,68 @@ class ImportOut(BaseModel):
     already_there: int
     refused: int
     refusals: list[ImportRefusalOut]
+
+
+# -- webhooks (oferta/webhooks.py) ------------------------------------------------------
+
+
+def _secret(value: str | None) -> str | None:
+    if value is not None:
+        webhooks.secret_key(value)  # ValueError names what is wrong
+    return value
+
+
+class WebhookIn(Strict):
+    """A subscription: timeline entries of these types, posted to ``url`` signed with ``secret``."""
+
+    url: Annotated[str, _line(2000)] = Field(
+        description="Where to POST each event: http(s); loopback and private addresses are refused "
+        "unless OFERTA_WEBHOOKS_ALLOW_PRIVATE=true",
+        examples=["https://billing.example.com/oferta/webhooks"],
+    )
+    event_types: list[EntryType | Literal["*"]] = Field(
+        min_length=1,
+        max_length=len(EntryType) + 1,
+        description="Timeline entry types to receive (payment_received, suspended, deleted, held, …), "
+        'or ["*"] for all',
+        examples=[["payment_received", "suspended", "deleted"]],
+    )
+    secret: Annotated[str | None, AfterValidator(_secret), Field(max_length=200)] = Field(
+        default=None,
+        description="whsec_ and the base64 of 24-64 random bytes; generated (and shown once) when omitted",
+    )
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    event_types: list[str]
+    status: Literal["enabled", "disabled"]
+    disabled_reason: str | None
+    disabled_at: datetime | None
+    created_at: datetime
+    pending: int = Field(description="Events queued and not yet delivered")
+    delivered: int
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(description="The signing secret: shown this once, keep it")
+
+
+class WebhookDeliveryOut(BaseModel):
+    event_id: str = Field(description="The webhook-id header, the same on every attempt")
+    event_type: str
+    service_id: str
+    status: Literal["pending", "delivered"]
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None = Field(description="While pending")
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class WebhookDeliveriesOut(BaseModel):
+    endpoint_id: str
+    deliveries: list[WebhookDeliveryOut]

@@ -112,3 +112,18 @@ class ImportBatchResult(BaseModel):
     imported: int = 0
     already: int = 0
     refusals: list[ImportRefusal] = []
+
+
+class WebhookRound(BaseModel):
+    """One pass of the webhook dispatcher: claim up to ``limit`` due deliveries and post them."""
+
+    limit: int = 100
+
+
+class WebhookRoundResult(BaseModel):
+    claimed: int = 0
+    delivered: int = 0
+    failed: int = 0
+    disabled: int = 0  # endpoints disabled by this round (an event failed for the whole window)
+    enabled_endpoints: int = 0
+    more: bool = False  # the round was full: look again at once

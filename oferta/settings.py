@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     restart_limit: int = Field(default=5, ge=0, alias="OFERTA_RESTART_LIMIT")
     restart_window: float = Field(default=300.0, gt=0, alias="OFERTA_RESTART_WINDOW")
 
+    # Signed outbound webhooks (oferta/webhooks.py): how often the dispatcher looks for due
+    # deliveries, the backoff between attempts (doubling up to the cap), and how long an event
+    # may keep failing before its endpoint is disabled. Tests shorten all of them.
+    webhooks_poll_seconds: float = Field(default=5.0, gt=0, alias="OFERTA_WEBHOOKS_POLL_SECONDS")
+    webhooks_backoff_seconds: float = Field(default=30.0, gt=0, alias="OFERTA_WEBHOOKS_BACKOFF_SECONDS")
+    webhooks_max_backoff_seconds: float = Field(
+        default=3600.0, gt=0, alias="OFERTA_WEBHOOKS_MAX_BACKOFF_SECONDS"
+    )
+    webhooks_give_up_seconds: float = Field(default=86400.0, gt=0, alias="OFERTA_WEBHOOKS_GIVE_UP_SECONDS")
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, alias="OFERTA_WEBHOOKS_TIMEOUT_SECONDS")
+    # Loopback and private-range targets are refused (an API key must not reach the internal
+    # network through Oferta) unless this is set: local development and the tests.
+    webhooks_allow_private: bool = Field(default=False, alias="OFERTA_WEBHOOKS_ALLOW_PRIVATE")
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -5,6 +5,7 @@ from workflows.guard import DestructiveStepGuard
 from workflows.imports import ImportWorkflow
 from workflows.service_lifecycle import ServiceLifecycleWorkflow
 from workflows.service_lifecycle_v1 import ServiceLifecycleV1Workflow
+from workflows.webhooks import WebhookDispatcher
 
 # ServiceLifecycleV1Workflow stays registered while services started before the
 # clause-faithful engine are still open (README: "Versioning").
@@ -14,4 +15,5 @@ WORKFLOWS: list[type] = [
     ForceMajeureWorkflow,
     DestructiveStepGuard,
     ImportWorkflow,
+    WebhookDispatcher,
 ]

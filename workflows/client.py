@@ -55,8 +55,10 @@ from workflows.shared import (
     import_workflow_id,
     service_search_attributes,
     service_workflow_id,
+    webhook_dispatcher_id,
 )
 from workflows.shared import search_attribute_updates as search_attribute_updates  # re-exported
+from workflows.webhooks import DispatcherInput, WebhookDispatcher
 
 ServiceHandle: TypeAlias = WorkflowHandle[ServiceLifecycleWorkflow, ServiceView]
 ForceMajeureHandle: TypeAlias = WorkflowHandle[ForceMajeureWorkflow, ForceMajeureProgress]
@@ -621,3 +623,24 @@ async def import_progress(
         raise TemporalUnavailable("no worker answered in time") from None
     except RPCError as err:
         raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+
+
+# -- webhooks -----------------------------------------------------------------------------
+
+
+async def wake_webhook_dispatcher(client: Client, task_queue: str, poll_seconds: float) -> None:
+    """Start the deployment's webhook dispatcher, or wake the running one (signal-with-start:
+    idempotent, and never lost to a dispatcher that is just ending)."""
+    try:
+        await client.start_workflow(
+            WebhookDispatcher.run,
+            DispatcherInput(poll_seconds=poll_seconds),
+            id=webhook_dispatcher_id(task_queue),
+            task_queue=task_queue,
+            start_signal="wake",
+            static_summary="delivers signed webhooks of services' timelines",
+        )
+    except RPCError as err:
+        raise TemporalUnavailable(
+            f"Temporal did not start the webhook dispatcher ({err.status.name})"
+        ) from None

@@ -77,3 +77,8 @@ def search_attribute_updates(pairs: list[SearchAttributePair[Any]]) -> list[Sear
         if not any(pair.key == optional for pair in pairs):
             updates.append(optional.value_unset())
     return updates
+
+
+def webhook_dispatcher_id(task_queue: str) -> str:
+    """The webhook dispatcher (workflows/webhooks.py): one per deployment (its task queue)."""
+    return f"webhooks-{task_queue}"

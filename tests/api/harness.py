@@ -63,9 +63,11 @@ def settings_for(
     task_queue: str,
     twilio_url: str | None = None,
     smtp_port: int | None = None,
+    **overrides: Any,
 ) -> Settings:
     """Settings for an Oferta on ``env``; notices go to the shared mail server unless ``smtp_port``
-    names another (the fault tests stop and restart their own)."""
+    names another (the fault tests stop and restart their own); ``overrides`` by their environment
+    names (OFERTA_WEBHOOKS_…)."""
     if smtp_port is None:
         _, smtp_port = mail_server()
     return Settings(
@@ -76,6 +78,7 @@ def settings_for(
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=smtp_port,
         TWILIO_BASE_URL=twilio_url,
+        **overrides,
     )
 
 
@@ -109,12 +112,15 @@ async def oferta(
     with_worker: bool = True,
     serve: bool = False,
     smtp_port: int | None = None,
+    settings_overrides: dict[str, Any] | None = None,
     **app_options: Any,
 ) -> AsyncIterator[Oferta]:
     """The API in process (or on a real port with ``serve``), with a worker on its own task queue."""
     twilio = await FakeTwilio().start()
     queue = f"oferta-{uuid.uuid4().hex[:10]}"
-    settings = settings_for(env, database_url, queue, twilio.base_url, smtp_port)
+    settings = settings_for(
+        env, database_url, queue, twilio.base_url, smtp_port, **(settings_overrides or {})
+    )
     app = create_app(settings, temporal_client=env.client, **app_options)
     try:
         async with _maybe_worker(env, settings, with_worker), _running(app, serve) as base_url:

@@ -67,6 +67,13 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | Open] = {
     ("POST", "/v1/policies/{policy_id}/holds/release"): OPS,
     ("POST", "/v1/imports"): OPS,
     ("GET", "/v1/imports/{import_id}"): OPS,
+    # Webhook subscriptions: their secrets and delivery logs are operations' business.
+    ("POST", "/v1/webhooks"): OPS,
+    ("GET", "/v1/webhooks"): OPS,
+    ("GET", "/v1/webhooks/{webhook_id}"): OPS,
+    ("DELETE", "/v1/webhooks/{webhook_id}"): OPS,
+    ("POST", "/v1/webhooks/{webhook_id}/enable"): OPS,
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): OPS,
     ("POST", "/v1/twilio/status"): Open.TWILIO,
     ("GET", "/inbox"): Open.LOOPBACK_OR_OPS,
     ("GET", "/inbox/{name}"): Open.LOOPBACK_OR_OPS,
