@@ -59,7 +59,9 @@ async def ensure_webhook_dispatcher(client: Client, settings: Settings) -> None:
     if not await asyncio.to_thread(enabled_count, settings.effective_database_url):
         return
     try:
-        await wake_webhook_dispatcher(client, settings.task_queue, settings.webhooks_poll_seconds)
+        await wake_webhook_dispatcher(
+            client, settings.task_queue, settings.webhooks_poll_seconds, settings.webhooks_wait_seconds
+        )
     except TemporalUnavailable as err:
         log.warning("webhook dispatcher not started: %s", err)
 

@@ -18,6 +18,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
+from temporalio import activity
 
 from oferta import webhooks
 from oferta.db import webhooks as tables
@@ -57,9 +58,19 @@ class WebhookDeliverer:
         self.options = options
 
     async def deliver_round(self, request: WebhookRound) -> WebhookRoundResult:
-        claims = await asyncio.to_thread(
-            tables.claim_due, self.url, utcnow(), request.limit, PER_ENDPOINT, LEASE
-        )
+        """Post what is due; while nothing is, poll the database (heartbeating) until the wait
+        is over. Waiting here rather than in workflow timers keeps the latency to one poll and
+        the dispatcher's history to a few events per wait (see workflows/webhooks.py)."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + request.wait_seconds
+        while True:
+            claims = await asyncio.to_thread(
+                tables.claim_due, self.url, utcnow(), request.limit, PER_ENDPOINT, LEASE
+            )
+            if claims or loop.time() >= until:
+                break
+            activity.heartbeat()
+            await asyncio.sleep(min(request.poll_seconds, max(0.0, until - loop.time())))
         result = WebhookRoundResult(claimed=len(claims), more=len(claims) >= request.limit)
         by_endpoint: dict[str, list[tables.Claim]] = defaultdict(list)
         for claim in claims:
@@ -75,24 +86,25 @@ class WebhookDeliverer:
         return result
 
     async def _serve(self, http: httpx.AsyncClient, claims: list[tables.Claim]) -> tuple[int, int, int]:
-        """One endpoint's rows in order; stops at its first failure (the rest are released)."""
+        """One endpoint's rows in order; stops at its first failure (the rest wait with it)."""
         delivered = 0
         for i, claim in enumerate(claims):
             outcome = await self._post(http, claim)
             now = utcnow()
-            gave_up = await asyncio.to_thread(
+            settled = await asyncio.to_thread(
                 tables.settle, self.url, claim, outcome, now, self.options.retry
             )
+            activity.heartbeat()
             if outcome.delivered:
                 delivered += 1
                 continue
             log.warning(
                 "webhook %s to endpoint %s failed: %s", claim.event_id, claim.endpoint_id, outcome.error
             )
-            if gave_up:
+            if settled.gave_up:
                 log.error("webhook endpoint %s disabled: failing for the whole window", claim.endpoint_id)
-            await asyncio.to_thread(tables.release, self.url, claims[i + 1 :], now)
-            return delivered, 1, int(gave_up)
+            await asyncio.to_thread(tables.release, self.url, claims[i + 1 :], settled.retry_at or now)
+            return delivered, 1, int(settled.gave_up)
         return delivered, 0, 0
 
     async def _post(self, http: httpx.AsyncClient, claim: tables.Claim) -> tables.Outcome:

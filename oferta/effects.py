@@ -115,9 +115,12 @@ class ImportBatchResult(BaseModel):
 
 
 class WebhookRound(BaseModel):
-    """One pass of the webhook dispatcher: claim up to ``limit`` due deliveries and post them."""
+    """One round of the webhook dispatcher: claim up to ``limit`` due deliveries and post them;
+    while none is due, look again every ``poll_seconds`` for up to ``wait_seconds``."""
 
     limit: int = 100
+    poll_seconds: float = 5.0
+    wait_seconds: float = 60.0
 
 
 class WebhookRoundResult(BaseModel):

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     # deliveries, the backoff between attempts (doubling up to the cap), and how long an event
     # may keep failing before its endpoint is disabled. Tests shorten all of them.
     webhooks_poll_seconds: float = Field(default=5.0, gt=0, alias="OFERTA_WEBHOOKS_POLL_SECONDS")
+    # How long one dispatcher activity keeps polling while nothing is due (a few history events).
+    webhooks_wait_seconds: float = Field(default=60.0, gt=0, alias="OFERTA_WEBHOOKS_WAIT_SECONDS")
     webhooks_backoff_seconds: float = Field(default=30.0, gt=0, alias="OFERTA_WEBHOOKS_BACKOFF_SECONDS")
     webhooks_max_backoff_seconds: float = Field(
         default=3600.0, gt=0, alias="OFERTA_WEBHOOKS_MAX_BACKOFF_SECONDS"

@@ -628,13 +628,15 @@ async def import_progress(
 # -- webhooks -----------------------------------------------------------------------------
 
 
-async def wake_webhook_dispatcher(client: Client, task_queue: str, poll_seconds: float) -> None:
+async def wake_webhook_dispatcher(
+    client: Client, task_queue: str, poll_seconds: float, wait_seconds: float
+) -> None:
     """Start the deployment's webhook dispatcher, or wake the running one (signal-with-start:
     idempotent, and never lost to a dispatcher that is just ending)."""
     try:
         await client.start_workflow(
             WebhookDispatcher.run,
-            DispatcherInput(poll_seconds=poll_seconds),
+            DispatcherInput(poll_seconds=poll_seconds, wait_seconds=wait_seconds),
             id=webhook_dispatcher_id(task_queue),
             task_queue=task_queue,
             start_signal="wake",

@@ -85,7 +85,10 @@ async def _wake_dispatcher(state: AppState) -> None:
     try:
         client = await state.client()
         await wake_webhook_dispatcher(
-            client, task_queue(state.settings), state.settings.webhooks_poll_seconds
+            client,
+            task_queue(state.settings),
+            state.settings.webhooks_poll_seconds,
+            state.settings.webhooks_wait_seconds,
         )
     except (ApiError, WorkflowCallError) as err:
         log.warning("webhook dispatcher not started now: %s", err)

@@ -132,12 +132,18 @@ class Retry:
     give_up: float
 
 
-def settle(url: str, claim: Claim, outcome: Outcome, now: datetime, retry: Retry) -> bool:
-    """Write down one attempt. Returns True when it disabled the endpoint (gave up)."""
+@dataclass(frozen=True)
+class Settled:
+    gave_up: bool = False  # this attempt disabled the endpoint
+    retry_at: datetime | None = None  # when a failed event is due again
+
+
+def settle(url: str, claim: Claim, outcome: Outcome, now: datetime, retry: Retry) -> Settled:
+    """Write down one attempt: delivered, or due again after the backoff, or given up."""
     with session_scope(url) as session:
         row = session.get(WebhookDelivery, claim.delivery_id)
         if row is None:
-            return False  # the endpoint was deleted meanwhile
+            return Settled()  # the endpoint was deleted meanwhile
         row.attempts += 1
         row.last_attempt_at = now
         row.last_status_code = outcome.status_code
@@ -146,7 +152,7 @@ def settle(url: str, claim: Claim, outcome: Outcome, now: datetime, retry: Retry
             row.delivered_at = now
             row.last_error = None
             row.failing_since = None
-            return False
+            return Settled()
         row.last_error = (outcome.error or "")[:1000]
         since = utc(row.failing_since) or now
         row.failing_since = since
@@ -156,30 +162,31 @@ def settle(url: str, claim: Claim, outcome: Outcome, now: datetime, retry: Retry
             # (with every later one) and goes out once operations enable the endpoint again.
             row.next_attempt_at = now
             endpoint = session.get(WebhookEndpoint, claim.endpoint_id)
-            if endpoint is not None and endpoint.status == ENABLED:
-                endpoint.status = DISABLED
-                endpoint.disabled_at = now
-                endpoint.disabled_reason = (
-                    f"event {claim.event_id} failed for {_duration(retry.give_up)} "
-                    f"({row.attempts} attempts); last error: {row.last_error}"
-                )[:1000]
-                return True
-            return False
+            if endpoint is None or endpoint.status != ENABLED:
+                return Settled(retry_at=now)
+            endpoint.status = DISABLED
+            endpoint.disabled_at = now
+            endpoint.disabled_reason = (
+                f"event {claim.event_id} failed for {_duration(retry.give_up)} "
+                f"({row.attempts} attempts); last error: {row.last_error}"
+            )[:1000]
+            return Settled(gave_up=True, retry_at=now)
         delay = timedelta(seconds=webhooks.backoff(row.attempts, retry.first, retry.cap))
         # The last attempt falls at the end of the window, not after it.
         row.next_attempt_at = min(now + delay, give_up_at)
-        return False
+        return Settled(retry_at=row.next_attempt_at)
 
 
-def release(url: str, claims: list[Claim], now: datetime) -> None:
-    """Claimed rows not attempted this round (their endpoint just failed): due again now."""
+def release(url: str, claims: list[Claim], due: datetime) -> None:
+    """Claimed rows not attempted this round because their endpoint just failed: due when the
+    failed event is, so a failing endpoint is tried once per backoff, not once per row."""
     if not claims:
         return
     with session_scope(url) as session:
         session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id.in_([c.delivery_id for c in claims]), WebhookDelivery.status == PENDING)
-            .values(next_attempt_at=now)
+            .values(next_attempt_at=due)
         )
 
 

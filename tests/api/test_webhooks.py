@@ -38,10 +38,11 @@ except ImportError:  # pragma: no cover - our own check below still runs
 
 FAST = {
     "OFERTA_WEBHOOKS_ALLOW_PRIVATE": True,
-    "OFERTA_WEBHOOKS_POLL_SECONDS": 0.25,
+    "OFERTA_WEBHOOKS_POLL_SECONDS": 0.2,
+    "OFERTA_WEBHOOKS_WAIT_SECONDS": 3,
     "OFERTA_WEBHOOKS_BACKOFF_SECONDS": 0.2,
     "OFERTA_WEBHOOKS_MAX_BACKOFF_SECONDS": 0.5,
-    "OFERTA_WEBHOOKS_GIVE_UP_SECONDS": 5,
+    "OFERTA_WEBHOOKS_GIVE_UP_SECONDS": 4,
     "OFERTA_WEBHOOKS_TIMEOUT_SECONDS": 2,
 }
 
@@ -178,7 +179,7 @@ async def deliveries(http: httpx.AsyncClient, endpoint_id: str) -> list[dict[str
 
 
 async def quiet_for(seconds: float) -> None:
-    """Long enough for several dispatcher rounds (FAST polls every 0.25 s) to have run."""
+    """Long enough for several dispatcher polls (FAST polls every 0.2 s) to have run."""
     await asyncio.sleep(seconds)
 
 
@@ -266,8 +267,8 @@ async def test_an_endpoint_failing_past_the_window_is_disabled_then_enabled_by_o
             shown = (await http.get(f"/v1/webhooks/{endpoint['id']}")).json()
             return shown if shown["status"] == "disabled" else None
 
-        shown = await eventually(disabled, timeout=20)  # the window is 5 s here (24 h by default)
-        assert "failed for 5 s" in shown["disabled_reason"] and "HTTP 503" in shown["disabled_reason"]
+        shown = await eventually(disabled, timeout=20)  # the window is 4 s here (24 h by default)
+        assert "failed for 4 s" in shown["disabled_reason"] and "HTTP 503" in shown["disabled_reason"]
         log = [d for d in await deliveries(http, endpoint["id"]) if d["service_id"] == sid]
         assert log and all(d["status"] == "pending" for d in log)
         assert max(d["attempts"] for d in log) >= 3 and {d["last_status_code"] for d in log} <= {503, None}
