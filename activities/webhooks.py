@@ -121,7 +121,7 @@ class WebhookDeliverer:
         }
         try:
             response = await http.post(claim.url, content=claim.body.encode(), headers=headers)
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # any way the POST did not happen is a failed attempt (InvalidURL too)
             return tables.Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500])
         if 200 <= response.status_code < 300:
             return tables.Outcome(True, response.status_code, None)
@@ -138,7 +138,7 @@ class WebhookDeliverer:
         host = urlsplit(url).hostname or ""
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-        except OSError:
+        except (OSError, UnicodeError, ValueError):
             return None  # unresolvable: the POST fails and is retried like any other failure
         for info in infos:
             problem = webhooks.address_problem(str(info[4][0]))

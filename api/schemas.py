@@ -480,9 +480,8 @@ class ImportOut(BaseModel):
 # -- webhooks (oferta/webhooks.py) ------------------------------------------------------
 
 
-def _secret(value: str | None) -> str | None:
-    if value is not None:
-        webhooks.secret_key(value)  # ValueError names what is wrong
+def _secret(value: str) -> str:
+    webhooks.secret_key(value)  # ValueError names what is wrong
     return value
 
 
@@ -501,7 +500,7 @@ class WebhookIn(Strict):
         'or ["*"] for all',
         examples=[["payment_received", "suspended", "deleted"]],
     )
-    secret: Annotated[str | None, AfterValidator(_secret), Field(max_length=200)] = Field(
+    secret: Annotated[str, StringConstraints(max_length=200), AfterValidator(_secret)] | None = Field(
         default=None,
         description="whsec_ and the base64 of 24-64 random bytes; generated (and shown once) when omitted",
     )
