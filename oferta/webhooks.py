@@ -16,8 +16,10 @@ Design (why an outbox and one dispatcher workflow)
   claims due rows (a lease on ``next_attempt_at``, so two dispatchers on one database never
   post the same row at once), posts them with httpx, and marks each delivered or due again
   after a backoff (30 s doubling to 1 h) while it fails; an event failing for 24 h disables its
-  endpoint (status and reason), and operations enable it again through the API. Between polls
-  the workflow sleeps a short, configurable time, and it continues as new to keep its history
+  endpoint (status and reason), and operations enable it again through the API. While nothing
+  is due the activity polls the database every few seconds (configurable) for up to a minute,
+  heartbeating, instead of a workflow timer per poll (ten history events each, and the dev
+  server's timers tick by the second); the workflow continues as new to keep its history
   bounded. An activity per delivery started from the service workflow would have needed a
   change to that workflow's commands, and a retry schedule of 24 h inside every service's
   history; the outbox keeps both out of it.

@@ -30,6 +30,8 @@ from oferta.effects import TimelineRecord
 from oferta.timeline.money import Money
 from oferta.timeline.state import EntryType, ServiceStatus, TimelineEntry
 from tests.api.harness import Oferta, eventually, new_service, oferta
+from worker import ensure_webhook_dispatcher
+from workflows.shared import webhook_dispatcher_id
 
 try:  # the reference implementation, when the local index has it (a second opinion)
     from standardwebhooks.webhooks import Webhook as ReferenceVerifier
@@ -39,7 +41,7 @@ except ImportError:  # pragma: no cover - our own check below still runs
 FAST = {
     "OFERTA_WEBHOOKS_ALLOW_PRIVATE": True,
     "OFERTA_WEBHOOKS_POLL_SECONDS": 0.2,
-    "OFERTA_WEBHOOKS_WAIT_SECONDS": 3,
+    "OFERTA_WEBHOOKS_WAIT_SECONDS": 1.5,
     "OFERTA_WEBHOOKS_BACKOFF_SECONDS": 0.2,
     "OFERTA_WEBHOOKS_MAX_BACKOFF_SECONDS": 0.5,
     "OFERTA_WEBHOOKS_GIVE_UP_SECONDS": 4,
@@ -203,7 +205,7 @@ async def test_each_subscriber_gets_its_types_signed_and_once(hooks: Oferta, rec
         await asyncio.gather(recorder.record(twice), recorder.record(twice))
         await recorder.record(twice)
         await eventually(lambda: _true(everything.of(twice.service_id)), timeout=10)
-        await quiet_for(1.5)
+        await quiet_for(1.0)
 
         assert everything.bad == [] and only_suspended.bad == []
         ids = Counter(i for i, _ in everything.events)
@@ -277,7 +279,7 @@ async def test_an_endpoint_failing_past_the_window_is_disabled_then_enabled_by_o
         async with hooks.http("billing") as billing:
             assert (await billing.delete(f"/v1/services/{sid}/abuse")).status_code == 200
         asked = receiver.requests
-        await quiet_for(1.0)
+        await quiet_for(0.8)
         assert receiver.requests == asked
 
         receiver.answer = 200
@@ -313,6 +315,32 @@ async def test_subscriptions_are_listed_read_and_deleted(hooks: Oferta, receiver
         assert (await http.post(f"/v1/webhooks/{endpoint['id']}/enable")).status_code == 404
 
 
+async def test_the_dispatcher_ends_with_no_endpoint_and_starts_again(
+    hooks: Oferta, receivers: list[Receiver]
+):
+    dispatcher = hooks.temporal.get_workflow_handle(webhook_dispatcher_id(hooks.settings.task_queue))
+
+    async def status() -> str:
+        return (await dispatcher.describe()).status.name
+
+    async with hooks.http("ops") as http:
+        await subscribe(http, receivers, ["deleted"])  # the dispatcher runs
+        assert await status() == "RUNNING"
+        for endpoint in (await http.get("/v1/webhooks")).json():
+            await http.delete(f"/v1/webhooks/{endpoint['id']}")
+        # Nothing enabled: no poller is left running (its current wait ends, then the workflow).
+        await eventually(lambda: _completed(status), timeout=15)
+        receiver, _ = await subscribe(http, receivers, ["suspended"])  # started again
+        assert await status() == "RUNNING"
+        # Stopped by hand (say, terminated from the UI): the worker's start-up brings it back.
+        await dispatcher.terminate("test: stopped by hand")
+        await ensure_webhook_dispatcher(hooks.temporal, hooks.settings)
+        assert await status() == "RUNNING"
+        sid = await suspended_service(hooks)
+        await eventually(lambda: _true(receiver.of(sid)), timeout=10)
+        assert receiver.bad == []
+
+
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
@@ -346,6 +374,10 @@ async def test_billing_keys_may_not_subscribe(api: Oferta):
 
 async def _true(value: Any) -> Any:
     return value
+
+
+async def _completed(status) -> bool:
+    return await status() == "COMPLETED"
 
 
 def _record(service_id: str) -> TimelineRecord:
