@@ -13,7 +13,8 @@ come out as the domain errors below; api/errors.py turns them into HTTP answers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TypeAlias, cast
 
@@ -321,32 +322,34 @@ async def _closed_or_missing(handle: ServiceHandle, service_id: str, what: str) 
     return TemporalUnavailable("the service's workflow did not take the input")
 
 
-async def view(client: Client, service_id: str, timeout: float | None = None) -> ServiceView:
-    """The workflow's own view (the ``view`` query); a closed workflow answers too."""
-    handle = service_handle(client, service_id)
+@asynccontextmanager
+async def _answered(timeout: float | None, not_found: WorkflowCallError | None = None) -> AsyncIterator[None]:
+    """One call into a workflow within ``timeout`` seconds, its failures in the domain's words:
+    no answer in time or from the server is TemporalUnavailable, an unknown workflow is
+    ``not_found`` (when given)."""
     try:
         async with asyncio.timeout(timeout):
-            return await handle.query(ServiceLifecycleWorkflow.view)
+            yield
     except TimeoutError:
         raise TemporalUnavailable("no worker answered in time") from None
     except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise ServiceNotFound(service_id) from None
+        if not_found is not None and err.status == RPCStatusCode.NOT_FOUND:
+            raise not_found from None
         raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+
+
+async def view(client: Client, service_id: str, timeout: float | None = None) -> ServiceView:
+    """The workflow's own view (the ``view`` query); a closed workflow answers too."""
+    async with _answered(timeout, ServiceNotFound(service_id)):
+        return await service_handle(client, service_id).query(ServiceLifecycleWorkflow.view)
+    raise AssertionError("unreachable")  # mypy: the context manager re-raises every failure
 
 
 async def service_state(client: Client, service_id: str, timeout: float) -> ServiceState:
     """The workflow's whole contract state (the ``state`` query): for previews on the engine."""
-    handle = service_handle(client, service_id)
-    try:
-        async with asyncio.timeout(timeout):
-            return await handle.query(ServiceLifecycleWorkflow.state)
-    except TimeoutError:
-        raise TemporalUnavailable("no worker answered in time") from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise ServiceNotFound(service_id) from None
-        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+    async with _answered(timeout, ServiceNotFound(service_id)):
+        return await service_handle(client, service_id).query(ServiceLifecycleWorkflow.state)
+    raise AssertionError("unreachable")
 
 
 async def live_view(client: Client, service_id: str, timeout: float) -> ServiceView | None:
@@ -491,14 +494,11 @@ async def ask_guard(client: Client, task_queue: str, request: PermitRequest) -> 
 async def guard_status(client: Client, task_queue: str, policy_id: str, timeout: float) -> GuardStatus | None:
     """The guard's state, or None when the policy's services never asked it anything."""
     try:
-        async with asyncio.timeout(timeout):
+        async with _answered(timeout, NotFound(policy_id)):
             return await guard_handle(client, task_queue, policy_id).query(DestructiveStepGuard.status)
-    except TimeoutError:
-        raise TemporalUnavailable("no worker answered in time") from None
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+    except NotFound:
+        return None
+    raise AssertionError("unreachable")
 
 
 async def release_policy_holds(
