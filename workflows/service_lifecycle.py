@@ -8,6 +8,7 @@ effects through activities, and continues as new at each billing period.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +60,15 @@ WORKFLOW_NAME = "ServiceContract"
 # Safeguards: a non-payment step asks the policy's guard first and may be held; a deletion
 # archives first (README "Reliability").
 SAFEGUARDS_PATCH = "safeguards-before-destructive-steps"
+# Fewer round trips to the server (bench/RESULTS.md): timeline records are local activities, run in
+# the worker's own workflow task, and a step's entries are written once, together with the outcome
+# of the notices it sent (started together; the mirror waits for them, the contract does not).
+# A run with this patch has the safeguards too, so it never asks for SAFEGUARDS_PATCH: each patch
+# asked costs a marker and a search-attribute upsert in every run, and a steady billing period is
+# one run. Asked in this order (this one first), so older runs keep their SAFEGUARDS_PATCH marker
+# and path. Its end: deprecate_patch once visibility shows no open run without it
+# (TemporalChangeVersion), then remove it and SAFEGUARDS_PATCH together.
+ROUND_TRIPS_PATCH = "local-records-one-write-per-step"
 # While a step is held for want of a delivered notice, the final warning is sent again this often.
 RESEND_WHILE_HELD = timedelta(hours=6)
 
@@ -135,6 +145,10 @@ class ServiceLifecycleWorkflow:
         # Set by whatever may clear a hold: a delivered notice, a release, the guard's word.
         self._hold_changed = False
         self._policy_release: HoldReleased | None = None
+        # ROUND_TRIPS_PATCH: entries waiting for their step's write, and one write at a time,
+        # so the database mirror is written in the workflow's order.
+        self._pending: list[TimelineEntry] = []
+        self._writing = asyncio.Lock()
 
     # -- the main loop ------------------------------------------------------
 
@@ -163,7 +177,7 @@ class ServiceLifecycleWorkflow:
             now = self._now()
             at = max(deadline.at if deadline.at > self._last_at else now, self._last_at)
             lifted: TimelineEntry | None = None
-            if workflow.patched(SAFEGUARDS_PATCH):
+            if self._safeguarded():
                 hold = await self._safeguard(deadline, at)
                 if hold is not None:
                     await self._wait_while_held(hold, deadline)
@@ -419,7 +433,7 @@ class ServiceLifecycleWorkflow:
         entries = list(transition.entries)
         deliveries = list(transition.deliveries)
         for intent in transition.provisioning:
-            if intent.action == "delete" and workflow.patched(SAFEGUARDS_PATCH):
+            if intent.action == "delete" and self._safeguarded():
                 archived = await self._archive(intent.key, intent.clause)
                 at = next((e.at for e in entries if e.type is EntryType.DELETED), self._now())
                 archived.at = at
@@ -433,23 +447,54 @@ class ServiceLifecycleWorkflow:
                 deliveries += paid.deliveries
         if entries:
             self._last_at = max(self._last_at, max(e.at for e in entries))
-            await self._record(entries)
-        for delivery in deliveries:
-            self._notify_in_background(delivery)
+        if not self._fewer_round_trips():
+            if entries:
+                await self._record(entries)
+            for delivery in deliveries:
+                self._notify_in_background(delivery)
+            return
+        # The step's entries wait for its notices, to be written with their outcome in one go
+        # (a write in between takes them along); a step without notices is written now.
+        self._pending += entries
+        if deliveries:
+            self._notify_together(deliveries)
+        else:
+            await self._write()
 
     def _notify_in_background(self, delivery: Delivery) -> None:
+        if self._fewer_round_trips():
+            self._notify_together([delivery])
+            return
+
         async def notify() -> None:
             entry = await self._send(delivery)
             self._last_at = max(self._last_at, entry.at)
             await self._record([entry])
 
-        task = asyncio.ensure_future(notify())
+        self._track(notify())
+
+    def _notify_together(self, deliveries: list[Delivery]) -> None:
+        """One step's notices, started in one workflow task; then one write of what is pending."""
+
+        async def notify() -> None:
+            # gather keeps the order given: the activities are scheduled, and recorded, in it.
+            sent = await asyncio.gather(*(self._send(delivery) for delivery in deliveries))
+            self._last_at = max(self._last_at, *(entry.at for entry in sent))
+            self._pending += sent
+            await self._write()
+
+        self._track(notify())
+
+    def _track(self, notify: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(notify)
         self._notifying.add(task)
         task.add_done_callback(self._notifying.discard)
 
     async def _quiesce(self) -> None:
         """Every handler and notice finished: safe to continue as new or to complete."""
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._notifying)
+        if self._pending:  # nothing should be left; if it were, the next run would not record it
+            await self._write()
 
     async def _archive(self, key: str, clause: str | None) -> TimelineEntry:
         """The first of two steps of a deletion: a snapshot, where the back end keeps them."""
@@ -554,6 +599,36 @@ class ServiceLifecycleWorkflow:
         return entry
 
     async def _record(self, entries: list[TimelineEntry]) -> None:
+        if self._fewer_round_trips():
+            self._pending += entries
+            await self._write()
+            return
+        await workflow.execute_activity(
+            "record_timeline",
+            self._timeline_record(entries),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=EFFECT_RETRY,
+            summary=f"record {len(entries)} timeline entries",
+        )
+
+    async def _write(self) -> None:
+        """Everything pending, as one local activity: a short, idempotent write (the recorder is keyed
+        by service and first sequence number, so a retried or re-run write adds nothing), done in the
+        worker within the workflow task instead of by a round trip through the server."""
+        async with self._writing:
+            if not self._pending:
+                return  # taken along by the write before
+            entries, self._pending = self._pending, []
+            await workflow.execute_local_activity(
+                "record_timeline",
+                self._timeline_record(entries),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=EFFECT_RETRY,
+                summary=f"record {len(entries)} timeline entries",
+            )
+
+    def _timeline_record(self, entries: list[TimelineEntry]) -> TimelineRecord:
+        """The write of ``entries``, numbered from the entries recorded before, with the view now."""
         view = self._contract.view(self._state, self._now())
         spec = self._state.spec
         record = TimelineRecord(
@@ -569,13 +644,17 @@ class ServiceLifecycleWorkflow:
             debt=view.debt,
         )
         self._recorded += len(entries)
-        await workflow.execute_activity(
-            "record_timeline",
-            record,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=EFFECT_RETRY,
-            summary=f"record {len(entries)} timeline entries",
-        )
+        return record
+
+    # -- patches --------------------------------------------------------------
+
+    def _fewer_round_trips(self) -> bool:
+        # The SDK keeps a patch's first answer for the rest of the run: a run whose history took
+        # the old path (a record as an activity) keeps it to its end; its successor has the patch.
+        return workflow.patched(ROUND_TRIPS_PATCH)
+
+    def _safeguarded(self) -> bool:
+        return self._fewer_round_trips() or workflow.patched(SAFEGUARDS_PATCH)
 
     # -- time and visibility --------------------------------------------------
 
