@@ -61,8 +61,9 @@ WORKFLOW_NAME = "ServiceContract"
 # archives first (README "Reliability").
 SAFEGUARDS_PATCH = "safeguards-before-destructive-steps"
 # Fewer round trips to the server (bench/RESULTS.md): timeline records are local activities, run in
-# the worker's own workflow task, and a step's entries are written once, together with the outcome
-# of the notices it sent (started together; the mirror waits for them, the contract does not).
+# the worker's own workflow task; a step's notices start together and their outcome is one write;
+# a bookkeeping step (no provisioning, refund or hold) is written with that outcome, in the same
+# write (its mirror waits for the notices, the contract does not).
 # A run with this patch has the safeguards too, so it never asks for SAFEGUARDS_PATCH: each patch
 # asked costs a marker and a search-attribute upsert in every run, and a steady billing period is
 # one run. Asked in this order (this one first), so older runs keep their SAFEGUARDS_PATCH marker
@@ -162,7 +163,7 @@ class ServiceLifecycleWorkflow:
             if self._state.terminal and not self._contract.takes_payment_after_end(self._state):
                 break
             if self._period_rolled or workflow.info().is_continue_as_new_suggested():
-                await self._quiesce()
+                await self._quiesce(wake_on_input=self._fewer_round_trips())
                 if not self._inbox:
                     self._continue_as_new()
                 continue
@@ -453,13 +454,20 @@ class ServiceLifecycleWorkflow:
             for delivery in deliveries:
                 self._notify_in_background(delivery)
             return
-        # The step's entries wait for its notices, to be written with their outcome in one go
-        # (a write in between takes them along); a step without notices is written now.
+        # A step that only keeps the books (an invoice, a payment, a reminder) is written once, with
+        # the outcome of its notices (a write in between takes it along). A step that changed the
+        # service (provisioning, a refund, a hold) is written at once: its record never waits on a
+        # mail server that is down.
         self._pending += entries
+        bookkeeping = not (
+            transition.provisioning
+            or transition.refunds
+            or any(e.type in (EntryType.HELD, EntryType.HOLD_LIFTED) for e in entries)
+        )
+        if not (deliveries and bookkeeping):
+            await self._write()
         if deliveries:
             self._notify_together(deliveries)
-        else:
-            await self._write()
 
     def _notify_in_background(self, delivery: Delivery) -> None:
         if self._fewer_round_trips():
@@ -490,10 +498,21 @@ class ServiceLifecycleWorkflow:
         self._notifying.add(task)
         task.add_done_callback(self._notifying.discard)
 
-    async def _quiesce(self) -> None:
-        """Every handler and notice finished: safe to continue as new or to complete."""
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._notifying)
-        if self._pending:  # nothing should be left; if it were, the next run would not record it
+    async def _quiesce(self, wake_on_input: bool = False) -> None:
+        """Every handler and notice finished: safe to continue as new or to complete.
+
+        With ``wake_on_input`` an input ends the wait too (the caller applies it first): an update's
+        handler finishes only once this loop has applied its event, so waiting for it would be for
+        ever. The records in the workflow task brought the loop here before the next update came
+        in; with a record activity's round trip in between, the update was usually in the inbox.
+        """
+        await workflow.wait_condition(
+            lambda: (
+                (workflow.all_handlers_finished() and not self._notifying)
+                or (wake_on_input and bool(self._inbox))
+            )
+        )
+        if self._pending and not self._notifying:  # never left over; if it were, no run would write it
             await self._write()
 
     async def _archive(self, key: str, clause: str | None) -> TimelineEntry:
