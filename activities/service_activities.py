@@ -96,6 +96,7 @@ class ServiceActivities:
 
     @activity.defn(name="record_timeline")
     async def record_timeline(self, record: TimelineRecord) -> None:
+        """Short and idempotent (keyed by service and first sequence number): a local activity."""
         await self.recorder.record(record)
 
     @activity.defn(name="request_permit")
@@ -115,6 +116,9 @@ class ServiceActivities:
         return await self.webhooks.deliver_round(request)
 
     def all(self) -> list:
+        # One registration serves both uses: record_timeline runs as a local activity (in the worker
+        # that runs the workflow, which must register it) and, in runs from before the patch, as an
+        # ordinary one.
         return [
             self.deliver_webhooks,
             self.import_batch,

@@ -244,8 +244,10 @@ class ServiceOut(BaseModel):
         default_factory=list, description="Operations' overrides in force (live view only)"
     )
     live: bool = Field(
-        description="True when state and deadline come from the running workflow; "
-        "false when from the database mirror"
+        description="True when state and deadline come from the running workflow (its live view); "
+        "false when from the database mirror, which trails the workflow by its last record. "
+        "POST /v1/services always answers from the mirror: the row just written, before the "
+        "workflow's first step (the first invoice follows)"
     )
     created_at: datetime
 

@@ -24,7 +24,8 @@ from workflows.client import service_handle
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "histories"
 # Bump when the workflow's commands change (behind workflow.patched); older files stay.
-VERSION = "v4-safeguards"
+# v5: timeline records as local activities, one write per step (ROUND_TRIPS_PATCH).
+VERSION = "v5-local-records"
 
 SCENARIOS = {
     "ps-kz-grace-then-deleted": scenario("ps-kz", [pay(timedelta(minutes=5)), pay(timedelta(days=36))], 75),

@@ -222,7 +222,7 @@ async def test_no_worker_is_503_and_a_retry_with_the_key_applies_once(dev_env, d
     async with oferta(dev_env, database_url, with_worker=False, update_timeout=1.0, query_timeout=0.5) as api:
         async with api.http("billing") as http:
             service = await new_service(http)
-            assert service["live"] is False  # nobody answered the query; the row is shown
+            assert service["live"] is False  # the create answers from the row it wrote
             url = f"/v1/services/{service['id']}/payments"
             body, key = {"amount": "2500", "currency": "KZT"}, f"pay-{uuid.uuid4().hex}"
             down = await http.post(url, json=body, headers={"Idempotency-Key": key})

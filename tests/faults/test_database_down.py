@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from temporalio.client import WorkflowExecutionStatus
 
 import api.routers.billing as billing
 import api.routers.services as services_router
@@ -261,7 +262,11 @@ async def test_service_create_cut_short_by_the_outage_is_finished_by_its_retry(d
                 response = await eventually(created, timeout=30, interval=0.5)
                 assert response.status_code == 201, response.text
                 service = response.json()
-                assert service["live"] is True and service["state"] == "awaiting_payment"
+                # The create answers from the row, never from a query (live false); the workflow
+                # the first attempt started is the service's.
+                assert service["live"] is False and service["state"] == "awaiting_payment"
+                described = await api.temporal.get_workflow_handle(service["workflow_id"]).describe()
+                assert described.status == WorkflowExecutionStatus.RUNNING
                 listed = (await http.get("/v1/services", params={"customer_id": customer["id"]})).json()
                 assert [s["id"] for s in listed["items"]] == [service["id"]]
                 trail = (await http.get(f"/v1/services/{service['id']}/timeline")).json()["audit"]
