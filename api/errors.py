@@ -81,17 +81,27 @@ def unavailable(detail: str) -> ApiError:
 # Constraint violations and bad SQL are DBAPIErrors too, but bugs: they stay 500s.
 DATABASE_DOWN: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
+    sa_exc.InterfaceError,  # "the connection is closed": a pooled connection the restart cut
     sa_exc.TimeoutError,
     sa_exc.DisconnectionError,
     psycopg.OperationalError,
+    psycopg.InterfaceError,
 )
 
 
 def database_down(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database is unreachable (worth a retry), not that a query is wrong."""
-    if isinstance(exc, DATABASE_DOWN):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+    """Whether ``exc`` says the database is unreachable (worth a retry), not that a query is wrong.
+    The error may come wrapped (a failed rollback after a dropped connection): its causes count."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DATABASE_DOWN):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def database_unavailable(write: bool = True) -> ApiError:
