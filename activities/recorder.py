@@ -1,9 +1,9 @@
 """The timeline recorder: every step Oferta took, mirrored in the database.
 
-Idempotent by the request's key, enforced by the table's UNIQUE constraint: a retried
-activity writes nothing new. Each new entry is also queued, in the same transaction, for the
-webhook endpoints subscribed to its type (the outbox of oferta/webhooks.py). Database work is
-synchronous SQLAlchemy run in a thread.
+Idempotent by each entry's (service, sequence), enforced by the table's UNIQUE constraint: a
+retried write adds nothing, a re-run one only what it did not have. Each new entry is also
+queued, in the same transaction, for the webhook endpoints subscribed to its type (the outbox
+of oferta/webhooks.py). Database work is synchronous SQLAlchemy run in a thread.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ class DatabaseRecorder:
     def _record(self, record: TimelineRecord) -> None:
         with session_scope(self.url) as session:
             endpoints = webhook_tables.subscriptions(session)
+            # Each entry once, by its sequence number: a retried write adds nothing, and a write
+            # re-run after a crash with more entries than the first attempt had (a local activity
+            # re-executed on a longer history) adds only the new ones.
+            new: list[TimelineEntry] = []
             for i, entry in enumerate(record.entries):
                 inserted = insert_once(
                     session,
@@ -60,15 +64,17 @@ class DatabaseRecorder:
                     clause=entry.clause,
                     detail=entry.detail,
                 )
-                if i == 0 and not inserted:
-                    return  # a retry: the first attempt wrote this whole record in one transaction
-                self._enqueue(session, endpoints, record, record.first_sequence + i, entry)
+                if inserted:
+                    new.append(entry)
+                    self._enqueue(session, endpoints, record, record.first_sequence + i, entry)
+            if not new:
+                return  # a retry: the first attempt wrote this whole record in one transaction
             service = session.get(Service, record.service_id)
             if service is not None:
                 self._mirror(service, record)
-                for entry in record.entries:
+                for entry in new:
                     self._ledger(session, record.service_id, entry)
-            for entry in record.entries:
+            for entry in new:
                 add_audit(
                     session,
                     at=entry.at,

@@ -138,6 +138,30 @@ async def test_recorder_writes_each_record_once_and_mirrors_the_service(database
         assert audit[0].clause == "5.8"
 
 
+async def test_a_write_re_run_with_more_entries_adds_only_the_new_ones(database_url):
+    """A local activity re-run after a worker crash may carry more entries than the attempt that
+    already committed (its history grew meanwhile): nothing is skipped and nothing doubled."""
+    service_id = _service_row(database_url)
+    recorder = DatabaseRecorder(database_url)
+    first, second = _records(service_id)
+    merged = second.model_copy(
+        update={"first_sequence": first.first_sequence, "entries": first.entries + second.entries}
+    )
+    await recorder.record(first)  # committed before the crash
+    await recorder.record(merged)  # the re-run, on the longer history
+    with session_scope(database_url) as session:
+        events = session.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.service_id == service_id)
+            .order_by(TimelineEvent.sequence)
+        ).all()
+        assert [e.type for e in events] == [e.type.value for e in merged.entries]
+        payments = session.scalars(select(Payment).where(Payment.service_id == service_id)).all()
+        assert len(payments) == 1
+        audit = session.scalars(select(AuditEvent).where(AuditEvent.service_id == service_id)).all()
+        assert len(audit) == len(merged.entries)
+
+
 def _provision(service_id: str, action: str = "activate") -> ProvisioningRequest:
     return ProvisioningRequest(
         idempotency_key=f"service-{service_id}:{action}:{action}",

@@ -114,8 +114,11 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
 
             async def settled() -> bool:
                 ledger = read_ledger(api.database_url, ids)
+                # A step's record is a local activity written after its notices: wait for it too.
+                recorded = sum(ledger.timeline_payments.values()) == services * per_service
                 return (
-                    sum(n.status == "sent" for n in ledger.notices) == expected_notices
+                    recorded
+                    and sum(n.status == "sent" for n in ledger.notices) == expected_notices
                     and len(mail.inbox.messages) >= expected_notices
                     and await pending_activities(api.temporal, ids) == 0
                 )
