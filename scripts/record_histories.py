@@ -25,7 +25,7 @@ from workflows.client import service_handle
 OUT = Path(__file__).resolve().parents[1] / "tests" / "histories"
 # Bump when the workflow's commands change (behind workflow.patched); older files stay.
 # v5: timeline records as local activities, one write per step (ROUND_TRIPS_PATCH).
-VERSION = "v5-local-records"
+VERSION = "v6-records-as-activities"
 
 SCENARIOS = {
     "ps-kz-grace-then-deleted": scenario("ps-kz", [pay(timedelta(minutes=5)), pay(timedelta(days=36))], 75),

@@ -70,6 +70,12 @@ SAFEGUARDS_PATCH = "safeguards-before-destructive-steps"
 # and path. Its end: deprecate_patch once visibility shows no open run without it
 # (TemporalChangeVersion), then remove it and SAFEGUARDS_PATCH together.
 ROUND_TRIPS_PATCH = "local-records-one-write-per-step"
+# The same, with each write an ordinary activity again. A local activity's effect is not in the
+# history until its workflow task completes: after a worker crash the task ran again on a longer
+# history, grouped and numbered the entries differently, and the recorder (keyed by sequence) lost
+# the ones that moved (the worker-kill fault test). An ordinary activity's input is fixed in the
+# history once scheduled. Runs recorded with ROUND_TRIPS_PATCH alone keep their local writes.
+RECORDS_AS_ACTIVITIES_PATCH = "one-write-per-step-as-activity"
 # While a step is held for want of a delivered notice, the final warning is sent again this often.
 RESEND_WHILE_HELD = timedelta(hours=6)
 
@@ -641,6 +647,15 @@ class ServiceLifecycleWorkflow:
             if not self._pending:
                 return  # taken along by the write before
             entries, self._pending = self._pending, []
+            if workflow.patched(RECORDS_AS_ACTIVITIES_PATCH):
+                await workflow.execute_activity(
+                    "record_timeline",
+                    self._timeline_record(entries),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=EFFECT_RETRY,
+                    summary=f"record {len(entries)} timeline entries",
+                )
+                return
             await workflow.execute_local_activity(
                 "record_timeline",
                 self._timeline_record(entries),
@@ -673,7 +688,7 @@ class ServiceLifecycleWorkflow:
     def _fewer_round_trips(self) -> bool:
         # The SDK keeps a patch's first answer for the rest of the run: a run whose history took
         # the old path (a record as an activity) keeps it to its end; its successor has the patch.
-        return workflow.patched(ROUND_TRIPS_PATCH)
+        return workflow.patched(RECORDS_AS_ACTIVITIES_PATCH) or workflow.patched(ROUND_TRIPS_PATCH)
 
     def _safeguarded(self) -> bool:
         return self._fewer_round_trips() or workflow.patched(SAFEGUARDS_PATCH)

@@ -2,8 +2,10 @@
 
 One run of the workflow is one billing period (it continues as new at each). A PS.kz service paid
 on time, month after month, used to take about 60 history events a period: six activities, four of
-them timeline records. Records are now local activities, one write per step, so a period stays
-under 40 events and only the notices are activities scheduled through the server.
+them timeline records. A step is now written once, with its notices' outcome, so a period takes
+fewer than 50 events and four activities. (With the writes as local activities it took 38; that
+was withdrawn: a local write re-run after a worker crash lost entries, see the patch comment in
+workflows/service_lifecycle.py.)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from oferta.timeline.money import Money
 from oferta.timeline.state import BillingEvent, EventType, ServiceSpec
 from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
 
-STEADY_PERIOD_EVENTS = 40  # the bound: before the change a steady period took 60
+STEADY_PERIOD_EVENTS = 50  # the bound: before the change a steady period took 60
 
 
 def _kinds(history: WorkflowHistory) -> Counter[str]:
@@ -88,9 +90,9 @@ async def test_a_steady_billing_period_stays_under_40_history_events(time_env, t
         assert kinds["WORKFLOW_EXECUTION_CONTINUED_AS_NEW"] == 1
         assert kinds["WORKFLOW_EXECUTION_UPDATE_COMPLETED"] == 1, "one payment in the period"
         assert len(history.events) < STEADY_PERIOD_EVENTS, kinds
-        # Only the two notices go through the server; the three writes run in the worker.
-        assert kinds["ACTIVITY_TASK_SCHEDULED"] == 2, kinds
-        assert kinds["WORKFLOW_TASK_COMPLETED"] <= 6, kinds
+        # The two notices and two writes (the invoice with its e-mail, the payment with its receipt).
+        assert kinds["ACTIVITY_TASK_SCHEDULED"] == 4, kinds
+        assert kinds["WORKFLOW_TASK_COMPLETED"] <= 8, kinds
 
     # Nothing was lost or written twice: the writes follow each other with no gap or overlap, and
     # every notice sent has its one timeline entry on record.
