@@ -70,7 +70,7 @@ async def _measure(
     began = time.perf_counter()
     await asyncio.gather(*(timed(n) for n in range(count)))
     elapsed = time.perf_counter() - began
-    result = {
+    result: dict[str, Any] = {
         "mode": name,
         "services": count,
         "concurrency": concurrency,
