@@ -28,8 +28,9 @@ import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -169,7 +170,7 @@ async def main(k: int) -> dict[str, Any]:
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=temporal_cli_path(),
-        search_attributes=search_attributes.ALL,
+        search_attributes=cast(list[SearchAttributeKey[Any]], search_attributes.ALL),
         runtime=quiet_runtime(),
         dev_server_log_level="never",
     )
