@@ -33,7 +33,7 @@ from typing import Any, cast
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -48,6 +48,7 @@ from oferta.temporal import quiet_runtime, run_async, temporal_cli_path  # noqa:
 from oferta.timeline.engine import Contract  # noqa: E402
 from workflows.client import take_over_service  # noqa: E402
 from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput  # noqa: E402
+from workflows.shared import service_workflow_id  # noqa: E402
 
 PID = __import__("os").getpid()
 
@@ -111,6 +112,7 @@ async def _variant(env: WorkflowEnvironment, name: str, k: int) -> dict[str, Any
             await asyncio.gather(*(start(i) for i in range(first, min(first + 50, k + 5))))
         await _settle()
         rss_after, traced_after = rss_kib(PID), _traced()
+        replay_ms = await _replay_ms(env, queue, min(k, 20)) if name == "service" else None
         top = [
             (str(stat.traceback[0].filename).split("site-packages/")[-1], round(stat.size_diff / k / 1024, 1))
             for stat in tracemalloc.take_snapshot().compare_to(snapshot_before, "filename")[:12]
@@ -122,7 +124,10 @@ async def _variant(env: WorkflowEnvironment, name: str, k: int) -> dict[str, Any
             "rss_kib_per_workflow": round((rss_after - rss_before) / k, 1),
             "python_kib_per_workflow": round((traced_after - traced_before) / k / 1024, 1),
             "by_file_kib_per_workflow": top,
+            "replay_ms": replay_ms,
         }
+        if replay_ms is not None:
+            print(f"      an evicted service's current run replays in {replay_ms} ms", flush=True)
         print(
             f"{name:<22} {k} cached: RSS {result['rss_kib_per_workflow']:7.1f} KiB a workflow, "
             f"Python objects {result['python_kib_per_workflow']:7.1f} KiB",
@@ -131,6 +136,20 @@ async def _variant(env: WorkflowEnvironment, name: str, k: int) -> dict[str, Any
         for filename, kib in top[:8]:
             print(f"      {kib:7.1f} KiB  {filename}", flush=True)
     return result
+
+
+async def _replay_ms(env: WorkflowEnvironment, queue: str, times: int = 20) -> float:
+    """What an evicted service costs at its next step: its current run fetched and replayed
+    (the worker does both before it can take the step). One replayer for ``times`` services'
+    histories, so the replayer's own start-up is shared as a worker's is."""
+    replayer = Replayer(workflows=[ServiceLifecycleWorkflow], data_converter=pydantic_data_converter)
+    began = time.perf_counter()
+    histories = [
+        await env.client.get_workflow_handle(service_workflow_id(f"{queue}-{i}")).fetch_history()
+        for i in range(5, 5 + times)
+    ]
+    await replayer.replay_workflows(histories)
+    return round((time.perf_counter() - began) / times * 1000, 1)
 
 
 def _pieces() -> dict[str, float]:
