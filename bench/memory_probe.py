@@ -26,10 +26,12 @@ import sys
 import time
 import tracemalloc
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from temporalio.client import WorkflowHistory
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -143,12 +145,13 @@ async def _replay_ms(env: WorkflowEnvironment, queue: str, times: int = 20) -> f
     (the worker does both before it can take the step). One replayer for ``times`` services'
     histories, so the replayer's own start-up is shared as a worker's is."""
     replayer = Replayer(workflows=[ServiceLifecycleWorkflow], data_converter=pydantic_data_converter)
+
+    async def histories() -> AsyncIterator[WorkflowHistory]:
+        for i in range(5, 5 + times):
+            yield await env.client.get_workflow_handle(service_workflow_id(f"{queue}-{i}")).fetch_history()
+
     began = time.perf_counter()
-    histories = [
-        await env.client.get_workflow_handle(service_workflow_id(f"{queue}-{i}")).fetch_history()
-        for i in range(5, 5 + times)
-    ]
-    await replayer.replay_workflows(histories)
+    await replayer.replay_workflows(histories())
     return round((time.perf_counter() - began) / times * 1000, 1)
 
 
