@@ -114,7 +114,9 @@ async def _noop(system: System, count: int, concurrency: int) -> dict[str, Any]:
             )
             await handle.execute_update(NoopWorkflow.pay)
 
-        return await _measure("noop", system, count, concurrency, one)
+        result = await _measure("noop", system, count, concurrency, one)
+        result["history_events"] = await _events(system, f"noop-{run_id}-0")
+        return result
     finally:
         system.pids.pop("noop-worker", None)
         worker.terminate()
@@ -159,11 +161,13 @@ async def _raw(system: System, count: int, concurrency: int) -> dict[str, Any]:
         pay = BillingEvent(event_id=f"pay-{spec.service_id}", type=EventType.PAYMENT, amount=spec.price)
         await apply_event(client, spec.service_id, pay, timeout=120)
 
-    return await _measure("raw", system, count, concurrency, one)
+    result = await _measure("raw", system, count, concurrency, one)
+    result["history_events"] = await _events(system, service_workflow_id(f"raw-{run_id}-0"))
+    return result
 
 
 async def _api(system: System, count: int, concurrency: int) -> dict[str, Any]:
-    run_id = uuid.uuid4().hex[:6]
+    run_id, first = uuid.uuid4().hex[:6], []
     async with httpx.AsyncClient(
         base_url=system.api_url,
         headers={"Authorization": f"Bearer {system.key}"},
@@ -191,6 +195,8 @@ async def _api(system: System, count: int, concurrency: int) -> dict[str, Any]:
                 },
                 f"{run_id}-s{n}",
             )
+            if n == 0:
+                first.append(service["id"])
             await call(
                 f"/v1/services/{service['id']}/payments",
                 {"amount": "2500.00", "currency": "KZT"},
@@ -198,10 +204,20 @@ async def _api(system: System, count: int, concurrency: int) -> dict[str, Any]:
             )
 
         result = await _measure("api", system, count, concurrency, one)
+        result["history_events"] = await _events(system, service_workflow_id(first[0]))
         result["routes_mean_ms"] = await _by_route(http)
         for route, mean in result["routes_mean_ms"].items():
             print(f"      POST {route:<38} mean {mean:5.0f} ms", flush=True)
         return result
+
+
+async def _events(system: System, workflow_id: str) -> int:
+    """Events in one service's history once it has settled: the server's work for one service."""
+    await system.worker_idle(quiet_for=1.0, timeout=60)
+    client = await system.client()
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    print(f"      one service's history: {len(history.events)} events", flush=True)
+    return len(history.events)
 
 
 async def _by_route(http: httpx.AsyncClient) -> dict[str, float]:
