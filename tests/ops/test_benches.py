@@ -40,6 +40,7 @@ def test_start_bench_compares_noop_raw_and_api_on_one_server(tmp_path: Path) -> 
         assert result[mode]["services"] == 10
         assert result[mode]["per_second"] > 0
         assert 0 < result[mode]["p50_ms"] <= result[mode]["p95_ms"]
+        assert result[mode]["history_events"] > 0
     assert set(result["ratios"]) == {"api/raw", "raw/noop"}
     assert all(r["ratio"] > 0 for r in result["ratios"].values())
     assert result["tracebacks"] == {"worker": 0, "api": 0}
