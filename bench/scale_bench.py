@@ -8,7 +8,7 @@ One system as ``./run`` starts it (bench/system.py: the file-backed Temporal dev
 (oferta/importer.py ``import_rows``), which starts each workflow mid-contract, so a large
 base exists in minutes rather than hours of payments.
 
-* ``open``: N PS.kz services, active, paid until a day in the next 30 days. Import time,
+* ``open``: N PS.kz services, active, their next invoice due in the next 30 days. Import time,
   the worker's RSS before and after (per 1 000 open services; the worker caches at most
   OFERTA_WORKER_MAX_CACHED_WORKFLOWS of them), the Temporal database file, and the API's
   latency for payments while they are open.
@@ -117,7 +117,10 @@ async def open_services(system: System, n: int, payments: int) -> dict[str, Any]
 
     def rows() -> Iterator[tuple[int, dict[str, Any] | Refusal]]:
         for i in range(n):
-            paid_until = now + timedelta(seconds=spread.uniform(1, 30) * 86400)
+            # Paid through a day 8 to 38 days ahead: the next step (the next invoice, 7 days
+            # before paid_until) is 1 to 31 days away. A PS.kz row paid only a few days ahead is
+            # already overdue under the contract and would be suspended at once (and trip the guard).
+            paid_until = now + timedelta(seconds=spread.uniform(8, 38) * 86400)
             yield i + 1, _row(f"open-{i}", paid_until)
 
     cpu_before, began = system.cpu(), time.perf_counter()
