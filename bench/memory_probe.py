@@ -195,7 +195,10 @@ def _pieces() -> dict[str, float]:
     return pieces
 
 
-async def main(k: int) -> dict[str, Any]:
+VARIANTS = ("noop", "service", "service, workflows passed through", "service, unsandboxed")
+
+
+async def main(k: int, variants: list[str]) -> dict[str, Any]:
     tracemalloc.start(1)
     results: dict[str, Any] = {"pieces": _pieces(), "variants": []}
     env = await WorkflowEnvironment.start_local(
@@ -206,7 +209,7 @@ async def main(k: int) -> dict[str, Any]:
         dev_server_log_level="never",
     )
     try:
-        for name in ("noop", "service", "service, workflows passed through", "service, unsandboxed"):
+        for name in variants:
             results["variants"].append(await _variant(env, name, k))
     finally:
         await env.shutdown()
@@ -218,8 +221,15 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--workflows", type=int, default=300)
+    parser.add_argument(
+        "--variant",
+        nargs="+",
+        choices=VARIANTS,
+        default=list(VARIANTS),
+        help="one per process for RSS that an earlier variant's freed memory does not blur",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    results = run_async(main(args.workflows))
+    results = run_async(main(args.workflows, args.variant))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
