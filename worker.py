@@ -44,6 +44,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, metr
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=activities.all(),
+        max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=20),
     ):
         log.info("worker polling task queue %r at %s", settings.task_queue, settings.temporal_address)
