@@ -640,9 +640,8 @@ class ServiceLifecycleWorkflow:
         )
 
     async def _write(self) -> None:
-        """Everything pending, as one local activity: a short, idempotent write (the recorder is keyed
-        by service and first sequence number, so a retried or re-run write adds nothing), done in the
-        worker within the workflow task instead of by a round trip through the server."""
+        """Everything pending, as one write: an activity (RECORDS_AS_ACTIVITIES_PATCH), or for runs
+        recorded before it a local activity. The recorder adds each entry once by its sequence."""
         async with self._writing:
             if not self._pending:
                 return  # taken along by the write before
