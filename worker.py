@@ -20,8 +20,8 @@ from oferta.importer import import_batch
 from oferta.observability import configure_logging
 from oferta.settings import Settings, get_settings
 from oferta.temporal import connect, metrics_runtime, run_async
-from workflows import WORKFLOWS
 from workflows.client import TemporalUnavailable, ask_guard, wake_webhook_dispatcher
+from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("oferta.worker")
 

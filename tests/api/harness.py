@@ -24,8 +24,8 @@ from oferta.importer import import_batch
 from oferta.settings import Settings
 from tests.fakes.smtp import Inbox, start_smtp
 from tests.fakes.twilio_server import FakeTwilio
-from workflows import WORKFLOWS
 from workflows.client import ask_guard
+from workflows.registry import WORKFLOWS
 
 BOOTSTRAP_KEY = "bootstrap-" + uuid.uuid4().hex
 

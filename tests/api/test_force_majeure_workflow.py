@@ -18,9 +18,9 @@ from oferta.temporal import quiet_runtime, temporal_cli_path
 from oferta.timeline.money import Money
 from oferta.timeline.state import ServiceSpec
 from tests.api.harness import eventually
-from workflows import WORKFLOWS
 from workflows.client import force_majeure_workflow_id
 from workflows.force_majeure import EndRequest, ForceMajeureInput, ForceMajeureWorkflow
+from workflows.registry import WORKFLOWS
 from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
 
 

@@ -18,7 +18,6 @@ from oferta.policy import load_policy
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
 from oferta.timeline.state import BillingEvent, EventType, ServiceSpec, ServiceState, ServiceStatus
-from workflows import WORKFLOWS
 from workflows.client import (
     AlreadyStarted,
     ForceMajeureNotFound,
@@ -39,6 +38,7 @@ from workflows.client import (
     start_service,
     view,
 )
+from workflows.registry import WORKFLOWS
 from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput
 
 POLICY = load_policy("ps-kz")

@@ -31,7 +31,6 @@ from oferta.timeline.money import Money
 from oferta.timeline.safeguards import BreakerSettings
 from oferta.timeline.state import BillingEvent, DeadlineAction, EventType, ServiceSpec
 from tests.workflows.scenarios import start_due_in
-from workflows import WORKFLOWS
 from workflows.client import (
     Refused,
     apply_event,
@@ -44,6 +43,7 @@ from workflows.client import (
     start_service,
     view,
 )
+from workflows.registry import WORKFLOWS
 from workflows.service_lifecycle import ServiceLifecycleWorkflow
 from workflows.shared import service_workflow_id
 
