@@ -12,7 +12,6 @@ from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -27,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
         RefundResult,
         TimelineRecord,
     )
-    from oferta.policy.schema import Policy
     from oferta.timeline import safeguards
     from oferta.timeline.engine import Contract, RefundIntent, Transition, describe
     from oferta.timeline.engine.effects import ProvisionAction
@@ -39,12 +37,15 @@ with workflow.unsafe.imports_passed_through():
         EntryType,
         Hold,
         HoldKind,
-        ServiceSpec,
         ServiceState,
         ServiceView,
         TimelineEntry,
     )
     from workflows.guard import HoldReleased
+
+    # Its inputs and answers: passed through, so the sandbox does not build these models again for
+    # every workflow it runs (bench/RESULTS.md, memory). Imported from here by the client and tests.
+    from workflows.service_messages import EventReceipt, HoldRelease, NoticeDelivered, ServiceWorkflowInput
 
     # What the client (workflows/client.py) shares with the workflow. ``workflow_id`` is the
     # id's old name, still imported from here by tests and benchmarks.
@@ -103,39 +104,6 @@ def _basis(clause: str | None, operational: bool = False) -> str:
     if clause:
         return f"clause {clause}"
     return "operational, not a contract term" if operational else "no clause"
-
-
-class ServiceWorkflowInput(BaseModel):
-    """The contract the service was signed under and, after continue-as-new, its state."""
-
-    policy: Policy
-    spec: ServiceSpec
-    state: ServiceState | None = None
-    # The time machine runs contracts at a fixed offset from the test server's clock.
-    clock_shift: timedelta = timedelta(0)
-    publish_search_attributes: bool = True
-    recorded_entries: int = 0
-
-
-class HoldRelease(BaseModel):
-    """Operations let this service's held step run: who, and why (kept in the timeline)."""
-
-    actor: str
-    reason: str
-
-
-class NoticeDelivered(BaseModel):
-    """Twilio reported an SMS delivered (its status callback, through the API)."""
-
-    template: str
-
-
-class EventReceipt(BaseModel):
-    event_id: str
-    applied: bool
-    duplicate: bool = False
-    rejected: str | None = None
-    view: ServiceView
 
 
 @workflow.defn(name=WORKFLOW_NAME)

@@ -1,0 +1,48 @@
+"""What goes in and out of the ServiceContract workflow (workflows/service_lifecycle.py).
+
+Plain pydantic models in a module of their own, which the workflow imports through
+``imports_passed_through``: defined in the workflow's module, the sandbox built them again for
+every cached workflow.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+
+from oferta.policy.schema import Policy
+from oferta.timeline.state import ServiceSpec, ServiceState, ServiceView
+
+
+class ServiceWorkflowInput(BaseModel):
+    """The contract the service was signed under and, after continue-as-new, its state."""
+
+    policy: Policy
+    spec: ServiceSpec
+    state: ServiceState | None = None
+    # The time machine runs contracts at a fixed offset from the test server's clock.
+    clock_shift: timedelta = timedelta(0)
+    publish_search_attributes: bool = True
+    recorded_entries: int = 0
+
+
+class HoldRelease(BaseModel):
+    """Operations let this service's held step run: who, and why (kept in the timeline)."""
+
+    actor: str
+    reason: str
+
+
+class NoticeDelivered(BaseModel):
+    """Twilio reported an SMS delivered (its status callback, through the API)."""
+
+    template: str
+
+
+class EventReceipt(BaseModel):
+    event_id: str
+    applied: bool
+    duplicate: bool = False
+    rejected: str | None = None
+    view: ServiceView
