@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import TypeAlias, cast
+from typing import Any, TypeAlias, cast
 
 from pydantic import BaseModel
 from temporalio.client import (
@@ -406,7 +406,13 @@ async def declare_force_majeure(
 async def _own_force_majeure(
     handle: ForceMajeureHandle, fm_id: str, task_queue: str
 ) -> WorkflowExecutionDescription:
-    """The force majeure's execution, when this deployment declared it.
+    return await _own(handle, task_queue, ForceMajeureNotFound(fm_id))
+
+
+async def _own(
+    handle: WorkflowHandle[Any, Any], task_queue: str, not_found: NotFound
+) -> WorkflowExecutionDescription:
+    """The workflow's execution, when this deployment started it; ``not_found`` otherwise.
 
     A workflow id is only unique within a Temporal namespace: an id declared by another
     deployment sharing the namespace (another task queue, whose worker may be gone) would
@@ -417,10 +423,10 @@ async def _own_force_majeure(
         description = await handle.describe()
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise ForceMajeureNotFound(fm_id) from None
+            raise not_found from None
         raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
     if description.task_queue != task_queue:
-        raise ForceMajeureNotFound(fm_id)
+        raise not_found
     return description
 
 
@@ -606,23 +612,12 @@ async def import_progress(
 ) -> ImportProgress:
     """How far an import got (a finished one answers with its result)."""
     handle = client.get_workflow_handle_for(ImportWorkflow.run, import_workflow_id(import_id))
-    try:
-        description = await handle.describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise ImportNotFound(import_id) from None
-        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
-    if description.task_queue != task_queue:
-        raise ImportNotFound(import_id)
-    try:
-        async with asyncio.timeout(timeout):
-            if description.status == WorkflowExecutionStatus.COMPLETED:
-                return await handle.result()
-            return await handle.query(ImportWorkflow.progress)
-    except TimeoutError:
-        raise TemporalUnavailable("no worker answered in time") from None
-    except RPCError as err:
-        raise TemporalUnavailable(f"Temporal did not answer ({err.status.name})") from None
+    description = await _own(handle, task_queue, ImportNotFound(import_id))
+    async with _answered(timeout):
+        if description.status == WorkflowExecutionStatus.COMPLETED:
+            return await handle.result()
+        return await handle.query(ImportWorkflow.progress)
+    raise AssertionError("unreachable")
 
 
 # -- webhooks -----------------------------------------------------------------------------
