@@ -64,6 +64,11 @@ def _step(state: ServiceState, action: DeadlineAction):
 
 
 def test_a_longer_grace_moves_the_deletion_by_exactly_that_many_days_and_says_who_and_why() -> None:
+    """PS.kz 3.16: the customer may pay "no later than 7 (seven) calendar days from the moment of
+    Service suspension"; 3.17: "Upon the expiration of the specified seven-day period, the
+    Contractor deletes the Customer's data". Suspended on 7 May, the data goes at 24:00 on 14 May;
+    five more days granted by operations move it to 24:00 on 19 May, citing 3.17 as the term moved.
+    """
     state = _suspended()
     before = _step(state.model_copy(deep=True), DeadlineAction.DELETE_DATA)
     assert before is not None and before.at == datetime(2027, 5, 15, 0, 0, tzinfo=ALMATY)
