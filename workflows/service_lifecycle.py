@@ -31,10 +31,13 @@ with workflow.unsafe.imports_passed_through():
     from oferta.timeline.engine.effects import ProvisionAction
     from oferta.timeline.notices import Delivery
     from oferta.timeline.safeguards import Permit, PermitRequest
+    from oferta.policy.schema import Policy
     from oferta.timeline.state import (
+        AmendmentTerms,
         BillingEvent,
         Deadline,
         EntryType,
+        EventType,
         Hold,
         HoldKind,
         ServiceState,
@@ -45,7 +48,13 @@ with workflow.unsafe.imports_passed_through():
 
     # Its inputs and answers: passed through, so the sandbox does not build these models again for
     # every workflow it runs (bench/RESULTS.md, memory). Imported from here by the client and tests.
-    from workflows.service_messages import EventReceipt, HoldRelease, NoticeDelivered, ServiceWorkflowInput
+    from workflows.service_messages import (
+        AmendmentNotice,
+        EventReceipt,
+        HoldRelease,
+        NoticeDelivered,
+        ServiceWorkflowInput,
+    )
 
     # What the client (workflows/client.py) shares with the workflow. ``workflow_id`` is the
     # id's old name, still imported from here by tests and benchmarks.
@@ -127,6 +136,10 @@ class ServiceLifecycleWorkflow:
         # so the database mirror is written in the workflow's order.
         self._pending: list[TimelineEntry] = []
         self._writing = asyncio.Lock()
+        # Amendments: versions offered by a signal, until the engine accepts one; the accepted one
+        # waits here for its switch (engine/amendments.py).
+        self._offered: dict[int, Policy] = {}
+        self._amended_policy = input.amended_policy
 
     # -- the main loop ------------------------------------------------------
 
@@ -134,6 +147,8 @@ class ServiceLifecycleWorkflow:
     async def run(self, input: ServiceWorkflowInput) -> ServiceView:
         if input.state is None:
             await self._carry_out(self._contract.start(self._state, self._now()))
+            if input.amendment is not None:
+                self.amendment_published(input.amendment)
         while True:
             while self._inbox:
                 await self._apply(self._inbox.pop(0))
@@ -194,6 +209,10 @@ class ServiceLifecycleWorkflow:
         if event.event_id in self._state.applied_event_ids:
             return
         transition = self._contract.on_event(self._state, event, self._event_time(event.occurred_at))
+        if event.amendment is not None:
+            offered = self._offered.pop(event.amendment.version, None)
+            if transition.rejected is None:
+                self._amended_policy = offered
         stale = self._stale_hold_lifted()  # paid, say: the held step is no longer due
         if stale:
             transition.entries.append(stale)
@@ -211,6 +230,7 @@ class ServiceLifecycleWorkflow:
                 clock_shift=self._input.clock_shift,
                 publish_search_attributes=self._input.publish_search_attributes,
                 recorded_entries=self._recorded,
+                amended_policy=self._amended_policy,
             )
         )
 
@@ -268,6 +288,32 @@ class ServiceLifecycleWorkflow:
             raise ApplicationError(
                 "reason: say why the held step may run", type="EventRefused", non_retryable=True
             )
+
+    @workflow.signal(name="amendment_published")
+    def amendment_published(self, notice: AmendmentNotice) -> None:
+        """A new version of the policy (``oferta policies publish``): the engine announces it with
+        the contract's notice and switches at its date (engine/amendments.py)."""
+        policy = notice.policy
+        if policy.id != self._state.spec.policy_id:
+            workflow.logger.warning(
+                "amendment of %s ignored: the service is under %s", policy.id, self._state.spec.policy_id
+            )
+            return
+        if f"amendment:{policy.id}:v{policy.version}" in self._state.applied_event_ids:
+            return  # told already (the publication's fan-out retried)
+        self._offered[policy.version] = policy
+        self.billing_event(
+            BillingEvent(
+                event_id=f"amendment:{policy.id}:v{policy.version}",
+                type=EventType.AMENDMENT,
+                amendment=AmendmentTerms(
+                    version=policy.version,
+                    published_at=notice.published_at,
+                    effective_at=notice.effective_at,
+                    changed_clauses=notice.changed_clauses,
+                ),
+            )
+        )
 
     @workflow.signal(name="hold_released")
     def hold_released(self, released: HoldReleased) -> None:
@@ -408,6 +454,8 @@ class ServiceLifecycleWorkflow:
     async def _carry_out(self, transition: Transition) -> None:
         # Provisioning and refunds in order; notices go out on their own, so a slow or
         # failing mail server never holds up the contract or the next billing input.
+        if transition.policy_version is not None:
+            self._switch_policy(transition.policy_version)
         entries = list(transition.entries)
         deliveries = list(transition.deliveries)
         for intent in transition.provisioning:
@@ -649,6 +697,16 @@ class ServiceLifecycleWorkflow:
         )
         self._recorded += len(entries)
         return record
+
+    def _switch_policy(self, version: int) -> None:
+        """The announced version governs from here on (and in every later run)."""
+        policy = self._amended_policy
+        if policy is None or policy.version != version:  # the engine only switches to one it accepted
+            workflow.logger.error("no policy version %s to switch to; the service stays on its own", version)
+            return
+        self._input = self._input.model_copy(update={"policy": policy})
+        self._contract = Contract(policy)
+        self._amended_policy = None
 
     # -- patches --------------------------------------------------------------
 

@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from oferta.policy.schema import Policy
 from oferta.timeline.state import ServiceSpec, ServiceState, ServiceView
+
+
+class AmendmentNotice(BaseModel):
+    """A new version of the service's policy, published to take effect at ``effective_at``."""
+
+    policy: Policy
+    published_at: AwareDatetime
+    effective_at: AwareDatetime
+    changed_clauses: list[str] = Field(default_factory=list)
 
 
 class ServiceWorkflowInput(BaseModel):
@@ -25,6 +34,10 @@ class ServiceWorkflowInput(BaseModel):
     clock_shift: timedelta = timedelta(0)
     publish_search_attributes: bool = True
     recorded_entries: int = 0
+    # A new version announced to the service and not yet governing it (kept across runs).
+    amended_policy: Policy | None = None
+    # A service started while a published version waits for its date hears of it at once.
+    amendment: AmendmentNotice | None = None
 
 
 class HoldRelease(BaseModel):

@@ -196,6 +196,14 @@ def _defaults(detail: dict[str, Any]) -> dict[str, Any]:
         "base",
         "option_from",
         "termination",
+        "changed_clauses",
+        "objection_until",
+        "objection_clause",
+        "objection_exit",
+        "silence_clause",
+        "keeps_paid_terms",
+        "applies_clause",
+        "keeps_version",
     )
     values = {key: None for key in keys} | detail
     values["invoice_no"] = invoice_number(detail.get("invoice_id"), detail.get("service_id", ""))

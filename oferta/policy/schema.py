@@ -280,6 +280,55 @@ class TariffChangeRules(Strict):
     reading: str | None = None
 
 
+class AmendmentObjection(Strict):
+    """What a customer who does not accept a change of the offer may do, as the contract says."""
+
+    clause: str
+    until: Literal["before_effective", "after_effective"] = Field(
+        description="before_effective: the objection must come before the change takes effect"
+        " (registry.kz 4.1.4, SmartApe 2.2.6); after_effective: within ``after_effective`` of it"
+        " (ONELAB 11.6)."
+    )
+    after_effective: Term | None = None
+    exit: Literal["terminate_at_once", "notice_keeps_terms", "not_stated"] = Field(
+        description="terminate_at_once: the contract ends on the objection (ONELAB 11.6);"
+        " notice_keeps_terms: the objection is the customer's notice, and the old terms govern"
+        " until it takes effect (SmartApe 2.2.6); not_stated: the contract names no consequence,"
+        " the service keeps its version and operations decide (registry.kz 4.1.4)."
+    )
+    text: str = Field(min_length=1)
+    reading: str | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> AmendmentObjection:
+        if (self.until == "after_effective") != (self.after_effective is not None):
+            raise ValueError(
+                "after_effective: the window after the change, exactly when until is after_effective"
+            )
+        return self
+
+
+class AmendmentRules(Strict):
+    """How the provider changes its offer for services already running (``oferta policies publish``)."""
+
+    clause: str = Field(description="The clause that lets the provider change the offer.")
+    notice: Term | None = Field(
+        description="How long before the change takes effect the customer must be told; null = the"
+        " contract sets no lead (the change may take effect when it is published)."
+    )
+    applies: Literal["at_effective_date", "from_next_period", "after_paid_tariff"] = Field(
+        description="When a running service moves to the new version: on the effective date; at the"
+        " end of the paid period running then (PS.kz 5.14: fully paid services keep their terms); or"
+        " when the Tariffs paid for by then have run out (Center Pro 6.10)."
+    )
+    applies_clause: str | None = None
+    objection: AmendmentObjection | None = Field(
+        description="The customer's answer to a change; null = the contract gives none."
+    )
+    silence: Rule | None = Field(default=None, description="Silence is acceptance (registry.kz 6.5).")
+    reading: str | None = None
+
+
 class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
@@ -307,6 +356,8 @@ class NoticeTemplate(StrEnum):
     FORCE_MAJEURE_STARTED = "force_majeure_started"
     FORCE_MAJEURE_ENDED = "force_majeure_ended"
     TARIFF_CHANGE_ANNOUNCED = "tariff_change_announced"
+    AMENDMENT_ANNOUNCED = "amendment_announced"
+    AMENDMENT_OBJECTION_RECORDED = "amendment_objection_recorded"
     LATE_FEE_CHARGED = "late_fee_charged"
     LOW_BALANCE = "low_balance"
 
@@ -335,6 +386,9 @@ class Policy(Strict):
     refunds: RefundRules
     force_majeure: ForceMajeureRules
     tariff_change: TariffChangeRules
+    # Optional so that running services' inputs (policies without it) still load; every policy
+    # file has it, and publishing an amendment without it is refused.
+    amendments: AmendmentRules | None = None
     notices: dict[NoticeTemplate, list[Channel]] = Field(
         description="Channels per notice; a notice not listed goes by e-mail, every contract's channel."
     )

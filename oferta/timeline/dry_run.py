@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from oferta.policy.schema import Policy
 from oferta.timeline.engine import Contract, Transition
 from oferta.timeline.notices import Delivery
 from oferta.timeline.state import BillingEvent, ServiceSpec, ServiceState, TimelineEntry
@@ -29,11 +30,17 @@ def dry_run(
     start: datetime,
     events: list[tuple[datetime, BillingEvent]],
     until: datetime,
+    versions: dict[int, Policy] | None = None,
 ) -> tuple[ServiceState, DryRun]:
+    """``versions``: the policy versions amendments announced in ``events`` may switch to."""
     state = ServiceState.new(spec, start)
     result = DryRun()
 
     def take(transition: Transition, now: datetime) -> None:
+        nonlocal contract
+        if transition.policy_version is not None:
+            # As in the workflow: the new version governs every step from here on.
+            contract = Contract((versions or {})[transition.policy_version])
         result.entries += transition.entries
         result.deliveries += transition.deliveries
         result.provisioning += [p.action for p in transition.provisioning]

@@ -62,6 +62,8 @@ class EventType(StrEnum):
     TARIFF_PURCHASE = "tariff_purchase"  # the client buys a Tariff from its balance (Center Pro 6.6)
     FORCE_MAJEURE_TERMINATE = "force_majeure_terminate"  # a party exercises its option (SmartApe 8.5)
     OVERRIDE = "override"  # operations give one customer more than the contract (engine/overrides.py)
+    AMENDMENT = "amendment"  # a new version of the policy is announced (engine/amendments.py)
+    AMENDMENT_OBJECTION = "amendment_objection"  # the customer does not accept it, where it may say so
 
 
 class OverrideKind(StrEnum):
@@ -78,6 +80,16 @@ class OverrideTerms(BaseModel):
     days: int | None = Field(default=None, ge=-3650, le=3650)  # extend_grace
     until: date | None = None  # no_suspension_before, promise_to_pay: a local date
     invoice_id: str | None = Field(default=None, max_length=200)  # waive_late_fee
+
+
+class AmendmentTerms(BaseModel):
+    """A new version of the service's policy, as published (``oferta policies publish``)."""
+
+    version: int = Field(ge=1)
+    published_at: AwareDatetime
+    effective_at: AwareDatetime
+    # The clauses whose rules the new version changes (oferta/policy/diff.py), for the notice.
+    changed_clauses: list[str] = Field(default_factory=list, max_length=200)
 
 
 class CancelScope(StrEnum):
@@ -101,6 +113,7 @@ class BillingEvent(BaseModel):
     promised_at: AwareDatetime | None = None
     party: Literal["customer", "provider"] | None = None
     override: OverrideTerms | None = None
+    amendment: AmendmentTerms | None = None
     # Who brought the input (an operator's API key or CLI user), for overrides.
     actor: str | None = Field(default=None, max_length=200)
     # When it happened in the billing system (e.g. funds received); applied no
@@ -138,6 +151,12 @@ class EntryType(StrEnum):
     HOLD_LIFTED = "hold_lifted"
     OVERRIDE_GRANTED = "override_granted"
     ARCHIVED = "archived"
+    # Amendments of the offer (engine/amendments.py).
+    AMENDMENT_ANNOUNCED = "amendment_announced"
+    AMENDMENT_DEFERRED = "amendment_deferred"  # in effect, but this service's paid terms run on
+    AMENDMENT_APPLIED = "amendment_applied"
+    AMENDMENT_OBJECTED = "amendment_objected"
+    AMENDMENT_DECLINED = "amendment_declined"  # this service keeps its version
 
 
 class TimelineEntry(BaseModel):
@@ -145,6 +164,8 @@ class TimelineEntry(BaseModel):
     type: EntryType
     clause: str | None
     detail: dict[str, Any] = Field(default_factory=dict)
+    # The version of the policy that governed the step (set by ServiceState.record).
+    policy_version: int | None = None
 
 
 class Installment(BaseModel):
@@ -191,6 +212,28 @@ class TariffChange(BaseModel):
     tariff: str
     price: Money
     effective_at: AwareDatetime
+
+
+class PendingAmendment(BaseModel):
+    """A new version of the policy announced to this service, until it governs (or never will)."""
+
+    version: int
+    from_version: int
+    announced_at: AwareDatetime
+    # This service's effective date: the published one, or later when it was told late and the
+    # contract's notice runs from its own announcement.
+    effective_at: AwareDatetime
+    # Set on the effective date when the paid period (PS.kz 5.14) or Tariff (Center Pro 6.10)
+    # running then keeps the old terms: the switch waits for its end.
+    switch_at: AwareDatetime | None = None
+    objection_until: AwareDatetime | None = None
+    objected_at: AwareDatetime | None = None
+    applied_at: AwareDatetime | None = None
+    declined: bool = False
+
+    @property
+    def open(self) -> bool:
+        return self.applied_at is None and not self.declined
 
 
 class ServiceSpec(BaseModel):
@@ -283,6 +326,9 @@ class ServiceState(BaseModel):
     released_steps: list[str] = Field(default_factory=list)
     # Operations' overrides (engine/overrides.py), most recent last.
     overrides: list[Override] = Field(default_factory=list)
+    # The policy version that governs now, and a new one announced (engine/amendments.py).
+    policy_version: int | None = None
+    amendment: PendingAmendment | None = None
 
     @classmethod
     def new(cls, spec: ServiceSpec, created_at: datetime) -> ServiceState:
@@ -322,6 +368,8 @@ class ServiceState(BaseModel):
         del self.applied_event_ids[:-APPLIED_IDS_KEPT]
 
     def record(self, entry: TimelineEntry) -> None:
+        if entry.policy_version is None:
+            entry.policy_version = self.policy_version
         self.timeline.append(entry)
         del self.timeline[:-TIMELINE_TAIL]
 
@@ -383,6 +431,7 @@ class DeadlineAction(StrEnum):
     DEBIT_BALANCE = "debit_balance"
     END_TARIFF = "end_tariff"
     WARN_LOW_BALANCE = "warn_low_balance"
+    APPLY_AMENDMENT = "apply_amendment"
 
 
 class Deadline(BaseModel):
@@ -413,6 +462,8 @@ class ServiceView(BaseModel):
     overdue: Money | None = None
     hold: Hold | None = None
     overrides: list[Override] = Field(default_factory=list)
+    policy_version: int | None = None
+    amendment: PendingAmendment | None = None
 
     @property
     def overdue_amount(self) -> Decimal:

@@ -97,10 +97,16 @@ def event(type_: EventType | str, **fields: Any) -> BillingEvent:
 
 
 def run(
-    policy_id: str, spec: ServiceSpec, start: str, events: list[tuple[str, BillingEvent]], until: str
+    policy_id: str,
+    spec: ServiceSpec,
+    start: str,
+    events: list[tuple[str, BillingEvent]],
+    until: str,
+    versions: list[Policy] | None = None,
 ) -> Run:
     """Start the service at ``start`` (local time), apply ``events`` at their local times, and
-    let the contract run by itself until ``until``."""
+    let the contract run by itself until ``until``. ``versions``: new versions of the policy
+    that amendments in ``events`` announce."""
     policy = load_policy(policy_id)
     state, result = dry_run(
         Contract(policy),
@@ -108,6 +114,7 @@ def run(
         local(policy_id, start),
         [(local(policy_id, at), e) for at, e in events],
         local(policy_id, until),
+        versions={v.version: v for v in versions or []},
     )
     return Run(policy=policy, state=state, result=result)
 

@@ -14,7 +14,7 @@ from oferta.policy.schema import NoticeTemplate, Trial
 from oferta.timeline.dry_run import dry_run
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
-from oferta.timeline.state import BillingEvent, EventType, ServiceSpec
+from oferta.timeline.state import AmendmentTerms, BillingEvent, EventType, ServiceSpec
 
 START = datetime.fromisoformat("2027-03-01T22:30:00+05:00")
 
@@ -45,6 +45,14 @@ def _requests() -> list[NoticeRequest]:
             )
         price = Money.of(
             "12.00" if policy.provider.currency == "EUR" else "2500.00", policy.provider.currency
+        )
+
+        amended = policy.model_copy(update={"version": policy.version + 1})
+        amendment = AmendmentTerms(
+            version=amended.version,
+            published_at=START + timedelta(days=2),
+            effective_at=START + timedelta(days=40),
+            changed_clauses=["3.16"],
         )
 
         def ev(n: str, kind: EventType, **kw) -> BillingEvent:
@@ -80,6 +88,12 @@ def _requests() -> list[NoticeRequest]:
                 (45, ev("pp", EventType.PROMISE_TO_PAY, promised_at=START + timedelta(days=50))),
                 (46, ev("b", EventType.BREACH_TERMINATION, reason="spam")),
             ],
+            # A new version of the offer, announced with the contract's notice, and objected to.
+            [
+                (1, ev("p", EventType.PAYMENT, amount=price.times(3))),
+                (2, ev("am", EventType.AMENDMENT, amendment=amendment)),
+                (3, ev("ob", EventType.AMENDMENT_OBJECTION, reason="too dear")),
+            ],
         ]
         for trial in (False, True):
             for life in lives:
@@ -97,6 +111,7 @@ def _requests() -> list[NoticeRequest]:
                     START,
                     [(START + timedelta(days=d), e) for d, e in life],
                     START + timedelta(days=300),
+                    versions={amended.version: amended},
                 )
                 for d in run.deliveries:
                     found.setdefault(

@@ -11,6 +11,7 @@ from typing import Any
 
 from oferta.policy.schema import NoticeTemplate, PaymentModel, Policy, Term, TimeUnit
 from oferta.timeline.calendar import add_calendar_days, add_months
+from oferta.timeline.engine.amendments import Amendments
 from oferta.timeline.engine.balance import BalanceBilling
 from oferta.timeline.engine.billing import BillingModel
 from oferta.timeline.engine.effects import ProvisionIntent, RefundIntent, Transition, iso
@@ -69,8 +70,10 @@ class Contract:
         self.billing: BillingModel = BILLING_MODELS[policy.billing.model](self)
         self.exits = Exits(self)
         self.overrides = Overrides(self)
+        self.amendments = Amendments(self)
         self._deadline_handlers: dict[DeadlineAction, DeadlineHandler] = {
             DeadlineAction.SEND_NOTICE: self._do_send_notice,
+            **self.amendments.deadline_handlers(),
             **self.exits.deadline_handlers(),
             **self.billing.deadline_handlers(),
         }
@@ -81,6 +84,7 @@ class Contract:
             **self.exits.event_handlers(),
             **self.billing.event_handlers(),
             **self.overrides.event_handlers(),
+            **self.amendments.event_handlers(),
         }
 
     # -- contract time (law-terms.md; one module owns the arithmetic: terms.py) --
@@ -152,11 +156,13 @@ class Contract:
             # the contract keeps its course.
         found += self.exits.deadlines(state)
         found += self.billing.deadlines(state)
+        found += self.amendments.deadlines(state)
         return found
 
     # -- steps the contract takes by itself ----------------------------------
 
     def on_deadline(self, state: ServiceState, deadline: Deadline, now: datetime) -> Transition:
+        self.governs(state)
         out = Transition()
         self._deadline_handlers[deadline.action](state, deadline, now, out)
         return out
@@ -192,9 +198,12 @@ class Contract:
                 return "the service is not suspended for abuse"
         if event.type is EventType.OVERRIDE:
             return self.overrides.refusal(state, event, now)
+        if event.type in (EventType.AMENDMENT, EventType.AMENDMENT_OBJECTION):
+            return self.amendments.refusal(state, event, now)
         return self.exits.refusal(state, event, now) or self.billing.refusal(state, event, now)
 
     def on_event(self, state: ServiceState, event: BillingEvent, now: datetime) -> Transition:
+        self.governs(state)
         out = Transition()
         reason = self.refusal(state, event, now)
         if reason:
@@ -294,7 +303,14 @@ class Contract:
         """A debt that survives termination (SmartApe 2.2.5) can still be paid."""
         return state.terminal == "terminated" and state.debt().is_positive
 
+    def governs(self, state: ServiceState) -> None:
+        """Steps from here on are this version's (a service started before versions were kept
+        learns its version on its first step)."""
+        if state.policy_version is None:
+            state.policy_version = self.policy.version
+
     def start(self, state: ServiceState, now: datetime) -> Transition:
+        self.governs(state)
         out = Transition()
         self.billing.start(state, now, out)
         return out
@@ -530,6 +546,8 @@ class Contract:
             applied_events=len(state.applied_event_ids),
             hold=state.hold,
             overrides=self.overrides.in_force(state, at),
+            policy_version=state.policy_version or self.policy.version,
+            amendment=state.amendment,
         )
 
 

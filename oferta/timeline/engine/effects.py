@@ -38,6 +38,8 @@ class Transition(BaseModel):
     provisioning: list[ProvisionIntent] = Field(default_factory=list)
     refunds: list[RefundIntent] = Field(default_factory=list)
     new_period: bool = False
+    # A new version of the policy governs from this step on (engine/amendments.py).
+    policy_version: int | None = None
     rejected: str | None = None
 
 

@@ -51,7 +51,7 @@ class Exits:
 
     def event_handlers(self) -> dict[EventType, EventHandler]:
         return {
-            EventType.CANCEL_REQUEST: self._on_cancel_request,
+            EventType.CANCEL_REQUEST: self.on_cancel_request,
             EventType.CANCEL_WITHDRAWN: self._on_cancel_withdrawn,
             EventType.WITHDRAWAL: self._on_withdrawal,
             EventType.PROVIDER_TERMINATION: self._on_provider_termination,
@@ -238,7 +238,7 @@ class Exits:
 
     # -- the customer's ways out ---------------------------------------------------
 
-    def _on_cancel_request(
+    def on_cancel_request(
         self, state: ServiceState, event: BillingEvent, now: datetime, out: Transition
     ) -> None:
         rules = self.policy.termination
