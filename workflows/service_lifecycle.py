@@ -26,12 +26,12 @@ with workflow.unsafe.imports_passed_through():
         RefundResult,
         TimelineRecord,
     )
+    from oferta.policy.schema import Policy
     from oferta.timeline import safeguards
     from oferta.timeline.engine import Contract, RefundIntent, Transition, describe
     from oferta.timeline.engine.effects import ProvisionAction
     from oferta.timeline.notices import Delivery
     from oferta.timeline.safeguards import Permit, PermitRequest
-    from oferta.policy.schema import Policy
     from oferta.timeline.state import (
         AmendmentTerms,
         BillingEvent,
