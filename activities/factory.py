@@ -9,6 +9,7 @@ from activities.refunds import DatabaseRefundGateway
 from activities.service_activities import Importer, ServiceActivities
 from activities.webhooks import WebhookDeliverer, WebhookOptions
 from oferta.db.migrate import upgrade
+from oferta.db.policy_versions import DatabasePolicyStore
 from oferta.db.repo import billing_feed
 from oferta.notices.email import EmailSender
 from oferta.notices.ledger import LedgerNoticeSender
@@ -38,6 +39,7 @@ def build_activities(
         guard=_guard(settings, ask_guard, url) if ask_guard else None,
         importer=importer,
         webhooks=WebhookDeliverer(url, WebhookOptions.from_settings(settings)),
+        policies=DatabasePolicyStore(url),
     )
 
 

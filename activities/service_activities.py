@@ -17,6 +17,7 @@ from oferta.effects import (
     ImportBatchResult,
     NoticeRequest,
     NoticeResult,
+    PolicyVersionRef,
     ProvisioningRequest,
     ProvisioningResult,
     RefundRequest,
@@ -25,6 +26,7 @@ from oferta.effects import (
     WebhookRound,
     WebhookRoundResult,
 )
+from oferta.policy.schema import Policy
 from oferta.timeline.safeguards import Permit, PermitRequest
 
 
@@ -56,6 +58,10 @@ class WebhookDeliveries(Protocol):
     async def deliver_round(self, request: WebhookRound) -> WebhookRoundResult: ...
 
 
+class PolicyStore(Protocol):
+    async def load(self, ref: PolicyVersionRef) -> Policy: ...
+
+
 class _GrantAll:
     async def permit(self, request: PermitRequest) -> Permit:
         return Permit(granted=True)
@@ -71,6 +77,7 @@ class ServiceActivities:
         guard: Guard | None = None,
         importer: Importer | None = None,
         webhooks: WebhookDeliveries | None = None,
+        policies: PolicyStore | None = None,
     ) -> None:
         self.notices = notices
         self.provisioner = provisioner
@@ -81,6 +88,7 @@ class ServiceActivities:
         self.guard: Guard = guard or _GrantAll()
         self.importer = importer
         self.webhooks = webhooks
+        self.policies = policies
 
     @activity.defn(name="send_notice")
     async def send_notice(self, request: NoticeRequest) -> NoticeResult:
@@ -115,6 +123,20 @@ class ServiceActivities:
             raise ApplicationError("this worker delivers no webhooks", type="NoWebhooks", non_retryable=True)
         return await self.webhooks.deliver_round(request)
 
+    @activity.defn(name="load_policy_version")
+    async def load_policy_version(self, ref: PolicyVersionRef) -> Policy:
+        """A published version of a policy, for a service told of an amendment."""
+        from oferta.db.policy_versions import VersionNotFound
+
+        if self.policies is None:
+            raise ApplicationError(
+                "this worker keeps no policy versions", type="NoVersions", non_retryable=True
+            )
+        try:
+            return await self.policies.load(ref)
+        except VersionNotFound as exc:
+            raise ApplicationError(str(exc), type="VersionNotFound", non_retryable=True) from None
+
     def all(self) -> list:
         # One registration serves both uses: record_timeline runs as a local activity (in the worker
         # that runs the workflow, which must register it) and, in runs from before the patch, as an
@@ -127,4 +149,5 @@ class ServiceActivities:
             self.request_refund,
             self.record_timeline,
             self.request_permit,
+            self.load_policy_version,
         ]

@@ -130,3 +130,10 @@ class WebhookRoundResult(BaseModel):
     disabled: int = 0  # endpoints disabled by this round (an event failed for the whole window)
     enabled_endpoints: int = 0
     more: bool = False  # the round was full: look again at once
+
+
+class PolicyVersionRef(BaseModel):
+    """A published version of a policy, which the service workflow loads when it hears of it."""
+
+    policy_id: str
+    version: int

@@ -40,10 +40,12 @@ from oferta.settings import Settings
 from oferta.timeline.engine import closed_reason
 from oferta.timeline.safeguards import Permit, PermitRequest
 from oferta.timeline.state import BillingEvent, ServiceSpec, ServiceState, ServiceStatus, ServiceView
+from workflows.amendments import AmendmentInput, AmendmentProgress, AmendmentWorkflow
 from workflows.force_majeure import EndRequest, ForceMajeureInput, ForceMajeureProgress, ForceMajeureWorkflow
 from workflows.guard import DestructiveStepGuard, GuardInput, GuardStatus, ReleaseRequest
 from workflows.imports import ImportInput, ImportProgress, ImportWorkflow
 from workflows.service_lifecycle import (
+    AmendmentNotice,
     EventReceipt,
     HoldRelease,
     NoticeDelivered,
@@ -51,6 +53,7 @@ from workflows.service_lifecycle import (
     ServiceWorkflowInput,
 )
 from workflows.shared import (
+    amendment_workflow_id,
     force_majeure_workflow_id,
     guard_workflow_id,
     import_workflow_id,
@@ -175,12 +178,14 @@ async def start_service(
     task_queue: str,
     clock_shift: timedelta = timedelta(0),
     publish_search_attributes: bool = True,
+    amendment: AmendmentNotice | None = None,
 ) -> ServiceHandle:
     """Start the service's workflow (or join the running one). A new service awaits its first
     payment; the workflow keeps the search attributes current from there on.
 
     ``clock_shift`` and ``publish_search_attributes=False`` are for the time machine, whose
-    test server has no custom search attributes.
+    test server has no custom search attributes. ``amendment``: a version published and not yet
+    in effect, which the new service is told of at once.
     """
     attributes = (
         TypedSearchAttributes(service_search_attributes(spec, ServiceStatus.AWAITING_PAYMENT))
@@ -195,6 +200,7 @@ async def start_service(
                 spec=spec,
                 clock_shift=clock_shift,
                 publish_search_attributes=publish_search_attributes,
+                amendment=amendment,
             ),
             id=service_workflow_id(spec.service_id),
             task_queue=task_queue,
@@ -641,3 +647,53 @@ async def wake_webhook_dispatcher(
         raise TemporalUnavailable(
             f"Temporal did not start the webhook dispatcher ({err.status.name})"
         ) from None
+
+
+# -- amendments of the offer ----------------------------------------------------------------
+
+
+class AmendmentNotFound(NotFound):
+    def __init__(self, policy_id: str, version: int) -> None:
+        super().__init__(f"no publication of {policy_id} v{version} in this deployment")
+
+
+async def tell_services(
+    client: Client, notice: AmendmentNotice, service_ids: Sequence[str], *, task_queue: str
+) -> None:
+    """Tell every service in ``service_ids`` of a published version (workflows/amendments.py). A
+    publication retried joins the fan-out already running (or finished)."""
+    try:
+        await client.start_workflow(
+            AmendmentWorkflow.run,
+            AmendmentInput(notice=notice, service_ids=list(service_ids)),
+            id=amendment_workflow_id(notice.policy_id, notice.version, task_queue),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=f"{notice.policy_id} v{notice.version} told to {len(service_ids)} services",
+        )
+    except WorkflowAlreadyStartedError:
+        return  # finished before: every service was told
+    except RPCError as err:
+        raise TemporalUnavailable(f"Temporal did not accept the publication ({err.status.name})") from None
+
+
+async def amendment_progress(
+    client: Client, policy_id: str, version: int, *, task_queue: str, timeout: float
+) -> AmendmentProgress:
+    handle = client.get_workflow_handle_for(
+        AmendmentWorkflow.run, amendment_workflow_id(policy_id, version, task_queue)
+    )
+    description = await _own(handle, task_queue, AmendmentNotFound(policy_id, version))
+    async with _answered(timeout):
+        if description.status == WorkflowExecutionStatus.COMPLETED:
+            return await handle.result()
+        return await handle.query(AmendmentWorkflow.progress)
+    raise AssertionError("unreachable")
+
+
+async def tell_service(client: Client, service_id: str, notice: AmendmentNotice) -> None:
+    """One service told of a published version (the fan-out does this for each)."""
+    handle = service_handle(client, service_id)
+    async with _answered(None, ServiceNotFound(service_id)):
+        await handle.signal(ServiceLifecycleWorkflow.amendment_published, notice)

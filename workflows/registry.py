@@ -5,6 +5,7 @@ workflow it runs, so a package ``__init__`` that imports every workflow module m
 workflow rebuild every module's pydantic models (bench/RESULTS.md, memory).
 """
 
+from workflows.amendments import AmendmentWorkflow
 from workflows.force_majeure import ForceMajeureWorkflow
 from workflows.guard import DestructiveStepGuard
 from workflows.imports import ImportWorkflow
@@ -21,4 +22,5 @@ WORKFLOWS: list[type] = [
     DestructiveStepGuard,
     ImportWorkflow,
     WebhookDispatcher,
+    AmendmentWorkflow,
 ]

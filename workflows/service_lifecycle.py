@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from oferta.effects import (
         NoticeRequest,
         NoticeResult,
+        PolicyVersionRef,
         ProvisioningRequest,
         ProvisioningResult,
         RefundRequest,
@@ -208,6 +209,8 @@ class ServiceLifecycleWorkflow:
     async def _apply(self, event: BillingEvent) -> None:
         if event.event_id in self._state.applied_event_ids:
             return
+        if event.amendment is not None and not await self._load_version(event):
+            return
         transition = self._contract.on_event(self._state, event, self._event_time(event.occurred_at))
         if event.amendment is not None:
             offered = self._offered.pop(event.amendment.version, None)
@@ -293,21 +296,19 @@ class ServiceLifecycleWorkflow:
     def amendment_published(self, notice: AmendmentNotice) -> None:
         """A new version of the policy (``oferta policies publish``): the engine announces it with
         the contract's notice and switches at its date (engine/amendments.py)."""
-        policy = notice.policy
-        if policy.id != self._state.spec.policy_id:
+        if notice.policy_id != self._state.spec.policy_id:
             workflow.logger.warning(
-                "amendment of %s ignored: the service is under %s", policy.id, self._state.spec.policy_id
+                "amendment of %s ignored: the service is under %s",
+                notice.policy_id,
+                self._state.spec.policy_id,
             )
             return
-        if f"amendment:{policy.id}:v{policy.version}" in self._state.applied_event_ids:
-            return  # told already (the publication's fan-out retried)
-        self._offered[policy.version] = policy
         self.billing_event(
             BillingEvent(
-                event_id=f"amendment:{policy.id}:v{policy.version}",
+                event_id=f"amendment:{notice.policy_id}:v{notice.version}",
                 type=EventType.AMENDMENT,
                 amendment=AmendmentTerms(
-                    version=policy.version,
+                    version=notice.version,
                     published_at=notice.published_at,
                     effective_at=notice.effective_at,
                     changed_clauses=notice.changed_clauses,
@@ -697,6 +698,30 @@ class ServiceLifecycleWorkflow:
         )
         self._recorded += len(entries)
         return record
+
+    async def _load_version(self, event: BillingEvent) -> bool:
+        """The announced version's rules, loaded before the engine announces it (not when it would
+        refuse it anyway); False, with the event refused, when it is not published here."""
+        assert event.amendment is not None
+        version = event.amendment.version
+        if version in self._offered or self._contract.refusal(self._state, event, self._event_time()):
+            return True
+        spec = self._state.spec
+        try:
+            self._offered[version] = await workflow.execute_activity(
+                "load_policy_version",
+                PolicyVersionRef(policy_id=spec.policy_id, version=version),
+                result_type=Policy,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=EFFECT_RETRY,
+                summary=f"load {spec.policy_id} v{version}",
+            )
+        except ActivityError as err:
+            reason = f"{spec.policy_id} v{version} cannot be loaded: {err.cause or err}"
+            workflow.logger.error("amendment refused: %s", reason)
+            self._outcomes[event.event_id] = reason
+            return False
+        return True
 
     def _switch_policy(self, version: int) -> None:
         """The announced version governs from here on (and in every later run)."""

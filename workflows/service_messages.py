@@ -16,9 +16,12 @@ from oferta.timeline.state import ServiceSpec, ServiceState, ServiceView
 
 
 class AmendmentNotice(BaseModel):
-    """A new version of the service's policy, published to take effect at ``effective_at``."""
+    """A new version of the service's policy, published to take effect at ``effective_at``. The
+    workflow loads the version itself (activity ``load_policy_version``): a publication's fan-out
+    carries a few hundred bytes to each service, not the whole policy."""
 
-    policy: Policy
+    policy_id: str
+    version: int
     published_at: AwareDatetime
     effective_at: AwareDatetime
     changed_clauses: list[str] = Field(default_factory=list)

@@ -28,6 +28,11 @@ def force_majeure_workflow_id(force_majeure_id: str) -> str:
     return f"force-majeure-{force_majeure_id}"
 
 
+def amendment_workflow_id(policy_id: str, version: int, task_queue: str) -> str:
+    """The fan-out of a published version (workflows/amendments.py), one per deployment."""
+    return f"amendment-{task_queue}-{policy_id}-v{version}"
+
+
 def import_workflow_id(import_id: str) -> str:
     return f"import-{import_id}"
 

@@ -302,3 +302,21 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class PolicyVersion(Base):
+    """A published version of a policy (``oferta policies publish``): the whole policy as JSON,
+    never changed once written. The policy files are each policy's first version."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("policy_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    policy_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    effective_at: Mapped[datetime] = mapped_column(Timestamp)
+    published_at: Mapped[datetime] = mapped_column(Timestamp)
+    published_by: Mapped[str] = mapped_column(String(100))
+    changed_clauses: Mapped[list[str]] = mapped_column(JSON, default=list)
