@@ -63,6 +63,7 @@ class DatabaseRecorder:
                     type=entry.type.value,
                     clause=entry.clause,
                     detail=entry.detail,
+                    policy_version=entry.policy_version,
                 )
                 if inserted:
                     new.append(entry)

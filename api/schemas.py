@@ -220,6 +220,21 @@ class OverrideOut(BaseModel):
     until: date | None = None
 
 
+class AmendmentOut(BaseModel):
+    version: int
+    from_version: int
+    effective_at: datetime
+    switch_at: datetime | None = Field(description="Later than effective_at while paid terms run on")
+    objection_until: datetime | None
+    objected_at: datetime | None
+    applied_at: datetime | None
+    declined: bool = Field(description="The service keeps its version (an objection, a notice)")
+
+
+class AmendmentObjectionIn(Strict):
+    reason: Reason | None = Field(default=None, description="The customer's letter, in a few words")
+
+
 class ServiceOut(BaseModel):
     id: str
     customer_id: str
@@ -242,6 +257,12 @@ class ServiceOut(BaseModel):
     )
     overrides: list[OverrideOut] = Field(
         default_factory=list, description="Operations' overrides in force (live view only)"
+    )
+    policy_version: int | None = Field(
+        default=None, description="The version of the policy governing the service (live view only)"
+    )
+    amendment: AmendmentOut | None = Field(
+        default=None, description="A new version announced to the service (live view only)"
     )
     live: bool = Field(
         description="True when state and deadline come from the running workflow (its live view); "
@@ -354,6 +375,9 @@ class TimelineEventOut(BaseModel):
     type: str
     clause: str | None
     detail: dict[str, Any]
+    policy_version: int | None = Field(
+        default=None, description="The version of the policy that governed the step"
+    )
 
 
 class NoticeOut(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.schemas import (
+    AmendmentOut,
     AuditOut,
     CustomerOut,
     Deadline,
@@ -134,6 +135,8 @@ def service_out(row: Service, view: ServiceView | None = None) -> ServiceOut:
             )
             if view.hold
             else None,
+            "policy_version": view.policy_version,
+            "amendment": AmendmentOut.model_validate(view.amendment.model_dump()) if view.amendment else None,
             "overrides": [
                 OverrideOut(
                     kind=o.terms.kind.value,
@@ -211,7 +214,14 @@ def timeline(
     session: Session, service_id: str
 ) -> tuple[list[TimelineEventOut], list[NoticeOut], list[AuditOut]]:
     events = [
-        TimelineEventOut(sequence=e.sequence, at=utc(e.at), type=e.type, clause=e.clause, detail=e.detail)
+        TimelineEventOut(
+            sequence=e.sequence,
+            at=utc(e.at),
+            type=e.type,
+            clause=e.clause,
+            detail=e.detail,
+            policy_version=e.policy_version,
+        )
         for e in session.scalars(
             select(TimelineEvent)
             .where(TimelineEvent.service_id == service_id)

@@ -21,6 +21,7 @@ from api.errors import conflict, invalid, not_found
 from api.schemas import (
     ID_PATTERN,
     AbuseIn,
+    AmendmentObjectionIn,
     BreachTerminationIn,
     CancellationIn,
     ErrorOut,
@@ -329,4 +330,22 @@ async def terminate_for_force_majeure(
         lambda event_id: BillingEvent(
             event_id=event_id, type=EventType.FORCE_MAJEURE_TERMINATE, party=body.party
         ),
+    )
+
+
+@router.post("/amendment-objection", response_model=EventOut)
+async def object_to_amendment(
+    service_id: ServiceId, writer: BillingWriter, body: Annotated[AmendmentObjectionIn | None, Body()] = None
+) -> EventOut | JSONResponse:
+    """The customer does not accept a new version of the offer announced to it, where its contract
+    lets it say so: ONELAB 11.6 ends the contract at once; SmartApe 2.2.6 takes it as the customer's
+    notice, the old terms governing until it ends; registry.kz 4.1.4 keeps the service on its version
+    for operations to decide. Refused (409) where the contract gives no objection (PS.kz, Center Pro),
+    when nothing is announced, or when its time has passed. The body is optional."""
+    reason = body.reason if body else None
+    return await _submit(
+        writer,
+        service_id,
+        EventType.AMENDMENT_OBJECTION,
+        lambda event_id: BillingEvent(event_id=event_id, type=EventType.AMENDMENT_OBJECTION, reason=reason),
     )

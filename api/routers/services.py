@@ -25,12 +25,13 @@ from api.store import (
     timeline,
 )
 from oferta.db.models import Service, utcnow
-from oferta.db.once import insert_once
+from oferta.db.once import insert_once, utc
+from oferta.db.policy_versions import governing
 from oferta.policy import load_policy
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
 from oferta.timeline.state import ServiceSpec, ServiceStatus
-from workflows.client import live_view, service_workflow_id, start_service, task_queue
+from workflows.client import AmendmentNotice, live_view, service_workflow_id, start_service, task_queue
 
 router = APIRouter(
     prefix="/v1/services",
@@ -141,8 +142,24 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut |
             return session.get_one(Service, service_id)
 
         row = await state.db.run(insert)
+        # The version of the offer in effect now; one published for a later date is told at once.
+        now_governing = await state.db.run(lambda s: governing(s, policy.id, utcnow()))
+        pending = now_governing.pending
+        amendment = (
+            AmendmentNotice(
+                policy_id=pending.policy_id,
+                version=pending.version,
+                published_at=utc(pending.published_at),
+                effective_at=utc(pending.effective_at),
+                changed_clauses=list(pending.changed_clauses),
+            )
+            if pending is not None
+            else None
+        )
         try:
-            await start_service(client, policy, spec, task_queue=task_queue(state.settings))
+            await start_service(
+                client, now_governing.policy, spec, task_queue=task_queue(state.settings), amendment=amendment
+            )
         except BaseException:
             # Nothing half-written: no service row without its workflow. With the database
             # down, the row goes when it is back — before this request's idempotency claim is

@@ -34,6 +34,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     impact.add_argument("--days", type=int, default=90)
     impact.add_argument("--json", action="store_true")
     impact.set_defaults(handler=_impact)
+    publish = actions.add_parser(
+        "publish",
+        help="publish a new version of a policy: every running service is told with its contract's notice",
+    )
+    publish.add_argument("file", type=Path, help="the new version's file (its id names the policy)")
+    publish.add_argument(
+        "--effective",
+        required=True,
+        help="when it takes effect: a date (00:00 in the provider's time zone) or an ISO date and time",
+    )
+    publish.add_argument("--actor", default=None, help="who publishes (default: the OS user)")
+    publish.add_argument("--json", action="store_true", help="print the result as one JSON document")
+    publish.set_defaults(handler=_publish)
 
 
 def _term(term) -> str:
@@ -253,4 +266,202 @@ async def _impact_of(old, new, days: int, quiet: bool) -> dict:
         "checked": len(rows),
         "unreachable": unreachable,
         "services": rows,
+    }
+
+
+def _effective_at(text: str, timezone: str):
+    """'2027-01-05' is 00:00 of that day on the provider's clock; a full ISO time is taken as is."""
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        moment = datetime.fromisoformat(text)  # ValueError: the caller reports it
+        return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+    return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(timezone))
+
+
+def _publish(args: argparse.Namespace) -> int:
+    import getpass
+
+    from oferta.temporal import run_async
+
+    try:
+        new = load_policy_file(args.file)
+    except PolicyError as exc:
+        return _broken(exc)
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        effective = _effective_at(args.effective, new.provider.timezone)
+    except ValueError:
+        print(
+            f"effective: {args.effective!r} is not a date (2027-01-05) or an ISO date and time",
+            file=sys.stderr,
+        )
+        return 2
+    actor = args.actor or getpass.getuser()
+    try:
+        result = run_async(_publish_version(new, effective, actor, quiet=args.json))
+    except ValueError as exc:  # refused: the field and the reason, with the clause
+        print(f"{new.id} v{new.version} not published: {exc}", file=sys.stderr)
+        return 2
+    except LookupError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+        return 0
+    clauses = ", ".join(result["changed_clauses"]) or "none (wording only)"
+    print(
+        f"{result['policy']} v{result['version']} {'published' if result['created'] else 'already published'}"
+        f" by {result['published_by']}: in effect from {result['effective_at_local']} ({result['notice']});"
+        f" clauses changed: {clauses}"
+    )
+    print(
+        f"told {result['told']} of {result['services']} running services"
+        + (
+            f"; {result['failed']} not reached: {', '.join(result['failed_services'])}"
+            if result["failed"]
+            else ""
+        )
+    )
+    return 0
+
+
+async def _publish_version(new, effective, actor: str, quiet: bool) -> dict[str, Any]:
+    import asyncio
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from sqlalchemy import select
+
+    from oferta.db.migrate import upgrade
+    from oferta.db.models import Service
+    from oferta.db.once import utc
+    from oferta.db.policy_versions import VersionConflict, digest, governing, publish, published
+    from oferta.db.session import session_scope
+    from oferta.settings import get_settings
+    from oferta.temporal import connect
+    from oferta.timeline.engine.amendments import changed_clauses, publish_refusal
+    from workflows.client import (
+        AmendmentNotice,
+        WorkflowCallError,
+        amendment_progress,
+        task_queue,
+        tell_services,
+    )
+
+    settings = get_settings()
+    url = settings.effective_database_url
+    upgrade(url)
+    try:
+        client = await connect(settings)
+    except RuntimeError as exc:
+        raise LookupError(
+            f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS; ./run starts one)"
+        ) from exc
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def record() -> tuple[dict[str, Any], list[str]]:
+        with session_scope(url) as session:
+            existing = published(session, new.id, new.version)
+            if existing is not None:  # the same command again: finish telling, record nothing
+                if existing.sha256 != digest(new):
+                    raise ValueError(f"version: {new.id} v{new.version} was published with other rules")
+                if utc(existing.effective_at) != effective.astimezone(UTC):
+                    was = utc(existing.effective_at).isoformat()
+                    raise ValueError(f"effective: v{new.version} was published for {was}")
+                published_at = utc(existing.published_at)
+                old = governing(session, new.id, published_at).policy
+                row, created = existing, False
+            else:
+                in_force = governing(session, new.id, now)
+                old, pending = in_force.policy, in_force.pending
+                if pending is not None:
+                    raise ValueError(
+                        f"version: {new.id} v{pending.version} is published for "
+                        f"{utc(pending.effective_at).isoformat()} and not yet in effect"
+                    )
+                refusal = publish_refusal(old, new, now, effective)
+                if refusal:
+                    raise ValueError(refusal)
+                published_at = now
+                try:
+                    row, created = publish(
+                        session,
+                        new,
+                        effective_at=effective,
+                        published_at=published_at,
+                        actor=actor,
+                        changed_clauses=changed_clauses(old, new),
+                    )
+                except VersionConflict as exc:  # published by someone else a moment ago
+                    raise ValueError(str(exc)) from None
+            services = list(
+                session.scalars(
+                    select(Service.id)
+                    .where(Service.policy_id == new.id, Service.state.not_in(("deleted", "terminated")))
+                    .order_by(Service.id)
+                )
+            )
+            notice = old.amendments.notice if old.amendments else None
+            return (
+                {
+                    "policy": new.id,
+                    "version": new.version,
+                    "from_version": old.version,
+                    "created": created,
+                    "published_by": row.published_by,
+                    "published_at": published_at.isoformat(),
+                    "effective_at": effective.isoformat(),
+                    "effective_at_local": effective.astimezone(ZoneInfo(new.provider.timezone)).strftime(
+                        "%Y-%m-%d %H:%M"
+                    )
+                    + f" {new.provider.timezone}",
+                    "notice": f"{notice} ahead" if notice else "the contract sets no notice",
+                    "changed_clauses": list(row.changed_clauses),
+                },
+                services,
+            )
+
+    result, services = await asyncio.to_thread(record)
+    notice = AmendmentNotice(
+        policy_id=new.id,
+        version=new.version,
+        published_at=datetime.fromisoformat(result["published_at"]),
+        effective_at=effective,
+        changed_clauses=result["changed_clauses"],
+    )
+    queue = task_queue(settings)
+    try:
+        await tell_services(client, notice, services, task_queue=queue)
+        with Progress(
+            TextColumn(f"telling {new.id} services"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            disable=quiet,
+            console=Console(stderr=True),
+        ) as bar:
+            task = bar.add_task("tell", total=len(services))
+            while True:
+                progress = await amendment_progress(client, new.id, new.version, task_queue=queue, timeout=10)
+                bar.update(task, completed=progress.next_index)
+                if progress.done:
+                    break
+                await asyncio.sleep(0.5)
+    except WorkflowCallError as exc:
+        raise LookupError(
+            f"{new.id} v{new.version} is recorded; telling the services failed ({exc}): run the same "
+            "command again to finish"
+        ) from None
+    return result | {
+        "services": len(services),
+        "told": progress.told,
+        "failed": progress.failed,
+        "failed_services": progress.failed_services,
     }

@@ -202,6 +202,8 @@ class TimelineEvent(Base):
     type: Mapped[str] = mapped_column(String(32))
     clause: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The version of the policy that governed the step (null for steps recorded before versions).
+    policy_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditEvent(Base):

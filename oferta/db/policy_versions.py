@@ -60,6 +60,12 @@ def governing(session: Session, policy_id: str, at: datetime) -> Governing:
     return Governing(policy=policy, pending=pending)
 
 
+def published(session: Session, policy_id: str, version: int) -> PolicyVersion | None:
+    return session.scalars(
+        select(PolicyVersion).where(PolicyVersion.policy_id == policy_id, PolicyVersion.version == version)
+    ).one_or_none()
+
+
 def publish(
     session: Session,
     policy: Policy,

@@ -53,6 +53,7 @@ ACCESS: dict[tuple[str, str], tuple[str, ...] | Open] = {
     ("DELETE", "/v1/services/{service_id}/abuse"): BILLING,
     ("POST", "/v1/services/{service_id}/withdrawal"): BILLING,
     ("POST", "/v1/services/{service_id}/promise-to-pay"): BILLING,
+    ("POST", "/v1/services/{service_id}/amendment-objection"): BILLING,
     ("POST", "/v1/services/{service_id}/provider-termination"): OPS,
     ("POST", "/v1/services/{service_id}/breach-termination"): OPS,
     ("POST", "/v1/services/{service_id}/overrides"): OPS,

@@ -1,4 +1,4 @@
-"""Published versions of the policies (offer amendments).
+"""Published versions of the policies (offer amendments), and the version behind each timeline step.
 
 Revision ID: 0004
 Revises: 0003
@@ -35,9 +35,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("policy_versions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_policy_versions_policy_id"), ["policy_id"], unique=False)
+    with op.batch_alter_table("timeline_events", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("policy_version", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("timeline_events", schema=None) as batch_op:
+        batch_op.drop_column("policy_version")
     with op.batch_alter_table("policy_versions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_policy_versions_policy_id"))
     op.drop_table("policy_versions")
