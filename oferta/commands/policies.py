@@ -163,12 +163,27 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _in_force(policy_id: str):
+    """The version governing new services now: the last one published in effect, else the file."""
+    from datetime import UTC, datetime
+
+    from oferta.db.migrate import upgrade
+    from oferta.db.policy_versions import governing
+    from oferta.db.session import session_scope
+    from oferta.settings import get_settings
+
+    url = get_settings().effective_database_url
+    upgrade(url)
+    with session_scope(url) as session:
+        return governing(session, policy_id, datetime.now(UTC)).policy
+
+
 def _impact(args: argparse.Namespace) -> int:
     from oferta.temporal import run_async
 
     try:
         new = load_policy_file(args.new)
-        old = load_policy(new.id)
+        old = _in_force(new.id)
     except PolicyError as exc:
         return _broken(exc)
     except (KeyError, OSError) as exc:

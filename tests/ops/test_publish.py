@@ -59,10 +59,18 @@ async def _publish(api: Oferta, *args: str) -> tuple[int, str, str]:
 async def _service(api: Oferta, policy: str, price: str, paid: str | None = None) -> str:
     async with api.http() as billing:
         customer = f"cust-{policy}"
-        await billing.post("/v1/customers", json={"id": customer, "name": "Pub LLP", "email": "pub@example.kz"})
+        await billing.post(
+            "/v1/customers", json={"id": customer, "name": "Pub LLP", "email": "pub@example.kz"}
+        )
         created = await billing.post(
             "/v1/services",
-            json={"customer_id": customer, "policy": policy, "tariff": "Basic", "price": price, "currency": "KZT"},
+            json={
+                "customer_id": customer,
+                "policy": policy,
+                "tariff": "Basic",
+                "price": price,
+                "currency": "KZT",
+            },
         )
         assert created.status_code == 201, created.text
         service_id = created.json()["id"]
@@ -102,11 +110,15 @@ async def test_onelab_v3_is_told_to_every_service_governs_at_its_time_and_an_obj
     assert view["amendment"]["applied_at"] is not None
 
     async with api.http() as billing:
-        answer = await billing.post(f"/v1/services/{objecting}/amendment-objection", json={"reason": "letter"})
+        answer = await billing.post(
+            f"/v1/services/{objecting}/amendment-objection", json={"reason": "letter"}
+        )
         assert answer.status_code == 200, answer.text
         assert answer.json()["service"]["state"] == "terminated"
         timeline = (await billing.get(f"/v1/services/{paid}/timeline")).json()["events"]
-    steps = [(e["type"], e["clause"], e["policy_version"]) for e in timeline if e["type"].startswith("amendment")]
+    steps = [
+        (e["type"], e["clause"], e["policy_version"]) for e in timeline if e["type"].startswith("amendment")
+    ]
     assert steps == [("amendment_announced", "11.6", 2), ("amendment_applied", "11.6", 3)]
     assert {e["policy_version"] for e in timeline if e["type"] == "activated"} == {2}
 

@@ -568,6 +568,13 @@ def describe(view: ServiceView) -> str:
         text += f" ({', '.join(r.value for r in view.suspension_reasons)})"
     for override in view.overrides:
         text += f"; override {override.terms.kind.value.replace('_', ' ')} by {override.actor}"
+    amendment = view.amendment
+    if amendment is not None and amendment.applied_at is None:
+        if amendment.declined:
+            text += f"; keeps policy v{amendment.from_version} (v{amendment.version} declined)"
+        else:
+            when = amendment.switch_at or amendment.effective_at
+            text += f"; policy v{amendment.version} from {when.isoformat()}"
     deadline = view.next_deadline
     if deadline:
         basis = (
