@@ -362,7 +362,7 @@ async def _publish_version(new, effective, actor: str, quiet: bool) -> dict[str,
     from oferta.db.session import session_scope
     from oferta.settings import get_settings
     from oferta.temporal import connect
-    from oferta.timeline.engine.amendments import changed_clauses, publish_refusal
+    from oferta.timeline.engine.amendments import changed_clauses, notice_words, publish_refusal
     from workflows.client import (
         AmendmentNotice,
         WorkflowCallError,
@@ -424,7 +424,13 @@ async def _publish_version(new, effective, actor: str, quiet: bool) -> dict[str,
                     .order_by(Service.id)
                 )
             )
-            notice = old.amendments.notice if old.amendments else None
+            rules = old.amendments
+            assert rules is not None  # publish_refusal refused a policy without them
+            notice = (
+                f"{notice_words(rules)} ahead, clause {rules.notice.clause}"
+                if rules.notice
+                else f"{notice_words(rules)}, clause {rules.clause}"
+            )
             return (
                 {
                     "policy": new.id,
@@ -438,7 +444,7 @@ async def _publish_version(new, effective, actor: str, quiet: bool) -> dict[str,
                         "%Y-%m-%d %H:%M"
                     )
                     + f" {new.provider.timezone}",
-                    "notice": f"{notice} ahead" if notice else "the contract sets no notice",
+                    "notice": notice,
                     "changed_clauses": list(row.changed_clauses),
                 },
                 services,

@@ -70,10 +70,18 @@ def publish_refusal(old: Policy, new: Policy, published_at: datetime, effective_
     if effective_at < earliest:
         assert rules.notice is not None
         return (
-            f"effective: clause {rules.notice.clause} needs the change announced {rules.notice} ahead; "
-            f"published at {published_at.isoformat()}, it may take effect from {earliest.isoformat()}"
+            f"effective: clause {rules.notice.clause} needs {notice_words(rules)} between the "
+            f"announcement and the change; published at {published_at.isoformat()}, it may take "
+            f"effect from {earliest.isoformat()}"
         )
     return None
+
+
+def notice_words(rules: AmendmentRules) -> str:
+    """'30 calendar days', or that the contract sets none."""
+    if rules.notice is None:
+        return "no notice (the contract sets none)"
+    return f"{rules.notice.amount} {rules.notice.unit.value.replace('_', ' ')}"
 
 
 def changed_clauses(old: Policy, new: Policy) -> list[str]:
