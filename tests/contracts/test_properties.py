@@ -5,7 +5,7 @@ a trial, a consumer or not, billed monthly, quarterly or yearly, in the policy's
 to fifteen inputs at random times over about six and a half months: payments of random sizes,
 extra invoices, Tariff purchases, cancellations (either scope) and their withdrawal, a consumer's
 withdrawal, promises to pay, force majeure and its end or a party's option, abuse blocks, price
-changes. The contract refuses what it does not allow; that is fine. What must hold:
+changes, a new version of the offer (its deletion term two days shorter) and objections to it. The contract refuses what it does not allow; that is fine. What must hold:
 
 (a) nothing is suspended for non-payment, deleted or terminated for debt while nothing is
     overdue. Checked on the state just before each such step: under the invoice model an invoice must be past its due
@@ -46,11 +46,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from oferta.policy import load_policy
-from oferta.policy.schema import PaymentModel
+from oferta.policy.schema import PaymentModel, Policy
 from oferta.timeline.engine import Contract, Transition
 from oferta.timeline.engine.core import describe
 from oferta.timeline.money import Money
 from oferta.timeline.state import (
+    AmendmentTerms,
     BillingEvent,
     CancelScope,
     DeadlineAction,
@@ -84,6 +85,9 @@ CUSTOMER_KINDS = [
     EventType.ABUSE_RESOLVED,
     EventType.FORCE_MAJEURE_TERMINATE,
     EventType.TARIFF_CHANGE,
+    # A new version of the offer (its deletion term shorter where it has one), and an objection.
+    EventType.AMENDMENT,
+    EventType.AMENDMENT_OBJECTION,
 ]
 # Operations' inputs as well, for (d).
 ALL_KINDS = CUSTOMER_KINDS + [
@@ -121,15 +125,35 @@ class Life:
         return [e for step in self.steps for e in step.entries]
 
 
+def amended(policy_id: str) -> Policy:
+    """The policy's next version: the same, with a data deletion two days sooner where it has one."""
+    policy = load_policy(policy_id)
+    data = policy.model_dump(mode="json")
+    data["version"] = policy.version + 1
+    deletion = data["suspension"].get("data_deletion_after")
+    if deletion:
+        deletion["amount"] = max(1, deletion["amount"] - 2)
+    return Policy.model_validate(data)
+
+
+AMENDED = {policy_id: amended(policy_id) for policy_id in POLICIES}
+
+
 def price_of(policy_id: str) -> Money:
     currency = load_policy(policy_id).provider.currency
     return Money.of("20.00" if currency == "EUR" else "2500.00", currency)
 
 
 def make_event(
-    n: int, kind: EventType, price: Money, factor: Decimal, at: datetime, flag: bool
+    n: int, kind: EventType, price: Money, factor: Decimal, at: datetime, flag: bool, policy_id: str = "ps-kz"
 ) -> BillingEvent:
     fields: dict[str, object] = {}
+    if kind is EventType.AMENDMENT:
+        fields["amendment"] = AmendmentTerms(
+            version=AMENDED[policy_id].version,
+            published_at=at,
+            effective_at=at + timedelta(days=int(factor * 12)),
+        )
     if kind in (EventType.PAYMENT, EventType.INVOICE):
         fields["amount"] = price.times(factor).rounded()
     if kind is EventType.TARIFF_CHANGE:
@@ -193,7 +217,7 @@ def live(
         (
             (
                 start + timedelta(days=d, hours=h),
-                make_event(n, kinds[k % len(kinds)], price, f, start + timedelta(days=d), flag),
+                make_event(n, kinds[k % len(kinds)], price, f, start + timedelta(days=d), flag, policy_id),
             )
             for n, (d, h, k, f, flag) in enumerate(inputs)
         ),
@@ -220,6 +244,9 @@ def live(
             if deadline.action in FOR_DEBT:
                 life.debt_violations += debt_violation(contract, state, last, deadline.action)
             step = contract.on_deadline(state, deadline, last)
+            if step.policy_version is not None:  # the new version governs from here, as in the workflow
+                contract = life.contract = Contract(AMENDED[policy_id])
+                policy = contract.policy
             deleted = sum(e.type.value == "deleted" for e in step.entries)
             debt_endings = sum(map(for_debt, step.entries))
             if destructive:
