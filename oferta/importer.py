@@ -24,16 +24,18 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from temporalio.client import Client
 
 from oferta.db.models import Customer, Service
-from oferta.db.once import insert_once
+from oferta.db.once import insert_once, utc
+from oferta.db.policy_versions import Governing, governing
 from oferta.db.session import session_scope
 from oferta.effects import ImportBatch, ImportBatchResult, ImportRefusal
 from oferta.policy import load_policy
+from oferta.policy.schema import Policy
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
 from oferta.timeline.periods import parse_period
 from oferta.timeline.state import ServiceSpec, ServiceState
 from oferta.timeline.takeover import OpenInvoice, Takeover, TakeoverRefused, take_over
-from workflows.client import AlreadyStarted, TemporalUnavailable, take_over_service
+from workflows.client import AlreadyStarted, AmendmentNotice, TemporalUnavailable, take_over_service
 from workflows.shared import service_workflow_id
 
 ID = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -102,6 +104,7 @@ class Prepared:
     row: ImportRow
     spec: ServiceSpec
     state: ServiceState
+    policy: Policy  # the version in force when the row is taken over
 
 
 @dataclass
@@ -196,8 +199,11 @@ def _json_lines(text: str) -> Iterator[tuple[int, dict[str, Any] | Refusal]]:
 # -- checking a row against its contract ---------------------------------------------------
 
 
-def prepare(line: int, raw: dict[str, Any], now: datetime) -> Prepared | Refusal:
-    """The row, its service and the state its workflow starts in; or why it cannot be."""
+def prepare(
+    line: int, raw: dict[str, Any], now: datetime, policy_for: Callable[[str], Policy] = load_policy
+) -> Prepared | Refusal:
+    """The row, its service and the state its workflow starts in; or why it cannot be.
+    ``policy_for`` gives the version of a policy in force (KeyError for an unknown one)."""
     service_id = raw.get("service_id") if isinstance(raw.get("service_id"), str) else None
     try:
         row = ImportRow.model_validate(raw)
@@ -206,7 +212,7 @@ def prepare(line: int, raw: dict[str, Any], now: datetime) -> Prepared | Refusal
         where = ".".join(str(part) for part in first.get("loc", ())) or "row"
         return Refusal(line, where, str(first.get("msg", "invalid")), service_id)
     try:
-        policy = load_policy(row.policy)
+        policy = policy_for(row.policy)
     except KeyError:
         return Refusal(line, "policy", f"unknown policy {row.policy!r}", row.service_id)
     if row.currency != policy.provider.currency:
@@ -250,7 +256,7 @@ def prepare(line: int, raw: dict[str, Any], now: datetime) -> Prepared | Refusal
         state = take_over(contract, spec, takeover, now)
     except TakeoverRefused as exc:
         return Refusal(line, exc.field, exc.reason, service_id)
-    return Prepared(line, row, spec, state)
+    return Prepared(line, row, spec, state, policy)
 
 
 # -- writing and starting ---------------------------------------------------------------------
@@ -306,6 +312,7 @@ async def import_rows(
 ) -> Summary:
     """Import every row; the summary counts imported, already there and refused (line, field)."""
     summary = summary or Summary()
+    versions = _Versions(database_url, now)
     seen: set[str] = set()
     gate = asyncio.Semaphore(max(1, concurrency))
 
@@ -319,7 +326,9 @@ async def import_rows(
         async with gate:
             try:
                 await asyncio.to_thread(_write_rows, database_url, item)
-                started = await _start_with_backoff(client, item, task_queue)
+                started = await _start_with_backoff(
+                    client, item, task_queue, versions.pending(item.policy.id)
+                )
             except AlreadyStarted as exc:
                 summary.refused.append(Refusal(item.line, "service_id", exc.message, item.spec.service_id))
             except TemporalUnavailable as exc:
@@ -338,7 +347,7 @@ async def import_rows(
     tasks: list[asyncio.Task[None]] = []
     for line, raw in rows:
         summary.total += 1
-        item = raw if isinstance(raw, Refusal) else prepare(line, raw, now)
+        item = raw if isinstance(raw, Refusal) else prepare(line, raw, now, versions.policy)
         if isinstance(item, Prepared) and item.spec.service_id in seen:
             item = Refusal(line, "service_id", "appears twice in this import", item.spec.service_id)
         if isinstance(item, Refusal):
@@ -355,18 +364,52 @@ async def import_rows(
     return summary
 
 
-async def _start_with_backoff(client: Client, item: Prepared, task_queue: str) -> bool:
-    policy = load_policy(item.spec.policy_id)
+async def _start_with_backoff(
+    client: Client, item: Prepared, task_queue: str, amendment: AmendmentNotice | None
+) -> bool:
     delay = BACKOFF_FIRST
     for attempt in range(BACKOFF_TRIES):
         try:
-            return await take_over_service(client, policy, item.spec, item.state, task_queue=task_queue)
+            return await take_over_service(
+                client, item.policy, item.spec, item.state, task_queue=task_queue, amendment=amendment
+            )
         except TemporalUnavailable:
             if attempt == BACKOFF_TRIES - 1:
                 raise
             await asyncio.sleep(delay)  # Temporal pushes back: wait, then try the same start again
             delay *= 2
     raise AssertionError("unreachable")
+
+
+class _Versions:
+    """The version of each policy in force at the import's time, and one published for later
+    (read once per policy and import: oferta/db/policy_versions.py)."""
+
+    def __init__(self, database_url: str, now: datetime) -> None:
+        self.url, self.now = database_url, now
+        self._known: dict[str, Governing] = {}
+
+    def _governing(self, policy_id: str) -> Governing:
+        if policy_id not in self._known:
+            load_policy(policy_id)  # KeyError for an unknown policy, before the database is asked
+            with session_scope(self.url) as session:
+                self._known[policy_id] = governing(session, policy_id, self.now)
+        return self._known[policy_id]
+
+    def policy(self, policy_id: str) -> Policy:
+        return self._governing(policy_id).policy
+
+    def pending(self, policy_id: str) -> AmendmentNotice | None:
+        row = self._governing(policy_id).pending
+        if row is None:
+            return None
+        return AmendmentNotice(
+            policy_id=row.policy_id,
+            version=row.version,
+            published_at=utc(row.published_at),
+            effective_at=utc(row.effective_at),
+            changed_clauses=list(row.changed_clauses),
+        )
 
 
 async def import_batch(

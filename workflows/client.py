@@ -235,7 +235,13 @@ async def _join_running(client: Client, service_id: str, task_queue: str) -> Ser
 
 
 async def take_over_service(
-    client: Client, policy: Policy, spec: ServiceSpec, state: ServiceState, *, task_queue: str
+    client: Client,
+    policy: Policy,
+    spec: ServiceSpec,
+    state: ServiceState,
+    *,
+    task_queue: str,
+    amendment: AmendmentNotice | None = None,
 ) -> bool:
     """Start an imported service's workflow in the state its row describes (oferta/timeline/
     takeover.py). True when started; False when its workflow already exists (an import run
@@ -243,7 +249,7 @@ async def take_over_service(
     try:
         await client.start_workflow(
             ServiceLifecycleWorkflow.run,
-            ServiceWorkflowInput(policy=policy, spec=spec, state=state),
+            ServiceWorkflowInput(policy=policy, spec=spec, state=state, amendment=amendment),
             id=service_workflow_id(spec.service_id),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,

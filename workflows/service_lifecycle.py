@@ -148,8 +148,8 @@ class ServiceLifecycleWorkflow:
     async def run(self, input: ServiceWorkflowInput) -> ServiceView:
         if input.state is None:
             await self._carry_out(self._contract.start(self._state, self._now()))
-            if input.amendment is not None:
-                self.amendment_published(input.amendment)
+        if input.amendment is not None:  # started (or taken over) while a version waits for its date
+            self.amendment_published(input.amendment)
         while True:
             while self._inbox:
                 await self._apply(self._inbox.pop(0))

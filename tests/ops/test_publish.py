@@ -43,13 +43,17 @@ def _next_version(tmp_path: Path, policy_id: str) -> Path:
 
 
 async def _publish(api: Oferta, *args: str) -> tuple[int, str, str]:
+    return await _oferta(api, "policies", "publish", *args)
+
+
+async def _oferta(api: Oferta, *args: str) -> tuple[int, str, str]:
     env = os.environ | {
         "TEMPORAL_ADDRESS": api.temporal.service_client.config.target_host,
         "DATABASE_URL": api.database_url,
         "OFERTA_TASK_QUEUE": api.settings.task_queue,
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "oferta.cli", "policies", "publish", *args, env=env, stdout=PIPE, stderr=PIPE
+        sys.executable, "-m", "oferta.cli", *args, env=env, stdout=PIPE, stderr=PIPE
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode is not None
@@ -148,14 +152,28 @@ async def test_a_ps_kz_date_inside_the_30_days_is_refused_and_a_new_service_hear
     # A service that starts now is told of the version published for later, with the full notice.
     service_id = await _service(api, "ps-kz", "2500")
 
-    async def announced() -> dict | None:
-        view = await _live(api, service_id)
+    async def _announced(service: str) -> dict | None:
+        view = await _live(api, service)
         return view if view.get("amendment") else None
 
-    view = await eventually(announced, timeout=60)
+    view = await eventually(lambda: _announced(service_id), timeout=60)
     assert (view["policy_version"], view["amendment"]["version"]) == (2, 3)
     effective = datetime.fromisoformat(view["amendment"]["effective_at"]).astimezone(ZoneInfo("Asia/Almaty"))
     assert effective.isoformat() == f"{later}T00:00:00+05:00"  # 00:00 on the provider's clock
     async with api.http() as billing:
         refused = await billing.post(f"/v1/services/{service_id}/amendment-objection")
     assert refused.status_code == 409 and "7.2" in refused.text
+
+    # A service taken over from a file now is told too (oferta import).
+    paid_until = (datetime.now(UTC) + timedelta(days=20)).replace(microsecond=0).isoformat()
+    imported = f"pub-imp-{api.settings.task_queue[-8:]}"  # one dev server for the session: ids differ
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "service_id,customer_id,customer_name,email,locale,policy,kind,tariff,price,currency,period,status,paid_until\n"
+        f"{imported},c-pub,Pub LLP,pub@example.kz,ru,ps-kz,hosting,Basic,2500.00,KZT,P1M,active,{paid_until}\n",
+        encoding="utf-8",
+    )
+    code, out, err = await _oferta(api, "import", str(rows), "--json")
+    assert code == 0, out + err
+    view = await eventually(lambda: _announced(imported), timeout=60)
+    assert (view["policy_version"], view["amendment"]["version"]) == (2, 3)
