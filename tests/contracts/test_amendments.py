@@ -45,6 +45,34 @@ def announce(policy_id: str, new: Policy, published: str, effective: str) -> tup
     return (published, event("amendment", amendment=terms))
 
 
+def amended_life(
+    policy_id: str,
+    price: str,
+    paid: str,
+    published: str,
+    effective: str,
+    *extra: tuple[str, BillingEvent],
+    until: str,
+    kind: str = "hosting",
+) -> Run:
+    """Started Mon 1 Feb 2027 10:00 and paid ``paid`` at 10:05; the next version published at
+    ``published`` for ``effective``; then ``extra`` inputs."""
+    new = amended(policy_id)
+    currency = load_policy(policy_id).provider.currency
+    return run(
+        policy_id,
+        service(policy_id, price, kind=kind),
+        "2027-02-01 10:00",
+        [
+            ("2027-02-01 10:05", event("payment", amount=(paid, currency))),
+            announce(policy_id, new, published, effective),
+            *extra,
+        ],
+        until,
+        versions=[new],
+    )
+
+
 def versions_of(r: Run) -> list[tuple[str, str, int | None]]:
     return [(r.at_local(e), e.type.value, e.policy_version) for e in r.result.entries]
 
@@ -136,20 +164,18 @@ def test_ps_kz_gives_no_objection_the_customer_terminates_under_7_2() -> None:
 # -- ONELAB: no lead (4.5); terminate at once within 10 calendar days of effect, or accepted (11.6) -----
 
 
-ONELAB_LIFE = [
-    ("2027-02-01 10:05", event("payment", amount=("30000.00", "KZT"))),
-]
+ONELAB_PAID = ("2027-02-01 10:05", event("payment", amount=("30000.00", "KZT")))
 
 
-def _onelab(*extra: tuple[str, BillingEvent], until: str = "2027-05-01 00:00") -> Run:
-    new = amended("onelab")
-    return run(
+def _onelab(*extra: tuple[str, BillingEvent]) -> Run:
+    return amended_life(
         "onelab",
-        service("onelab", "10000.00"),
-        "2027-02-01 10:00",
-        [*ONELAB_LIFE, announce("onelab", new, "2027-03-25 10:00", "2027-04-01 00:00"), *extra],
-        until,
-        versions=[new],
+        "10000.00",
+        "30000.00",
+        "2027-03-25 10:00",
+        "2027-04-01 00:00",
+        *extra,
+        until="2027-05-01 00:00",
     )
 
 
@@ -198,18 +224,14 @@ def test_onelab_a_change_may_take_effect_when_published() -> None:
 
 
 def _registry(*extra: tuple[str, BillingEvent]) -> Run:
-    new = amended("registry-kz")
-    return run(
+    return amended_life(
         "registry-kz",
-        service("registry-kz", "2500.00"),
-        "2027-02-01 10:00",
-        [
-            ("2027-02-01 10:05", event("payment", amount=("10000.00", "KZT"))),
-            announce("registry-kz", new, "2027-03-01 10:00", "2027-03-10 00:00"),
-            *extra,
-        ],
-        "2027-04-01 00:00",
-        versions=[new],
+        "2500.00",
+        "10000.00",
+        "2027-03-01 10:00",
+        "2027-03-10 00:00",
+        *extra,
+        until="2027-04-01 00:00",
     )
 
 
@@ -264,19 +286,16 @@ def test_centerpro_paid_tariffs_keep_their_terms_until_they_expire() -> None:
     assert quoted(
         "centerpro", "кроме тех тарифов/пакетов, за которые Клиент оплатил, до полного их истечения срока"
     )
-    new = amended("centerpro")
-    r = run(
+    r = amended_life(
         "centerpro",
-        service("centerpro", "5000.00", kind="saas"),
-        "2027-02-01 10:00",
-        [
-            ("2027-02-01 10:05", event("payment", amount=("10000.00", "KZT"))),
-            ("2027-02-01 10:10", event("tariff_purchase")),
-            ("2027-02-01 10:11", event("tariff_purchase")),
-            announce("centerpro", new, "2027-02-10 09:00", "2027-02-15 00:00"),
-        ],
-        "2027-05-01 00:00",
-        versions=[new],
+        "5000.00",
+        "10000.00",
+        "2027-02-10 09:00",
+        "2027-02-15 00:00",
+        ("2027-02-01 10:10", event("tariff_purchase")),
+        ("2027-02-01 10:11", event("tariff_purchase")),
+        until="2027-05-01 00:00",
+        kind="saas",
     )
     assert r.first("amendment_announced").clause == "6.10"
     deferred = r.first("amendment_deferred")
@@ -292,18 +311,8 @@ def test_centerpro_paid_tariffs_keep_their_terms_until_they_expire() -> None:
 
 
 def _smartape(*extra: tuple[str, BillingEvent]) -> Run:
-    new = amended("smartape")
-    return run(
-        "smartape",
-        service("smartape", "12.00"),
-        "2027-02-01 10:00",
-        [
-            ("2027-02-01 10:05", event("payment", amount=("12.00", "EUR"))),
-            announce("smartape", new, "2027-02-10 09:00", "2027-02-15 00:00"),
-            *extra,
-        ],
-        "2027-04-01 00:00",
-        versions=[new],
+    return amended_life(
+        "smartape", "12.00", "12.00", "2027-02-10 09:00", "2027-02-15 00:00", *extra, until="2027-04-01 00:00"
     )
 
 
@@ -371,7 +380,7 @@ def test_a_second_version_waits_for_the_first_to_take_effect() -> None:
         service("onelab", "10000.00"),
         "2027-02-01 10:00",
         [
-            *ONELAB_LIFE,
+            ONELAB_PAID,
             announce("onelab", first, "2027-03-25 10:00", "2027-04-01 00:00"),
             announce("onelab", second, "2027-03-26 10:00", "2027-04-02 00:00"),
         ],

@@ -59,6 +59,14 @@ def _event(kind: EventType, **fields) -> BillingEvent:
     return BillingEvent(event_id=uuid.uuid4().hex, type=kind, **fields)
 
 
+async def _started_and_paid(env, task_queue: str, policy: Policy, price: str, paid: str) -> ServiceSpec:
+    spec = _spec(policy.id, price)
+    await start_service(env.client, policy, spec, task_queue=task_queue, publish_search_attributes=False)
+    payment = _event(EventType.PAYMENT, amount=Money.of(paid, policy.provider.currency))
+    await apply_event(env.client, spec.service_id, payment, timeout=30)
+    return spec
+
+
 def _worker(env, task_queue: str, ledger: MemoryLedger, *versions: Policy) -> Worker:
     return Worker(
         env.client,
@@ -76,16 +84,7 @@ async def test_a_ps_kz_service_keeps_its_paid_period_then_is_governed_by_the_new
     old, new = load_policy("ps-kz"), _next_version("ps-kz", data_deletion_after=14)
     ledger = MemoryLedger()
     async with _worker(time_env, task_queue, ledger, new):
-        spec = _spec("ps-kz", "2500")
-        await start_service(
-            time_env.client, old, spec, task_queue=task_queue, publish_search_attributes=False
-        )
-        await apply_event(
-            time_env.client,
-            spec.service_id,
-            _event(EventType.PAYMENT, amount=Money.of("7500", "KZT")),
-            timeout=30,
-        )
+        spec = await _started_and_paid(time_env, task_queue, old, "2500", "7500")
         now = await time_env.get_current_time()
         # 4.2.7: at least 30 calendar days ahead; ten more put the date inside the second paid period.
         effective = Contract(old).amendments.earliest_effective(now) + timedelta(days=10)
@@ -142,16 +141,7 @@ async def test_an_onelab_objection_ends_the_contract_at_once_and_a_second_tellin
     old, new = load_policy("onelab"), _next_version("onelab")
     ledger = MemoryLedger()
     async with _worker(time_env, task_queue, ledger, new):
-        spec = _spec("onelab", "10000")
-        await start_service(
-            time_env.client, old, spec, task_queue=task_queue, publish_search_attributes=False
-        )
-        await apply_event(
-            time_env.client,
-            spec.service_id,
-            _event(EventType.PAYMENT, amount=Money.of("30000", "KZT")),
-            timeout=30,
-        )
+        spec = await _started_and_paid(time_env, task_queue, old, "10000", "30000")
         now = await time_env.get_current_time()
         notice = AmendmentNotice(
             policy_id="onelab", version=new.version, published_at=now, effective_at=now + timedelta(days=2)
