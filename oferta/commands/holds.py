@@ -53,16 +53,11 @@ def _release(args: argparse.Namespace) -> int:
 
 
 async def _client():
+    from oferta.commands import temporal_client
     from oferta.settings import get_settings
-    from oferta.temporal import connect
 
     settings = get_settings()
-    try:
-        return await connect(settings)
-    except RuntimeError as exc:
-        raise LookupError(
-            f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS; ./run starts one)"
-        ) from exc
+    return await temporal_client(settings)
 
 
 async def _holds(policy_id: str | None, as_json: bool) -> str:

@@ -50,19 +50,14 @@ async def _import(path: Path, concurrency: int, quiet: bool):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from oferta.commands import temporal_client
     from oferta.db.migrate import upgrade
     from oferta.importer import Summary, import_rows, read_rows
     from oferta.settings import get_settings
-    from oferta.temporal import connect
     from workflows.client import task_queue
 
     settings = get_settings()
-    try:
-        client = await connect(settings)
-    except RuntimeError as exc:
-        raise LookupError(
-            f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS; ./run starts one)"
-        ) from exc
+    client = await temporal_client(settings)
     upgrade(settings.effective_database_url)
     rows = list(read_rows(path))  # reads the whole file first: a file it cannot read starts nothing
     columns = (

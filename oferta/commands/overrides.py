@@ -48,11 +48,11 @@ async def _grant(args: argparse.Namespace) -> str:
     import asyncio
     import uuid
 
+    from oferta.commands import temporal_client
     from oferta.db.migrate import upgrade
     from oferta.db.repo import add_audit
     from oferta.db.session import session_scope
     from oferta.settings import get_settings
-    from oferta.temporal import connect
     from oferta.timeline.engine import describe
     from oferta.timeline.state import BillingEvent, EventType, OverrideKind, OverrideTerms
     from workflows.client import WorkflowCallError, apply_event
@@ -69,10 +69,7 @@ async def _grant(args: argparse.Namespace) -> str:
         reason=args.reason,
         actor=actor,
     )
-    try:
-        client = await connect(settings)
-    except RuntimeError as exc:
-        raise LookupError(f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)") from exc
+    client = await temporal_client(settings)
     try:
         receipt = await apply_event(client, args.service_id, event, timeout=30)
     except WorkflowCallError as exc:

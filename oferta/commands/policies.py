@@ -218,19 +218,16 @@ async def _impact_of(old, new, days: int, quiet: bool) -> dict:
     from sqlalchemy import select
     from temporalio.client import WorkflowExecutionStatus
 
+    from oferta.commands import temporal_client
     from oferta.db.models import Service
     from oferta.db.session import session_scope
     from oferta.settings import get_settings
-    from oferta.temporal import connect
     from oferta.timeline.engine import Contract
     from oferta.timeline.impact import compare
     from workflows.client import WorkflowCallError, describe, service_state, task_queue
 
     settings = get_settings()
-    try:
-        client = await connect(settings)
-    except RuntimeError as exc:
-        raise LookupError(f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS)") from exc
+    client = await temporal_client(settings)
 
     def running() -> list[str]:
         with session_scope(settings.effective_database_url) as session:
@@ -355,13 +352,13 @@ async def _publish_version(new, effective, actor: str, quiet: bool) -> dict[str,
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from sqlalchemy import select
 
+    from oferta.commands import temporal_client
     from oferta.db.migrate import upgrade
     from oferta.db.models import Service
     from oferta.db.once import utc
     from oferta.db.policy_versions import VersionConflict, digest, governing, publish, published
     from oferta.db.session import session_scope
     from oferta.settings import get_settings
-    from oferta.temporal import connect
     from oferta.timeline.engine.amendments import changed_clauses, notice_words, publish_refusal
     from workflows.client import (
         AmendmentNotice,
@@ -374,12 +371,7 @@ async def _publish_version(new, effective, actor: str, quiet: bool) -> dict[str,
     settings = get_settings()
     url = settings.effective_database_url
     upgrade(url)
-    try:
-        client = await connect(settings)
-    except RuntimeError as exc:
-        raise LookupError(
-            f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS; ./run starts one)"
-        ) from exc
+    client = await temporal_client(settings)
     now = datetime.now(UTC).replace(microsecond=0)
 
     def record() -> tuple[dict[str, Any], list[str]]:

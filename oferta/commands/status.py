@@ -28,18 +28,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _status(service_id: str) -> str:
+    from oferta.commands import temporal_client
     from oferta.settings import get_settings
-    from oferta.temporal import connect
     from workflows.client import ServiceNotFound, TemporalUnavailable, describe, service_workflow_id, view
 
     settings = get_settings()
-    try:
-        client = await connect(settings)
-    except RuntimeError as exc:
-        raise LookupError(
-            f"cannot reach Temporal at {settings.temporal_address} "
-            f"(TEMPORAL_ADDRESS; ./run starts a local server)"
-        ) from exc
+    client = await temporal_client(settings)
     try:
         description = await describe(client, service_id)
         shown = await view(client, service_id)
