@@ -10,7 +10,7 @@ end at 24:00 of their last day, a last day off moved to the next working day (KZ
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -73,6 +73,16 @@ def amended_life(
     )
 
 
+def assert_earliest(policy_id: str, published: str, earliest: str, clause: str) -> None:
+    """Published at ``published``, the next version may take effect at ``earliest`` (local time), and
+    a day before is refused citing ``clause`` and naming that earliest moment."""
+    old, new = load_policy(policy_id), amended(policy_id)
+    at, first = local(policy_id, published), local(policy_id, earliest)
+    refusal = publish_refusal(old, new, at, first - timedelta(days=1))
+    assert refusal is not None and clause in refusal and first.isoformat() in refusal
+    assert publish_refusal(old, new, at, first) is None
+
+
 def versions_of(r: Run) -> list[tuple[str, str, int | None]]:
     return [(r.at_local(e), e.type.value, e.policy_version) for e in r.result.entries]
 
@@ -89,11 +99,7 @@ def test_ps_kz_a_change_needs_30_calendar_days_notice() -> None:
     the changes take effect". Published Mon 1 Feb 2027 10:00: the 30 days are 2 Feb - 3 Mar (Wed, a
     working day), so the change may take effect from 00:00 on 4 Mar, not on 3 Mar."""
     assert quoted("ps-kz", "at least 30 (thirty) calendar days before the changes take effect")
-    old, new = load_policy("ps-kz"), amended("ps-kz")
-    published = local("ps-kz", "2027-02-01 10:00")
-    refusal = publish_refusal(old, new, published, local("ps-kz", "2027-03-03 00:00"))
-    assert refusal is not None and "4.2.7" in refusal and "2027-03-04T00:00:00+05:00" in refusal
-    assert publish_refusal(old, new, published, local("ps-kz", "2027-03-04 00:00")) is None
+    assert_earliest("ps-kz", "2027-02-01 10:00", "2027-03-04 00:00", "4.2.7")
 
 
 def test_ps_kz_a_fully_paid_period_keeps_its_terms_and_the_next_runs_under_the_new_version() -> None:
@@ -240,11 +246,7 @@ def test_registry_five_calendar_days_end_after_the_womens_day_weekend() -> None:
     2027: the 5 days are 2 - 6 Mar; Sat 6, Sun 7 and Mon 8 Mar (Women's Day) are days off, so the last
     day is Tue 9 Mar and the change may take effect from 00:00 on 10 Mar."""
     assert quoted("registry-kz", "в срок не позднее 5 календарных дней до даты введения их в действие")
-    old, new = load_policy("registry-kz"), amended("registry-kz")
-    published = local("registry-kz", "2027-03-01 10:00")
-    refusal = publish_refusal(old, new, published, local("registry-kz", "2027-03-09 00:00"))
-    assert refusal is not None and "5.1.3" in refusal and "2027-03-10T00:00:00+05:00" in refusal
-    assert publish_refusal(old, new, published, local("registry-kz", "2027-03-10 00:00")) is None
+    assert_earliest("registry-kz", "2027-03-01 10:00", "2027-03-10 00:00", "5.1.3")
 
 
 def test_registry_silence_is_acceptance_from_the_effective_date() -> None:
