@@ -13,6 +13,7 @@ from oferta.effects import (
     RefundResult,
     TimelineRecord,
 )
+from oferta.timeline import entry_keys
 from oferta.timeline.state import TimelineEntry
 
 
@@ -26,6 +27,7 @@ class MemoryLedger:
     refunds: dict[str, RefundRequest] = field(default_factory=dict)
     timeline: dict[str, list[TimelineEntry]] = field(default_factory=dict)
     records: dict[tuple[str, int], TimelineRecord] = field(default_factory=dict)
+    entry_keys: set[tuple[str, str]] = field(default_factory=set)
     send_attempts: int = 0
 
     async def send(self, request: NoticeRequest) -> NoticeResult:
@@ -62,9 +64,11 @@ class MemoryLedger:
         )
 
     async def record(self, record: TimelineRecord) -> None:
-        # Keyed by the first sequence number, so a retried record is written once.
-        key = (record.service_id, record.first_sequence)
-        if key in self.records:
-            return
-        self.records[key] = record
-        self.timeline.setdefault(record.service_id, []).extend(record.entries)
+        # Each entry once by its key (its sequence number when it has none), as the recorder does.
+        self.records.setdefault((record.service_id, record.first_sequence), record)
+        timeline = self.timeline.setdefault(record.service_id, [])
+        for i, entry in enumerate(record.entries):
+            key = (record.service_id, entry.key or entry_keys.positional(record.first_sequence + i))
+            if key not in self.entry_keys:
+                self.entry_keys.add(key)
+                timeline.append(entry)

@@ -1,9 +1,12 @@
 """The timeline recorder: every step Oferta took, mirrored in the database.
 
-Idempotent by each entry's (service, sequence), enforced by the table's UNIQUE constraint: a
-retried write adds nothing, a re-run one only what it did not have. Each new entry is also
-queued, in the same transaction, for the webhook endpoints subscribed to its type (the outbox
-of oferta/webhooks.py). Database work is synchronous SQLAlchemy run in a thread.
+Idempotent by each entry's key (service, entry key), enforced by the table's UNIQUE constraint: a
+retried write adds nothing, a re-run one only what it did not have, however its entries are grouped
+and ordered. The key is the entry's step and type (oferta/timeline/entry_keys.py); an entry without
+one (a run from before keys) is keyed by its sequence number, as every entry was before. Each new
+entry is also queued, in the same transaction, for the webhook endpoints subscribed to its type
+(the outbox of oferta/webhooks.py), under an event id made of that key. Database work is
+synchronous SQLAlchemy run in a thread.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from oferta.db.session import session_scope
 from oferta.effects import (
     TimelineRecord,
 )
+from oferta.timeline import entry_keys
 from oferta.timeline.state import EntryType, TimelineEntry
 
 log = logging.getLogger("oferta.activities.recorder")
@@ -49,16 +53,21 @@ class DatabaseRecorder:
     def _record(self, record: TimelineRecord) -> None:
         with session_scope(self.url) as session:
             endpoints = webhook_tables.subscriptions(session)
-            # Each entry once, by its sequence number: a retried write adds nothing, and a write
-            # re-run after a crash with more entries than the first attempt had (a local activity
-            # re-executed on a longer history) adds only the new ones.
+            # Each entry once, by its key: a retried write adds nothing, and a write re-run after a
+            # crash (a local activity re-executed on a longer history), with more entries than the
+            # first attempt had or the same ones grouped and numbered otherwise, adds only the ones
+            # the first attempt did not write. The sequence number only orders the timeline (after
+            # the time): a re-run may give a number the first attempt gave another entry.
             new: list[TimelineEntry] = []
             for i, entry in enumerate(record.entries):
+                sequence = record.first_sequence + i
+                key = entry.key or entry_keys.positional(sequence)
                 inserted = insert_once(
                     session,
                     TimelineEvent,
                     service_id=record.service_id,
-                    sequence=record.first_sequence + i,
+                    entry_key=key,
+                    sequence=sequence,
                     at=utc(entry.at),
                     type=entry.type.value,
                     clause=entry.clause,
@@ -67,7 +76,7 @@ class DatabaseRecorder:
                 )
                 if inserted:
                     new.append(entry)
-                    self._enqueue(session, endpoints, record, record.first_sequence + i, entry)
+                    self._enqueue(session, endpoints, record, key, sequence, entry)
             if not new:
                 return  # a retry: the first attempt wrote this whole record in one transaction
             service = session.get(Service, record.service_id)
@@ -91,6 +100,7 @@ class DatabaseRecorder:
         session: Any,
         endpoints: list[tuple[str, list[str]]],
         record: TimelineRecord,
+        key: str,
         sequence: int,
         entry: TimelineEntry,
     ) -> None:
@@ -101,7 +111,7 @@ class DatabaseRecorder:
         webhook_tables.enqueue(
             session,
             endpoints,
-            event_id=webhooks.event_id(record.service_id, sequence),
+            event_id=webhooks.event_id(record.service_id, key),
             event_type=entry.type.value,
             service_id=record.service_id,
             body=webhooks.body(

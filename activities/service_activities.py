@@ -104,7 +104,7 @@ class ServiceActivities:
 
     @activity.defn(name="record_timeline")
     async def record_timeline(self, record: TimelineRecord) -> None:
-        """Short and idempotent (keyed by service and first sequence number): a local activity."""
+        """Short and idempotent (each entry once by its key, activities/recorder.py): a local activity."""
         await self.recorder.record(record)
 
     @activity.defn(name="request_permit")

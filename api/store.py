@@ -225,7 +225,7 @@ def timeline(
         for e in session.scalars(
             select(TimelineEvent)
             .where(TimelineEvent.service_id == service_id)
-            .order_by(TimelineEvent.sequence)
+            .order_by(TimelineEvent.at, TimelineEvent.sequence, TimelineEvent.id)
         )
     ]
     notices = [

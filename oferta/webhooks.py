@@ -30,7 +30,9 @@ Design (why an outbox and one dispatcher workflow)
   lost to that end (a workflow cannot complete with a signal it has not seen).
 * **At least once.** A worker that dies between the POST and the mark posts that event
   again after the lease: receivers deduplicate by ``webhook-id``, which is the same on every
-  attempt (the service id and the entry's sequence).
+  attempt (the service id and a digest of the entry's key, oferta/timeline/entry_keys.py: the
+  same for the entry however the write that recorded it was grouped; entries recorded without a
+  key, by runs from before keys, keep the service id and sequence number).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ import secrets
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+from oferta.timeline import entry_keys
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # the spec asks for 24 to 64 random bytes
@@ -76,9 +80,16 @@ def sign(secret: str, msg_id: str, timestamp: int, body: str) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def event_id(service_id: str, sequence: int) -> str:
-    """The ``webhook-id``: one per timeline entry, the same on every attempt and endpoint."""
-    return f"evt_{service_id}_{sequence}"
+def event_id(service_id: str, entry_key: str) -> str:
+    """The ``webhook-id``: one per timeline entry, the same on every attempt and endpoint.
+
+    ``evt_<service>_k<digest of the entry key>`` (a key is up to 300 characters of anything); an
+    entry keyed by position (``seq:<n>``, a run from before keys) keeps its old id,
+    ``evt_<service>_<n>``."""
+    sequence = entry_keys.sequence_of(entry_key)
+    if sequence is not None:
+        return f"evt_{service_id}_{sequence}"
+    return f"evt_{service_id}_k{hashlib.sha256(entry_key.encode()).hexdigest()[:32]}"
 
 
 def body(

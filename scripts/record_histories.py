@@ -25,7 +25,9 @@ from workflows.client import service_handle
 OUT = Path(__file__).resolve().parents[1] / "tests" / "histories"
 # Bump when the workflow's commands change (behind workflow.patched); older files stay.
 # v5: timeline records as local activities, one write per step (ROUND_TRIPS_PATCH).
-VERSION = "v6-records-as-activities"
+# v6: the writes as ordinary activities (RECORDS_AS_ACTIVITIES_PATCH).
+# v7: local writes again, each entry with its key (KEYED_RECORDS_PATCH).
+VERSION = "v7-local-records-keyed"
 
 SCENARIOS = {
     "ps-kz-grace-then-deleted": scenario("ps-kz", [pay(timedelta(minutes=5)), pay(timedelta(days=36))], 75),

@@ -190,13 +190,22 @@ class ProvisioningCall(Base):
 
 
 class TimelineEvent(Base):
-    """The service's timeline as the workflow lived it, in order."""
+    """The service's timeline as the workflow lived it, in order (its time, then its sequence).
+
+    Each entry once by its key (migration 0004): its step and type (oferta/timeline/entry_keys.py),
+    or ``seq:<sequence>`` for entries written before keys. The sequence number orders entries of
+    one time; it is no identity (a write re-run after a crash may number entries otherwise).
+    """
 
     __tablename__ = "timeline_events"
-    __table_args__ = (UniqueConstraint("service_id", "sequence"),)
+    __table_args__ = (
+        UniqueConstraint("service_id", "entry_key"),
+        Index("ix_timeline_events_order", "service_id", "at", "sequence"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     service_id: Mapped[str] = mapped_column(String(64), index=True)
+    entry_key: Mapped[str] = mapped_column(String(300))
     sequence: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(Timestamp)
     type: Mapped[str] = mapped_column(String(32))

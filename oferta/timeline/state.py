@@ -166,6 +166,10 @@ class TimelineEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
     # The version of the policy that governed the step (set by ServiceState.record).
     policy_version: int | None = None
+    # Its identity, by which the database and the webhook outbox add it once: the step it belongs
+    # to and its type (oferta/timeline/entry_keys.py). Given by the workflow; None in runs from
+    # before keys (their entries are keyed by position) and outside a workflow.
+    key: str | None = None
 
 
 class Installment(BaseModel):

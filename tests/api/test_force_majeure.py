@@ -63,8 +63,13 @@ async def test_force_majeure_reaches_each_service_and_ends(api):
             return await states(chosen) == ["active", "awaiting_payment", "awaiting_payment"]
 
         await eventually(back)
-        timeline = (await ops.get(f"/v1/services/{paid}/timeline")).json()
-        types = [e["type"] for e in timeline["events"]]
+
+        async def recorded():  # the live state is the workflow's; its record follows the notices
+            timeline = (await ops.get(f"/v1/services/{paid}/timeline")).json()
+            types = [e["type"] for e in timeline["events"]]
+            return types if "force_majeure_ended" in types else None
+
+        types = await eventually(recorded)
         assert types.index("force_majeure_started") < types.index("force_majeure_ended")
 
 

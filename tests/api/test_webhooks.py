@@ -24,8 +24,12 @@ import httpx
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from sqlalchemy import select
 
 from activities.recorder import DatabaseRecorder
+from oferta import webhooks
+from oferta.db.models import TimelineEvent
+from oferta.db.session import session_scope
 from oferta.effects import TimelineRecord
 from oferta.timeline.money import Money
 from oferta.timeline.state import EntryType, ServiceStatus, TimelineEntry
@@ -171,7 +175,7 @@ async def suspended_service(api: Oferta) -> str:
 async def timeline(api: Oferta, service_id: str) -> list[tuple[int, str]]:
     async with api.http("billing") as http:
         events = (await http.get(f"/v1/services/{service_id}/timeline")).json()["events"]
-    return [(e["sequence"], e["type"]) for e in events]
+    return sorted((e["sequence"], e["type"]) for e in events)  # shown by time, compared by number
 
 
 async def deliveries(http: httpx.AsyncClient, endpoint_id: str) -> list[dict[str, Any]]:
@@ -215,7 +219,15 @@ async def test_each_subscriber_gets_its_types_signed_and_once(hooks: Oferta, rec
         assert [p["type"] for _, p in only_suspended.of(sid)] == ["suspended"]
         assert {p["type"] for _, p in only_suspended.events} == {"suspended"}
         suspended = only_suspended.of(sid)[0]
-        assert suspended[0] == f"evt_{sid}_{suspended[1]['data']['sequence']}"
+        # Its id is the entry's key's (the step and type): the same however its write was grouped.
+        with session_scope(hooks.database_url) as session:
+            key = session.scalars(
+                select(TimelineEvent.entry_key).where(
+                    TimelineEvent.service_id == sid, TimelineEvent.type == "suspended"
+                )
+            ).one()
+        assert key.startswith("event:") and key.endswith("/suspended")
+        assert suspended[0] == webhooks.event_id(sid, key) and suspended[0].startswith(f"evt_{sid}_k")
         assert suspended[1]["data"]["state"] == "suspended" and suspended[1]["data"]["clause"]
 
         log = await deliveries(http, all_endpoint["id"])

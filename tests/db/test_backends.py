@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import pytest
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from temporalio.exceptions import ApplicationError
 
 from activities.provisioning import HttpProvisioner, LocalProvisioner
 from activities.recorder import DatabaseRecorder
 from activities.refunds import DatabaseRefundGateway
+from oferta import webhooks
 from oferta.db.models import (
     AuditEvent,
     BillingEventRecord,
@@ -24,15 +25,26 @@ from oferta.db.models import (
     Refund,
     Service,
     TimelineEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from oferta.db.repo import billing_feed
 from oferta.db.session import session_scope
 from oferta.effects import ProvisioningRequest, RefundRequest, TimelineRecord
 from oferta.policy import load_policy
 from oferta.policy.schema import RefundDestination
+from oferta.timeline import entry_keys
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
-from oferta.timeline.state import BillingEvent, EventType, ServiceSpec, ServiceState
+from oferta.timeline.state import (
+    BillingEvent,
+    EntryType,
+    EventType,
+    ServiceSpec,
+    ServiceState,
+    ServiceStatus,
+    TimelineEntry,
+)
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -160,6 +172,113 @@ async def test_a_write_re_run_with_more_entries_adds_only_the_new_ones(database_
         assert len(payments) == 1
         audit = session.scalars(select(AuditEvent).where(AuditEvent.service_id == service_id)).all()
         assert len(audit) == len(merged.entries)
+
+
+def _keyed_life(service_id: str) -> dict[str, TimelineEntry]:
+    """A PS.kz service's first entries as its workflow keys them: started (the invoice), the
+    invoice's e-mail, paid (the payment, the activation) and the receipt's e-mail."""
+    contract = Contract(load_policy("ps-kz"))
+    spec = ServiceSpec(
+        service_id=service_id,
+        customer_id="c",
+        policy_id="ps-kz",
+        tariff="Basic",
+        price=Money.of("2500", "KZT"),
+    )
+    state = ServiceState.new(spec, NOW)
+    started = contract.start(state, NOW).entries
+    entry_keys.assign(state.timeline, started, entry_keys.start())
+    paid = contract.on_event(
+        state, BillingEvent(event_id="pay-1", type=EventType.PAYMENT, amount=Money.of("2500", "KZT")), NOW
+    ).entries
+    entry_keys.assign(state.timeline, paid, entry_keys.event("pay-1"))
+    notices = []
+    for suffix in ("0:invoice:p0:email", "0:payment:pay-1:email"):
+        notice = TimelineEntry(at=NOW, type=EntryType.NOTICE, clause="5.8", detail={"status": "sent"})
+        entry_keys.assign([], [notice], entry_keys.notice(suffix))
+        notices.append(notice)
+    invoice, payment, activated = *started, *paid
+    return {
+        "invoice": invoice,
+        "invoice_email": notices[0],
+        "payment": payment,
+        "activated": activated,
+        "receipt_email": notices[1],
+    }
+
+
+def _keyed_record(service_id: str, first_sequence: int, entries: list[TimelineEntry]) -> TimelineRecord:
+    return TimelineRecord(
+        service_id=service_id,
+        customer_id="c",
+        policy_id="ps-kz",
+        entries=entries,
+        first_sequence=first_sequence,
+        state=ServiceStatus.ACTIVE,
+        period_index=0,
+        paid_until=None,
+        next_deadline=None,
+        debt=Money.zero("KZT"),
+    )
+
+
+async def test_entries_regrouped_by_a_re_run_write_are_each_added_once(database_url):
+    """A local write re-run after a worker crash, on a longer history: the attempt that died wrote the
+    invoice and its e-mail (sequences 0, 1); the re-run applied the payment before the e-mail's
+    outcome came in, so the same entries and the new ones arrive in other groups, orders and
+    numbers. By position the payment (numbered 1, the e-mail's number) was skipped and the e-mail
+    written twice; by key each entry is in the mirror, the ledgers, the audit trail and the webhook
+    outbox exactly once."""
+    service_id = _service_row(database_url)
+    life = _keyed_life(service_id)
+    assert len({e.key for e in life.values()}) == 5 and all(e.key for e in life.values())
+    endpoint = f"wh_{uuid.uuid4().hex[:8]}"
+    with session_scope(database_url) as session:
+        session.add(
+            WebhookEndpoint(
+                id=endpoint,
+                url="https://hooks.test/x",
+                event_types=["*"],
+                secret="whsec_x",
+                created_by="test",
+            )
+        )
+    recorder = DatabaseRecorder(database_url)
+    inv, inv_mail, pay, act, pay_mail = (
+        life[k] for k in ("invoice", "invoice_email", "payment", "activated", "receipt_email")
+    )
+    await recorder.record(_keyed_record(service_id, 0, [inv, inv_mail]))  # the attempt that died
+    # The re-run: one write, another order, then the next write; then both again (a retry).
+    regrouped = [
+        _keyed_record(service_id, 0, [inv, pay, act, inv_mail]),
+        _keyed_record(service_id, 4, [pay_mail]),
+    ]
+    for record in regrouped + regrouped:
+        await recorder.record(record)
+    # And the same entries once more, grouped otherwise again (a second crash and re-run).
+    await recorder.record(_keyed_record(service_id, 0, [pay_mail, act, inv]))
+
+    with session_scope(database_url) as session:
+        rows = session.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.service_id == service_id)
+            .order_by(TimelineEvent.at, TimelineEvent.sequence, TimelineEvent.id)
+        ).all()
+        assert sorted(r.entry_key for r in rows) == sorted(e.key for e in life.values())
+        assert sorted(r.type for r in rows) == sorted(e.type.value for e in life.values())
+        # Sequence numbers are no identity: the payment took the number the e-mail had.
+        assert sorted(r.sequence for r in rows) == [0, 1, 1, 2, 4]
+        assert _count(database_url, Payment, service_id=service_id) == 1
+        assert _count(database_url, Invoice, service_id=service_id) == 1
+        assert _count(database_url, AuditEvent, service_id=service_id) == 5
+        outbox = session.scalars(
+            select(WebhookDelivery.event_id).where(
+                WebhookDelivery.service_id == service_id, WebhookDelivery.endpoint_id == endpoint
+            )
+        ).all()
+        assert sorted(outbox) == sorted(webhooks.event_id(service_id, e.key or "") for e in life.values())
+        assert len(set(outbox)) == 5
+        session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint))
 
 
 def _provision(service_id: str, action: str = "activate") -> ProvisioningRequest:

@@ -2,6 +2,7 @@
 
 Each payment: its ``payment_received`` entries in the workflow's timeline (a query)
 and in the database mirror, its row in the payments ledger and in the billing inputs.
+Each timeline entry: its row in the database mirror, by its key, once.
 Each notice: its ledger row (``sent``) and the messages the SMTP sink received with
 its Message-ID (derived from the notice's idempotency key).
 """
@@ -68,6 +69,31 @@ def read_ledger(url: str, service_ids: Iterable[str]) -> Ledger:
         activations=count(ProvisioningCall.service_id, ProvisioningCall.action == "activate"),
         notices=notices,
     )
+
+
+def timeline_keys(url: str, service_ids: Iterable[str]) -> dict[str, Counter[str]]:
+    """Per service: the database mirror's entry keys, each with the rows that carry it."""
+    ids = list(service_ids)
+    found: dict[str, Counter[str]] = {i: Counter() for i in ids}
+    with session_scope(url) as session:
+        for service_id, key in session.execute(
+            select(TimelineEvent.service_id, TimelineEvent.entry_key).where(TimelineEvent.service_id.in_(ids))
+        ):
+            found[service_id][key] += 1
+    return found
+
+
+def renumbered(url: str, service_ids: Iterable[str]) -> int:
+    """Timeline rows whose sequence number another row of the service has too: the mark of a write
+    re-run after a crash with its entries grouped and numbered otherwise (harmless by key)."""
+    with session_scope(url) as session:
+        rows = session.execute(
+            select(TimelineEvent.service_id, TimelineEvent.sequence, func.count())
+            .where(TimelineEvent.service_id.in_(list(service_ids)))
+            .group_by(TimelineEvent.service_id, TimelineEvent.sequence)
+            .having(func.count() > 1)
+        ).all()
+    return sum(n for _, _, n in rows)
 
 
 def assert_each_notice_sent_once(

@@ -6,7 +6,9 @@ and the API, through which billing sends every payment with its own Idempotency-
 retries a 5xx answer with the same key, as a billing system does. Midway the worker is
 killed (SIGKILL: no shutdown, its running activities are simply gone) and a new worker
 process started. Then: every payment applied exactly once (the workflow's timeline, the
-database mirror, the payments ledger, the billing inputs, the balance), every notice
+database mirror, the payments ledger, the billing inputs, the balance), every entry of every
+workflow's timeline in the database mirror once by its key and nothing else there (the writes
+are local activities: one cut off by the kill runs again, its entries maybe regrouped), every notice
 in the ledger once and ``sent``, and at the SMTP sink once per Message-ID — except an email
 the kill cut off between the server's 250 and the ledger's ``sent``: SMTP cannot be asked
 whether it went, so it goes again under the same Message-ID (README, "Exactly once"); the
@@ -22,7 +24,9 @@ activations (provision, 2-minute timeout) come last, after the kill.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,7 +40,9 @@ from tests.faults.checks import (
     pending_activities,
     post_until_answered,
     read_ledger,
+    renumbered,
     terminate,
+    timeline_keys,
     timelines,
     wait_until,
 )
@@ -135,7 +141,22 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
                 assert sum(1 for e in entries if e.type.value == "activated") == 1, sid
                 notices = [e for e in entries if e.type.value == "notice"]
                 assert len(notices) == per_service + 2 and {e.detail["status"] for e in notices} == {"sent"}
-            # ... the database ...
+
+            # ... the database: each of those entries once by its key, and no entry they lack ...
+            async def mirrored() -> bool:
+                wanted = {sid: Counter(e.key for e in entries) for sid, entries in shown.items()}
+                return timeline_keys(api.database_url, ids) == wanted
+
+            with contextlib.suppress(AssertionError):  # the last writes follow the last notices
+                await wait_until(mirrored, 30, "every timeline entry in the database")
+            recorded = timeline_keys(api.database_url, ids)
+            for sid, entries in shown.items():
+                assert all(e.key for e in entries), sid
+                wanted = Counter(e.key for e in entries)
+                assert recorded[sid] == wanted, (
+                    sid,
+                    f"missing {sorted(wanted - recorded[sid])}, extra or doubled {sorted(recorded[sid] - wanted)}",
+                )
             ledger = read_ledger(api.database_url, ids)
             want = {sid: per_service for sid in ids}
             assert ledger.timeline_payments == want
@@ -167,6 +188,8 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
                 f"{max(a.seconds for a in answers):.1f} s), settled {settled_at - killed_at:.1f} s "
                 f"after the kill; {expected_notices} notices, {retried} cut off mid-send and sent again, "
                 f"{copies(mail.inbox)} of them had reached the mail server before the kill; "
+                f"{renumbered(api.database_url, ids)} timeline rows share their number with another "
+                f"(writes re-run with entries regrouped); "
                 f"test {time.monotonic() - started:.1f} s"
             )
         finally:
