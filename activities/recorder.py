@@ -124,6 +124,7 @@ class DatabaseRecorder:
                 clause=entry.clause,
                 detail=entry.detail,
                 state=record.state.value,
+                policy_version=entry.policy_version,
             ),
         )
 

@@ -103,6 +103,7 @@ def body(
     clause: str | None,
     detail: dict[str, Any],
     state: str,
+    policy_version: int | None = None,
 ) -> str:
     """The JSON sent: the spec's envelope (type, timestamp, data), the entry in ``data``."""
     payload = {
@@ -116,6 +117,7 @@ def body(
             "clause": clause,
             "detail": detail,
             "state": state,  # the service's state once this record was written
+            "policy_version": policy_version,  # the version of the policy that governed the step
         },
     }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
