@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import json
 import random
+import shutil
 import sqlite3
 import sys
 import time
@@ -132,7 +133,9 @@ async def open_services(system: System, n: int, payments: int) -> dict[str, Any]
     cpu = cpu_share(cpu_before, system.cpu(), import_seconds)
     settled = await system.worker_idle(timeout=SETTLE_TIMEOUT)
     rss_after, db_after = system.rss_kib("worker"), system.temporal_db_bytes()
-    latencies = await _payments(system, [f"open-{i}" for i in spread.sample(range(n), min(payments, n))])
+    latencies, trouble = await _payments(
+        system, [f"open-{i}" for i in spread.sample(range(n), min(payments, n))]
+    )
     result = {
         "services": n,
         "imported": summary.imported,
@@ -149,6 +152,7 @@ async def open_services(system: System, n: int, payments: int) -> dict[str, Any]
         "temporal_db_mib": [round(db_before / 2**20, 1), round(db_after / 2**20, 1)],
         "temporal_db_kib_per_service": round((db_after - db_before) / n / 1024, 1),
         "payments": len(latencies),
+        "payments_trouble": trouble,
         "payment_p50_ms": round(percentile(latencies, 0.5) * 1000),
         "payment_p99_ms": round(percentile(latencies, 0.99) * 1000),
         "load_average": load_average(),
@@ -158,10 +162,15 @@ async def open_services(system: System, n: int, payments: int) -> dict[str, Any]
     return result
 
 
-async def _payments(system: System, service_ids: list[str], concurrency: int = 10) -> list[float]:
-    """One payment each through the HTTP API, ``concurrency`` in flight; seconds each."""
+async def _payments(
+    system: System, service_ids: list[str], concurrency: int = 10, give_up: float = 120.0
+) -> tuple[list[float], dict[str, Any]]:
+    """One payment each through the HTTP API, ``concurrency`` in flight; seconds each, and what
+    went wrong. A 503 is retried with the same Idempotency-Key after its Retry-After, as billing
+    does, for up to ``give_up`` seconds; a payment that never succeeds is counted, not raised, so
+    one stuck service does not lose the run's other figures."""
     gate, latencies, run_id = asyncio.Semaphore(concurrency), [], uuid.uuid4().hex[:6]
-    retried = [0]
+    retried, failed, errors = [0], Counter[str](), Counter[str]()
     async with httpx.AsyncClient(
         base_url=system.api_url, headers={"Authorization": f"Bearer {system.key}"}, timeout=120
     ) as http:
@@ -169,7 +178,7 @@ async def _payments(system: System, service_ids: list[str], concurrency: int = 1
         async def pay(service_id: str) -> None:
             async with gate:
                 began = time.perf_counter()
-                for _ in range(10):  # a 503 asks billing to retry with the same key (once)
+                while True:
                     response = await http.post(
                         f"/v1/services/{service_id}/payments",
                         json={"amount": "2500.00", "currency": "KZT"},
@@ -178,13 +187,28 @@ async def _payments(system: System, service_ids: list[str], concurrency: int = 1
                     if response.status_code != 503:
                         break
                     retried[0] += 1
-                response.raise_for_status()
-                latencies.append(time.perf_counter() - began)
+                    errors[_detail(response)] += 1
+                    wait = float(response.headers.get("Retry-After") or 5)
+                    if time.perf_counter() - began + wait > give_up:
+                        break
+                    await asyncio.sleep(wait)
+                if response.is_success:
+                    latencies.append(time.perf_counter() - began)
+                else:
+                    failed[f"{response.status_code} {_detail(response)}"] += 1
+                    print(f"      ! payment to {service_id}: {response.status_code} {response.text[:300]}")
 
         await asyncio.gather(*(pay(sid) for sid in service_ids))
     if retried[0]:
-        print(f"      {retried[0]} payments answered 503 and were retried (latency includes it)", flush=True)
-    return latencies
+        print(f"      {retried[0]} answers 503 retried after Retry-After (latency includes it)", flush=True)
+    return latencies, {"retried_503": retried[0], "answers_503": dict(errors), "failed": dict(failed)}
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail") or response.json().get("code"))[:120]
+    except ValueError:
+        return response.text[:120]
 
 
 # -- the month-end burst ------------------------------------------------------------------
@@ -394,14 +418,16 @@ def _frozen(system: System) -> int:
 def _print_open(r: dict[str, Any]) -> None:
     print(
         f"open   {r['services']} services imported in {r['import_seconds']} s ({r['import_per_second']}/s, "
-        f"{r['refused']} refused)\n"
+        f"{r['refused']} refused); the worker ran their first tasks for another "
+        f"{r['worker_settled_after_import_s']} s{'' if r['worker_settled'] else ' (NOT settled)'}\n"
         f"       worker RSS {r['worker_rss_mib'][0]} → {r['worker_rss_mib'][1]} MiB = "
         f"{r['worker_rss_kib_per_1000_open']} KiB per 1 000 open services "
         f"(cache {r['max_cached_workflows']} workflows)\n"
         f"       Temporal database {r['temporal_db_mib'][0]} → {r['temporal_db_mib'][1]} MiB = "
         f"{r['temporal_db_kib_per_service']} KiB a service\n"
         f"       {r['payments']} payments over HTTP, 10 in flight: p50 {r['payment_p50_ms']} ms, "
-        f"p99 {r['payment_p99_ms']} ms",
+        f"p99 {r['payment_p99_ms']} ms; 503s retried {r['payments_trouble']['retried_503']}, "
+        f"failed {r['payments_trouble']['failed'] or 'none'}",
         flush=True,
     )
 
@@ -439,6 +465,33 @@ def _print_fm(r: dict[str, Any]) -> None:
     )
 
 
+async def _sections(
+    args: argparse.Namespace,
+    system: System,
+    results: dict[str, Any],
+    sizes: dict[str, Any],
+    n_open: int,
+    n_burst: int,
+    payments: int,
+) -> None:
+    cache = results["max_cached_workflows"]
+    if "open" in args.only:
+        print(f"open: importing {n_open} services …", flush=True)
+        results["open"] = await open_services(system, n_open, payments)
+        results["open"]["max_cached_workflows"] = cache
+        _print_open(results["open"])
+    if "burst" in args.only:
+        rate = results.get("open", {}).get("import_per_second") or 15.0
+        lead = args.lead or sizes.get("lead") or 60 + 1.5 * n_burst / rate
+        print(f"burst: importing {n_burst} services, steps due in {lead:.0f} s …", flush=True)
+        results["burst"] = await burst(system, n_burst, lead, timeout=args.timeout)
+        _print_burst(results["burst"])
+    if "fm" in args.only:
+        print("fm: declaring a force majeure over every open service …", flush=True)
+        results["fm"] = await force_majeure(system, timeout=args.timeout)
+        _print_fm(results["fm"])
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = QUICK if args.quick else FULL
     n_open = int(args.open or sizes["open"])
@@ -448,22 +501,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     env = {"OFERTA_WORKER_MAX_CACHED_WORKFLOWS": str(cache)}
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "max_cached_workflows": cache}
     async with oferta_run(env) as system:
-        if "open" in args.only:
-            print(f"open: importing {n_open} services …", flush=True)
-            results["open"] = await open_services(system, n_open, payments)
-            results["open"]["max_cached_workflows"] = cache
-            _print_open(results["open"])
-        if "burst" in args.only:
-            rate = results.get("open", {}).get("import_per_second") or 15.0
-            lead = args.lead or sizes.get("lead") or 60 + 1.5 * n_burst / rate
-            print(f"burst: importing {n_burst} services, steps due in {lead:.0f} s …", flush=True)
-            results["burst"] = await burst(system, n_burst, lead, timeout=args.timeout)
-            _print_burst(results["burst"])
-        if "fm" in args.only:
-            print("fm: declaring a force majeure over every open service …", flush=True)
-            results["fm"] = await force_majeure(system, timeout=args.timeout)
-            _print_fm(results["fm"])
-        logs = system.data_dir / "logs"
+        try:
+            await _sections(args, system, results, sizes, n_open, n_burst, payments)
+        finally:
+            logs = system.data_dir / "logs"
+            if args.keep_logs:  # before the temporary folder goes, whatever happened
+                shutil.copytree(logs, args.keep_logs, dirs_exist_ok=True)
         results["tracebacks"] = {
             name: (logs / f"{name}.log").read_text(errors="replace").count("Traceback")
             for name in ("worker", "api")
@@ -485,6 +528,9 @@ if __name__ == "__main__":
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up on a drain after this")
     parser.add_argument("--max-cached-workflows", type=int, default=1000, help="the worker's cache")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--keep-logs", type=Path, help="copy the worker's and API's logs here (also on failure)"
+    )
     args = parser.parse_args()
     results = run_async(run(args))
     if args.json:
