@@ -30,12 +30,15 @@ import argparse
 import asyncio
 import json
 import random
+import shutil
 import sqlite3
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,7 @@ WARM_UP = 20  # services imported before the worker's memory is first read (firs
 FULL = {"open": 10_000, "burst": 10_000, "payments": 300}
 INVOICE_LEAD = timedelta(days=7)  # PS.kz issues the next invoice 7 days before paid_until
 IMPORT_CONCURRENCY = 20
+SETTLE_TIMEOUT = 1200.0  # the worker runs every imported service's first task after the import
 
 
 def _row(service_id: str, paid_until: datetime) -> dict[str, Any]:
@@ -127,9 +131,11 @@ async def open_services(system: System, n: int, payments: int) -> dict[str, Any]
     summary = await _import(system, rows(), now)
     import_seconds = time.perf_counter() - began
     cpu = cpu_share(cpu_before, system.cpu(), import_seconds)
-    settled = await system.worker_idle()
+    settled = await system.worker_idle(timeout=SETTLE_TIMEOUT)
     rss_after, db_after = system.rss_kib("worker"), system.temporal_db_bytes()
-    latencies = await _payments(system, [f"open-{i}" for i in spread.sample(range(n), min(payments, n))])
+    latencies, trouble = await _payments(
+        system, [f"open-{i}" for i in spread.sample(range(n), min(payments, n))]
+    )
     result = {
         "services": n,
         "imported": summary.imported,
@@ -138,12 +144,15 @@ async def open_services(system: System, n: int, payments: int) -> dict[str, Any]
         "import_per_second": round(summary.imported / import_seconds, 1),
         "import_cpu_share": cpu,
         "worker_settled_after_import_s": round(settled, 1),
+        # Not settled: RSS and the database were read while first tasks were still running.
+        "worker_settled": settled < SETTLE_TIMEOUT,
         "worker_rss_mib": [round(rss_before / 1024, 1), round(rss_after / 1024, 1)],
         "worker_rss_mib_after_payments": round(system.rss_kib("worker") / 1024, 1),
         "worker_rss_kib_per_1000_open": round((rss_after - rss_before) / n * 1000),
         "temporal_db_mib": [round(db_before / 2**20, 1), round(db_after / 2**20, 1)],
         "temporal_db_kib_per_service": round((db_after - db_before) / n / 1024, 1),
         "payments": len(latencies),
+        "payments_trouble": trouble,
         "payment_p50_ms": round(percentile(latencies, 0.5) * 1000),
         "payment_p99_ms": round(percentile(latencies, 0.99) * 1000),
         "load_average": load_average(),
@@ -153,10 +162,15 @@ async def open_services(system: System, n: int, payments: int) -> dict[str, Any]
     return result
 
 
-async def _payments(system: System, service_ids: list[str], concurrency: int = 10) -> list[float]:
-    """One payment each through the HTTP API, ``concurrency`` in flight; seconds each."""
+async def _payments(
+    system: System, service_ids: list[str], concurrency: int = 10, give_up: float = 120.0
+) -> tuple[list[float], dict[str, Any]]:
+    """One payment each through the HTTP API, ``concurrency`` in flight; seconds each, and what
+    went wrong. A 503 is retried with the same Idempotency-Key after its Retry-After, as billing
+    does, for up to ``give_up`` seconds; a payment that never succeeds is counted, not raised, so
+    one stuck service does not lose the run's other figures."""
     gate, latencies, run_id = asyncio.Semaphore(concurrency), [], uuid.uuid4().hex[:6]
-    retried = [0]
+    retried, failed, errors = [0], Counter[str](), Counter[str]()
     async with httpx.AsyncClient(
         base_url=system.api_url, headers={"Authorization": f"Bearer {system.key}"}, timeout=120
     ) as http:
@@ -164,7 +178,7 @@ async def _payments(system: System, service_ids: list[str], concurrency: int = 1
         async def pay(service_id: str) -> None:
             async with gate:
                 began = time.perf_counter()
-                for _ in range(10):  # a 503 asks billing to retry with the same key (once)
+                while True:
                     response = await http.post(
                         f"/v1/services/{service_id}/payments",
                         json={"amount": "2500.00", "currency": "KZT"},
@@ -173,13 +187,28 @@ async def _payments(system: System, service_ids: list[str], concurrency: int = 1
                     if response.status_code != 503:
                         break
                     retried[0] += 1
-                response.raise_for_status()
-                latencies.append(time.perf_counter() - began)
+                    errors[_detail(response)] += 1
+                    wait = float(response.headers.get("Retry-After") or 5)
+                    if time.perf_counter() - began + wait > give_up:
+                        break
+                    await asyncio.sleep(wait)
+                if response.is_success:
+                    latencies.append(time.perf_counter() - began)
+                else:
+                    failed[f"{response.status_code} {_detail(response)}"] += 1
+                    print(f"      ! payment to {service_id}: {response.status_code} {response.text[:300]}")
 
         await asyncio.gather(*(pay(sid) for sid in service_ids))
     if retried[0]:
-        print(f"      {retried[0]} payments answered 503 and were retried (latency includes it)", flush=True)
-    return latencies
+        print(f"      {retried[0]} answers 503 retried after Retry-After (latency includes it)", flush=True)
+    return latencies, {"retried_503": retried[0], "answers_503": dict(errors), "failed": dict(failed)}
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail") or response.json().get("code"))[:120]
+    except ValueError:
+        return response.text[:120]
 
 
 # -- the month-end burst ------------------------------------------------------------------
@@ -204,6 +233,17 @@ async def burst(system: System, n: int, lead: float, timeout: float) -> dict[str
         )
     took = time.perf_counter() - began
     print(f"      imported {summary.imported} in {took:.0f} s; steps due at {due:%H:%M:%S}", flush=True)
+    # The worker runs each imported service's first task (its timer) after the import; if that
+    # backlog is still running at ``due``, the drain below measures it too. Say so.
+    before_due = (due - datetime.now(UTC)).total_seconds()
+    settled = before_due > 0 and await system.worker_idle(timeout=before_due) < before_due
+    settled_before_due = round((due - datetime.now(UTC)).total_seconds(), 1) if settled else None
+    print(
+        f"      worker idle {settled_before_due} s before the deadline"
+        if settled
+        else "      ! the worker was still running first tasks at the deadline: raise --lead",
+        flush=True,
+    )
     await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
     cpu_before, drained_s, notices_s = system.cpu(), None, None
     samples: list[tuple[float, int, int]] = []
@@ -224,7 +264,8 @@ async def burst(system: System, n: int, lead: float, timeout: float) -> dict[str
             break
         await asyncio.sleep(0.5)
     cpu = cpu_share(cpu_before, system.cpu(), max(elapsed, 0.1))
-    sent_at, per_key = await asyncio.to_thread(_burst_notices, system)
+    sent_at, per_key, by_template = await asyncio.to_thread(_burst_notices, system)
+    mails = await asyncio.to_thread(_burst_mails, system)
     step_late = list(step_seen.values())
     notice_late = [(at - due).total_seconds() for at in sent_at]
     return {
@@ -232,6 +273,8 @@ async def burst(system: System, n: int, lead: float, timeout: float) -> dict[str
         "imported": summary.imported,
         "lead_s": lead,
         "import_overran_deadline": overran,
+        "import_s": round(took, 1),
+        "worker_settled_s_before_due": settled_before_due,
         "drained_s": None if drained_s is None else round(drained_s, 1),
         "notices_sent_s": None if notices_s is None else round(notices_s, 1),
         "steps_recorded": len(step_late),
@@ -239,6 +282,8 @@ async def burst(system: System, n: int, lead: float, timeout: float) -> dict[str
         "notices_sent": len(notice_late),
         "notice_lateness_s": _spread(notice_late),
         "notices_per_service_template_channel_max": per_key,
+        "notices_by_template_channel_status": by_template,
+        "mails_received": mails,
         "cpu_share": cpu,
         "samples": samples[:: max(1, len(samples) // 40)],
         "load_average": load_average(),
@@ -272,7 +317,7 @@ def _burst_counts(system: System) -> tuple[list[str], int]:
     return done, int(sent)
 
 
-def _burst_notices(system: System) -> tuple[list[datetime], int]:
+def _burst_notices(system: System) -> tuple[list[datetime], int, dict[str, int]]:
     with _db(system) as db:
         sent = [
             _when(at)
@@ -286,7 +331,29 @@ def _burst_notices(system: System) -> tuple[list[datetime], int]:
             "SELECT coalesce(max(c), 0) FROM (SELECT count(*) AS c FROM notices "
             "WHERE service_id LIKE 'burst-%' GROUP BY service_id, template, channel)"
         ).fetchone()[0]
-    return sent, int(most)
+        by = {
+            f"{template} {channel} {status}": int(count)
+            for template, channel, status, count in db.execute(
+                "SELECT template, channel, status, count(*) FROM notices "
+                "WHERE service_id LIKE 'burst-%' GROUP BY template, channel, status"
+            )
+        }
+    return sent, int(most), by
+
+
+def _burst_mails(system: System) -> dict[str, int]:
+    """What the customers received: the mail sink's messages to the burst's addresses."""
+    parser = BytesHeaderParser()
+    per_recipient: Counter[str] = Counter()
+    for path in (system.data_dir / "mail").glob("*.eml"):
+        to = str(parser.parsebytes(path.read_bytes())["To"] or "")
+        if to.startswith("burst-"):
+            per_recipient[to] += 1
+    return {
+        "messages": sum(per_recipient.values()),
+        "recipients": len(per_recipient),
+        "max_per_recipient": max(per_recipient.values(), default=0),
+    }
 
 
 # -- force majeure over all ---------------------------------------------------------------
@@ -351,14 +418,16 @@ def _frozen(system: System) -> int:
 def _print_open(r: dict[str, Any]) -> None:
     print(
         f"open   {r['services']} services imported in {r['import_seconds']} s ({r['import_per_second']}/s, "
-        f"{r['refused']} refused)\n"
+        f"{r['refused']} refused); the worker ran their first tasks for another "
+        f"{r['worker_settled_after_import_s']} s{'' if r['worker_settled'] else ' (NOT settled)'}\n"
         f"       worker RSS {r['worker_rss_mib'][0]} → {r['worker_rss_mib'][1]} MiB = "
         f"{r['worker_rss_kib_per_1000_open']} KiB per 1 000 open services "
         f"(cache {r['max_cached_workflows']} workflows)\n"
         f"       Temporal database {r['temporal_db_mib'][0]} → {r['temporal_db_mib'][1]} MiB = "
         f"{r['temporal_db_kib_per_service']} KiB a service\n"
         f"       {r['payments']} payments over HTTP, 10 in flight: p50 {r['payment_p50_ms']} ms, "
-        f"p99 {r['payment_p99_ms']} ms",
+        f"p99 {r['payment_p99_ms']} ms; 503s retried {r['payments_trouble']['retried_503']}, "
+        f"failed {r['payments_trouble']['failed'] or 'none'}",
         flush=True,
     )
 
@@ -373,7 +442,11 @@ def _print_burst(r: dict[str, Any]) -> None:
         f"       notice lateness p50 {r['notice_lateness_s']['p50']} s, "
         f"p99 {r['notice_lateness_s']['p99']} s "
         f"({r['notices_sent']} sent; at most {r['notices_per_service_template_channel_max']} "
-        f"per service, template and channel)"
+        f"per service, template and channel)\n"
+        f"       mail sink: {r['mails_received']['messages']} messages to "
+        f"{r['mails_received']['recipients']} customers, at most "
+        f"{r['mails_received']['max_per_recipient']} each; worker idle "
+        f"{r['worker_settled_s_before_due']} s before the deadline"
         + (
             "\n       ! the import overran the deadline: figures not valid"
             if r["import_overran_deadline"]
@@ -392,6 +465,33 @@ def _print_fm(r: dict[str, Any]) -> None:
     )
 
 
+async def _sections(
+    args: argparse.Namespace,
+    system: System,
+    results: dict[str, Any],
+    sizes: dict[str, Any],
+    n_open: int,
+    n_burst: int,
+    payments: int,
+) -> None:
+    cache = results["max_cached_workflows"]
+    if "open" in args.only:
+        print(f"open: importing {n_open} services …", flush=True)
+        results["open"] = await open_services(system, n_open, payments)
+        results["open"]["max_cached_workflows"] = cache
+        _print_open(results["open"])
+    if "burst" in args.only:
+        rate = results.get("open", {}).get("import_per_second") or 15.0
+        lead = args.lead or sizes.get("lead") or 60 + 1.5 * n_burst / rate
+        print(f"burst: importing {n_burst} services, steps due in {lead:.0f} s …", flush=True)
+        results["burst"] = await burst(system, n_burst, lead, timeout=args.timeout)
+        _print_burst(results["burst"])
+    if "fm" in args.only:
+        print("fm: declaring a force majeure over every open service …", flush=True)
+        results["fm"] = await force_majeure(system, timeout=args.timeout)
+        _print_fm(results["fm"])
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = QUICK if args.quick else FULL
     n_open = int(args.open or sizes["open"])
@@ -401,22 +501,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     env = {"OFERTA_WORKER_MAX_CACHED_WORKFLOWS": str(cache)}
     results: dict[str, Any] = {"machine": machine(), "quick": args.quick, "max_cached_workflows": cache}
     async with oferta_run(env) as system:
-        if "open" in args.only:
-            print(f"open: importing {n_open} services …", flush=True)
-            results["open"] = await open_services(system, n_open, payments)
-            results["open"]["max_cached_workflows"] = cache
-            _print_open(results["open"])
-        if "burst" in args.only:
-            rate = results.get("open", {}).get("import_per_second") or 15.0
-            lead = args.lead or sizes.get("lead") or 60 + 1.5 * n_burst / rate
-            print(f"burst: importing {n_burst} services, steps due in {lead:.0f} s …", flush=True)
-            results["burst"] = await burst(system, n_burst, lead, timeout=args.timeout)
-            _print_burst(results["burst"])
-        if "fm" in args.only:
-            print("fm: declaring a force majeure over every open service …", flush=True)
-            results["fm"] = await force_majeure(system, timeout=args.timeout)
-            _print_fm(results["fm"])
-        logs = system.data_dir / "logs"
+        try:
+            await _sections(args, system, results, sizes, n_open, n_burst, payments)
+        finally:
+            logs = system.data_dir / "logs"
+            if args.keep_logs:  # before the temporary folder goes, whatever happened
+                shutil.copytree(logs, args.keep_logs, dirs_exist_ok=True)
         results["tracebacks"] = {
             name: (logs / f"{name}.log").read_text(errors="replace").count("Traceback")
             for name in ("worker", "api")
@@ -438,6 +528,9 @@ if __name__ == "__main__":
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up on a drain after this")
     parser.add_argument("--max-cached-workflows", type=int, default=1000, help="the worker's cache")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--keep-logs", type=Path, help="copy the worker's and API's logs here (also on failure)"
+    )
     args = parser.parse_args()
     results = run_async(run(args))
     if args.json:

@@ -26,6 +26,8 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from oferta.dev.launcher import stop_leftovers
+
 ROOT = Path(__file__).resolve().parents[1]
 READY = "Ctrl-C stops everything."
 
@@ -174,6 +176,11 @@ async def oferta_run(
                 stdin=subprocess.DEVNULL,
                 cwd=data_dir,  # no .env of the working copy
             )
+        # `timeout` (or a kill) sends SIGTERM: end the bench as for Ctrl-C, through the finally
+        # below, so that `oferta run` and its children (each in a session of its own) are stopped.
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        if task is not None:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
         try:
             deadline = time.monotonic() + start_timeout
             while READY not in log_path.read_text(errors="replace"):
@@ -193,6 +200,7 @@ async def oferta_run(
                 pids=pids,
             )
         finally:
+            loop.remove_signal_handler(signal.SIGTERM)
             if run.poll() is None:
                 run.send_signal(signal.SIGINT)
                 try:
@@ -200,3 +208,8 @@ async def oferta_run(
                 except subprocess.TimeoutExpired:
                     run.kill()
                     run.wait()
+            # A child `oferta run` could not stop (it was killed, or gave up): stop it here, or it
+            # would outlive the bench (a dev server and a worker holding a deleted folder).
+            left = await asyncio.to_thread(stop_leftovers, data_dir)
+            if left:
+                print(f"bench: stopped what oferta run left running: {', '.join(left)}", flush=True)
