@@ -15,10 +15,10 @@ base exists in minutes rather than hours of payments.
 * ``burst``: N services whose next step — issuing the next period's invoice (with its
   notice), not a suspension, so the destructive-step guard has nothing to hold — falls due
   in the same instant ``T`` (PS.kz issues the invoice 7 days before ``paid_until``). Time
-  until every step has run, each step's lateness (the wall clock when the worker wrote the
-  service's mirror, ``services.updated_at``, minus ``T``: the timeline entry itself carries
-  the contract time ``T`` by design, so it cannot show lateness), the notices' lateness
-  (``notices.sent_at``) and that each service's notice was sent exactly once.
+  until every step has run, each step's lateness (when the bench, polling the database, first
+  sees the step's invoice in the service's mirror, minus ``T``: the timeline entry itself
+  carries the contract time ``T`` by design, so it cannot show lateness), the notices'
+  lateness (``notices.sent_at``) and that each service's notice was sent exactly once.
 * ``fm``: ``POST /v1/force-majeure`` with scope all over every open service: time until the
   fan-out has signalled all and until every service's mirror shows it frozen, with the
   progress (``GET /v1/force-majeure/{id}``) sampled.
