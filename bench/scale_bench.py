@@ -16,7 +16,7 @@ base exists in minutes rather than hours of payments.
   notice), not a suspension, so the destructive-step guard has nothing to hold — falls due
   in the same instant ``T`` (PS.kz issues the invoice 7 days before ``paid_until``). Time
   until every step has run, each step's lateness (when the bench, polling the database, first
-  sees the step's invoice in the service's mirror, minus ``T``: the timeline entry itself
+  sees the service's mirror name the step after it, minus ``T``: the timeline entry itself
   carries the contract time ``T`` by design, so it cannot show lateness), the notices'
   lateness (``notices.sent_at``) and that each service's notice was sent exactly once.
 * ``fm``: ``POST /v1/force-majeure`` with scope all over every open service: time until the
