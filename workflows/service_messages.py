@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from oferta.policy.schema import Policy
+from oferta.policy.interned import SharedPolicy
 from oferta.timeline.state import ServiceSpec, ServiceState, ServiceView
 
 
@@ -28,9 +28,12 @@ class AmendmentNotice(BaseModel):
 
 
 class ServiceWorkflowInput(BaseModel):
-    """The contract the service was signed under and, after continue-as-new, its state."""
+    """The contract the service was signed under and, after continue-as-new, its state.
 
-    policy: Policy
+    The policies are ``Policy`` on the wire; decoded, every workflow under the same version holds
+    one shared object (oferta/policy/interned.py) instead of its own 36 KiB copy."""
+
+    policy: SharedPolicy
     spec: ServiceSpec
     state: ServiceState | None = None
     # The time machine runs contracts at a fixed offset from the test server's clock.
@@ -38,7 +41,7 @@ class ServiceWorkflowInput(BaseModel):
     publish_search_attributes: bool = True
     recorded_entries: int = 0
     # A new version announced to the service and not yet governing it (kept across runs).
-    amended_policy: Policy | None = None
+    amended_policy: SharedPolicy | None = None
     # A service started while a published version waits for its date hears of it at once.
     amendment: AmendmentNotice | None = None
 
