@@ -18,6 +18,7 @@ from activities.factory import build_activities
 from oferta.db.webhooks import enabled_count
 from oferta.importer import import_batch
 from oferta.observability import configure_logging
+from oferta.sandbox import workflow_runner
 from oferta.settings import Settings, get_settings
 from oferta.temporal import connect, metrics_runtime, run_async
 from workflows.client import TemporalUnavailable, ask_guard, wake_webhook_dispatcher
@@ -43,6 +44,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, metr
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(WORKFLOWS),  # each workflow module compiled once
         activities=activities.all(),
         max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=20),

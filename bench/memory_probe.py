@@ -8,14 +8,16 @@ cache holds them all, and the process's RSS and Python allocations (tracemalloc)
 before and after, once the worker is idle:
 
 * ``noop``: bench/noop_workflow.py, the floor of a cached workflow;
-* ``service``: ServiceContract taken over mid-contract (as the importer starts it);
+* ``service``: ServiceContract taken over mid-contract (as the importer starts it), in the
+  sandbox as worker.py runs it (``oferta.sandbox.workflow_runner``);
 * ``service, workflows passed through``: sandboxed, but the ``workflows`` package and
   pydantic shared with the worker rather than imported again for each workflow;
 * ``service, unsandboxed``: the same without the sandbox, to price the sandbox;
 
 then the pieces a ServiceContract instance holds, measured alone with tracemalloc: its
 input as the data converter decodes it (the whole Policy travels in every workflow's
-input and is decoded per workflow), ``Contract(policy)`` and the ServiceState.
+input; decoded, workflows share one: oferta/policy/interned.py), a Policy decoded alone,
+``Contract(policy)`` and the ServiceState.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -49,6 +51,7 @@ from bench.system import rss_kib  # noqa: E402
 from oferta import search_attributes  # noqa: E402
 from oferta.importer import Prepared, prepare  # noqa: E402
 from oferta.policy import load_policy  # noqa: E402
+from oferta.sandbox import workflow_runner  # noqa: E402
 from oferta.temporal import quiet_runtime, run_async, temporal_cli_path  # noqa: E402
 from oferta.timeline.engine import Contract  # noqa: E402
 from workflows.client import take_over_service  # noqa: E402
@@ -96,24 +99,27 @@ def _traced() -> int:
 async def _variant(env: WorkflowEnvironment, name: str, k: int) -> dict[str, Any]:
     ledger = MemoryLedger()
     queue = f"probe-{uuid.uuid4().hex[:6]}"
-    kwargs: dict[str, Any] = {}
+    workflows: list[type] = [ServiceLifecycleWorkflow, NoopWorkflow]
+    # As worker.py runs them: oferta/sandbox.py's runner.
+    runner: WorkflowRunner = workflow_runner(workflows)
     if "unsandboxed" in name:
-        kwargs["workflow_runner"] = UnsandboxedWorkflowRunner()
+        runner = UnsandboxedWorkflowRunner()
     elif "passed through" in name:
         # Sandboxed, but the workflows package (its pydantic models) and the SDK's pydantic
         # converter shared with the worker instead of re-imported for every workflow.
-        kwargs["workflow_runner"] = SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "pydantic")
+        runner = workflow_runner(
+            workflows,
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "pydantic"),
         )
     now = datetime.now(UTC)
     policy = load_policy("ps-kz")
     async with Worker(
         env.client,
         task_queue=queue,
-        workflows=[ServiceLifecycleWorkflow, NoopWorkflow],
+        workflows=workflows,
+        workflow_runner=runner,
         activities=ServiceActivities(ledger, ledger, ledger, ledger).all(),
         max_cached_workflows=k + 50,
-        **kwargs,
     ):
 
         async def start(i: int) -> None:
@@ -161,7 +167,12 @@ async def _replay_ms(env: WorkflowEnvironment, queue: str, times: int = 20) -> f
     """What an evicted service costs at its next step: its current run fetched and replayed
     (the worker does both before it can take the step). One replayer for ``times`` services'
     histories, so the replayer's own start-up is shared as a worker's is."""
-    replayer = Replayer(workflows=[ServiceLifecycleWorkflow], data_converter=pydantic_data_converter)
+    workflows = [ServiceLifecycleWorkflow]
+    replayer = Replayer(
+        workflows=workflows,
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(workflows),
+    )
 
     async def histories() -> AsyncIterator[WorkflowHistory]:
         for i in range(5, 5 + times):
