@@ -1,20 +1,33 @@
-"""The workflow sandbox as Oferta's worker runs it: the SDK's, with each workflow module compiled
-once per process (bench/RESULTS.md, memory). Workflow code, what it is allowed to call and what it
+"""The workflow sandbox as Oferta's worker runs it: the SDK's, with two leaks of memory per cached
+workflow closed (bench/RESULTS.md, memory). Workflow code, what it is allowed to call and what it
 sends are unchanged.
 
-The sandbox runs a workflow's module afresh for every workflow it caches or replays: that keeps one
-workflow's module state from another's and lets it check the module's calls (``datetime.now()`` in
-workflow code is refused). Running the module again is cheap; compiling it again is not. The image
-sets PYTHONDONTWRITEBYTECODE, so each import compiled the source, and each sandbox kept its own code
-objects: 82 KiB for ``workflows/service_lifecycle.py`` in every cached ServiceContract workflow, and
-13 ms of CPU at every first task and every replay. ``share_workflow_code`` adds a finder for the
-workflow packages whose loader keeps one code object per source file (keyed by its path, size and
-modification time, as a ``.pyc`` is). Code objects are immutable; every sandbox still runs the
-module itself, with its own globals, its own classes and the sandbox's import checks.
+**Code compiled once per process.** The sandbox runs a workflow's module afresh for every
+workflow it caches or replays: that keeps one workflow's module state from another's and lets it
+check the module's calls (``datetime.now()`` in workflow code is refused). Running the module again
+is cheap; compiling it again is not. The image sets PYTHONDONTWRITEBYTECODE, so each import
+compiled the source, and each sandbox kept its own code objects: 82 KiB for
+``workflows/service_lifecycle.py`` in every cached ServiceContract workflow, and 13 ms of CPU at
+every first task and every replay. ``share_workflow_code`` adds a finder for the workflow packages
+whose loader keeps one code object per source file (keyed by its path, size and modification
+time, as a ``.pyc`` is). Code objects are immutable; every sandbox still runs the module itself,
+with its own globals, its own classes and the sandbox's import checks.
+
+**Each workflow its own copy of its activations.** The SDK keeps pieces of a workflow's first
+activation for the workflow's lifetime (its headers, memo and last result), and of its latest one
+(internal flags): protobuf sub-messages, each of which keeps the whole message it was parsed into
+alive. That message holds its payloads four times: parsed once, then copied back into it by each
+of the SDK's three decoding passes (``decode_activation`` replaces a payload sequence even when no
+codec changed it, and a protobuf arena frees nothing before the whole message goes). A
+ServiceContract's first activation carries its 13 KiB input, so every cached workflow pinned about
+58 KiB of native memory for it. The runner below hands the workflow an exact copy of each
+activation, parsed alone (its payloads once), and copies of the few messages the SDK keeps from the
+first one, so the worker's originals are freed once the task is done.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.abc
 import importlib.machinery
 import os
@@ -22,8 +35,16 @@ import sys
 import threading
 from collections.abc import Iterable, Sequence
 from types import CodeType, ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
+import temporalio.workflow
+from google.protobuf.message import Message
+from temporalio.bridge.proto.workflow_activation import WorkflowActivation
+from temporalio.bridge.proto.workflow_completion import WorkflowActivationCompletion
+from temporalio.converter import SerializationContext
+from temporalio.converter._extstore import StorageDriverStoreContext
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
+from temporalio.worker._command_aware_visitor import CommandInfo
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 # -- code compiled once ------------------------------------------------------------------------
@@ -88,8 +109,63 @@ def shared_code_files() -> int:
     return len(_CODE)
 
 
-def workflow_runner(workflows: Iterable[type], **options: Any) -> SandboxedWorkflowRunner:
-    """The runner for a worker (or replayer) of ``workflows``: their code compiled once per process.
-    ``options`` go to ``SandboxedWorkflowRunner`` (``restrictions``)."""
+# -- activations copied --------------------------------------------------------------------------
+
+M = TypeVar("M", bound=Message)
+
+
+def _copy(message: M) -> M:
+    """An exact copy of ``message`` in memory of its own."""
+    return type(message).FromString(message.SerializeToString())
+
+
+def _detached(det: WorkflowInstanceDetails) -> WorkflowInstanceDetails:
+    """``det`` with copies of what the SDK took from the first activation's messages."""
+    info = dataclasses.replace(
+        det.info,
+        headers={name: _copy(value) for name, value in det.info.headers.items()},
+        raw_memo={name: _copy(value) for name, value in det.info.raw_memo.items()},
+    )
+    return dataclasses.replace(
+        det,
+        info=info,
+        last_completion_result=_copy(det.last_completion_result),
+        last_failure=_copy(det.last_failure) if det.last_failure is not None else None,
+    )
+
+
+class _OwnActivations(WorkflowInstance):
+    """A workflow instance handed its own copy of each activation."""
+
+    def __init__(self, instance: WorkflowInstance) -> None:
+        self._instance = instance
+
+    def activate(self, act: WorkflowActivation) -> WorkflowActivationCompletion:
+        return self._instance.activate(_copy(act))
+
+    def get_serialization_context(self, command_info: CommandInfo | None) -> SerializationContext | None:
+        return self._instance.get_serialization_context(command_info)
+
+    def get_external_store_context(self, command_info: CommandInfo | None) -> StorageDriverStoreContext:
+        return self._instance.get_external_store_context(command_info)
+
+    def get_info(self) -> temporalio.workflow.Info:
+        return self._instance.get_info()
+
+    def get_thread_id(self) -> int | None:
+        return self._instance.get_thread_id()
+
+
+@dataclasses.dataclass(frozen=True)
+class CompactSandboxedWorkflowRunner(SandboxedWorkflowRunner):
+    """The SDK's sandboxed runner, each workflow holding its own copies of its activations."""
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return _OwnActivations(super().create_instance(_detached(det)))
+
+
+def workflow_runner(workflows: Iterable[type], **options: Any) -> CompactSandboxedWorkflowRunner:
+    """The runner for a worker (or replayer) of ``workflows``: their code compiled once per process,
+    their activations copied. ``options`` go to ``SandboxedWorkflowRunner`` (``restrictions``)."""
     share_workflow_code(workflows)
-    return SandboxedWorkflowRunner(**options)
+    return CompactSandboxedWorkflowRunner(**options)

@@ -32,6 +32,7 @@ from activities.service_activities import ServiceActivities
 from oferta.policy import PolicyError, load_policy
 from oferta.policy.loader import YamlTooLarge, check_yaml_size
 from oferta.policy.schema import Policy
+from oferta.sandbox import workflow_runner
 from oferta.temporal import quiet_runtime, test_server_path
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Amount, Money
@@ -308,8 +309,13 @@ async def run_scenario(
     activities = ServiceActivities(ledger, ledger, ledger, ledger)
     ignored: list[str] = []
     task_queue = f"simulate-{service_id}"
+    workflows = [ServiceLifecycleWorkflow]
     async with Worker(
-        env.client, task_queue=task_queue, workflows=[ServiceLifecycleWorkflow], activities=activities.all()
+        env.client,
+        task_queue=task_queue,
+        workflows=workflows,
+        workflow_runner=workflow_runner(workflows),  # the sandbox as worker.py runs it
+        activities=activities.all(),
     ):
         shift = scenario.start - await env.get_current_time()
         handle = await start_service(

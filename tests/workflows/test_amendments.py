@@ -18,6 +18,7 @@ from activities.service_activities import ServiceActivities
 from oferta.db.policy_versions import MemoryPolicyStore
 from oferta.policy import load_policy
 from oferta.policy.schema import Policy
+from oferta.sandbox import workflow_runner
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
 from oferta.timeline.state import BillingEvent, EventType, ServiceSpec
@@ -72,6 +73,7 @@ def _worker(env, task_queue: str, ledger: MemoryLedger, *versions: Policy) -> Wo
         env.client,
         task_queue=task_queue,
         workflows=[ServiceLifecycleWorkflow, AmendmentWorkflow],
+        workflow_runner=workflow_runner([ServiceLifecycleWorkflow, AmendmentWorkflow]),
         activities=ServiceActivities(
             ledger, ledger, ledger, ledger, policies=MemoryPolicyStore(*versions)
         ).all(),

@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from activities.memory import MemoryLedger
 from activities.service_activities import ServiceActivities
 from oferta.policy import load_policy
+from oferta.sandbox import workflow_runner
 from oferta.timeline.money import Money
 from oferta.timeline.state import BillingEvent, EventType, ServiceSpec
 from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
@@ -44,6 +45,7 @@ async def test_a_steady_billing_period_stays_under_40_history_events(time_env, t
         time_env.client,
         task_queue=task_queue,
         workflows=[ServiceLifecycleWorkflow],
+        workflow_runner=workflow_runner([ServiceLifecycleWorkflow]),
         # The same registration as worker.py: record_timeline runs as a local activity from it.
         activities=ServiceActivities(ledger, ledger, ledger, ledger).all(),
     ):
