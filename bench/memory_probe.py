@@ -1,6 +1,6 @@
 """Where a worker's memory per cached ServiceContract workflow goes.
 
-    .venv/bin/python bench/memory_probe.py [--workflows 300] [--json FILE]
+    .venv/bin/python bench/memory_probe.py [--workflows 300] [--rss-only] [--json FILE]
 
 One process, an in-memory dev server, the in-memory back ends (a workflow's memory does
 not depend on them). For each variant, K workflows are started on a fresh worker whose
@@ -10,11 +10,15 @@ before and after, once the worker is idle:
 * ``noop``: bench/noop_workflow.py, the floor of a cached workflow;
 * ``service``: ServiceContract taken over mid-contract (as the importer starts it), in the
   sandbox as worker.py runs it (``oferta.sandbox.workflow_runner``);
-* ``service, workflows passed through``: sandboxed, but the ``workflows`` package and
-  pydantic shared with the worker rather than imported again for each workflow;
+* ``service, workflows passed through``: sandboxed, but the ``workflows`` package (and
+  ``oferta``, as the workflow module passes it through) shared with the worker rather than
+  run again for each workflow: the price of the sandbox's per-workflow module;
 * ``service, unsandboxed``: the same without the sandbox, to price the sandbox;
 
-then the pieces a ServiceContract instance holds, measured alone with tracemalloc: its
+``--rss-only`` runs without tracemalloc, whose own record of every allocation is RSS too
+(about 80 KiB of a cached ServiceContract's figure): the RSS a worker has.
+
+Then the pieces a ServiceContract instance holds, measured alone with tracemalloc: its
 input as the data converter decodes it (the whole Policy travels in every workflow's
 input; decoded, workflows share one: oferta/policy/interned.py), a Policy decoded alone,
 ``Contract(policy)`` and the ServiceState.
@@ -93,7 +97,11 @@ async def _settle() -> None:
 
 
 def _traced() -> int:
-    return tracemalloc.get_traced_memory()[0]
+    return tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0
+
+
+def _snapshot() -> tracemalloc.Snapshot:
+    return tracemalloc.take_snapshot() if tracemalloc.is_tracing() else tracemalloc.Snapshot([], 1)
 
 
 async def _variant(env: WorkflowEnvironment, name: str, k: int) -> dict[str, Any]:
@@ -105,11 +113,12 @@ async def _variant(env: WorkflowEnvironment, name: str, k: int) -> dict[str, Any
     if "unsandboxed" in name:
         runner = UnsandboxedWorkflowRunner()
     elif "passed through" in name:
-        # Sandboxed, but the workflows package (its pydantic models) and the SDK's pydantic
-        # converter shared with the worker instead of re-imported for every workflow.
+        # Sandboxed, but the workflows package shared with the worker instead of run again for
+        # every workflow. ``oferta`` too: the workflow module passes it through when it runs, and
+        # the engine imports some of it lazily (overrides.py), which the sandbox would then refuse.
         runner = workflow_runner(
             workflows,
-            restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "pydantic"),
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows", "oferta"),
         )
     now = datetime.now(UTC)
     policy = load_policy("ps-kz")
@@ -131,7 +140,7 @@ async def _variant(env: WorkflowEnvironment, name: str, k: int) -> dict[str, Any
 
         await asyncio.gather(*(start(i) for i in range(5)))  # first-use costs, not per workflow
         await _settle()
-        snapshot_before, rss_before, traced_before = tracemalloc.take_snapshot(), rss_kib(PID), _traced()
+        snapshot_before, rss_before, traced_before = _snapshot(), rss_kib(PID), _traced()
         began = time.perf_counter()
         for first in range(5, k + 5, 50):
             await asyncio.gather(*(start(i) for i in range(first, min(first + 50, k + 5))))
@@ -140,22 +149,25 @@ async def _variant(env: WorkflowEnvironment, name: str, k: int) -> dict[str, Any
         replay_ms = await _replay_ms(env, queue, min(k, 20)) if name == "service" else None
         top = [
             (str(stat.traceback[0].filename).split("site-packages/")[-1], round(stat.size_diff / k / 1024, 1))
-            for stat in tracemalloc.take_snapshot().compare_to(snapshot_before, "filename")[:12]
+            for stat in _snapshot().compare_to(snapshot_before, "filename")[:12]
         ]
         result = {
             "variant": name,
             "workflows": k,
             "start_seconds": round(time.perf_counter() - began, 1),
             "rss_kib_per_workflow": round((rss_after - rss_before) / k, 1),
-            "python_kib_per_workflow": round((traced_after - traced_before) / k / 1024, 1),
+            "python_kib_per_workflow": round((traced_after - traced_before) / k / 1024, 1)
+            if tracemalloc.is_tracing()
+            else None,
             "by_file_kib_per_workflow": top,
             "replay_ms": replay_ms,
         }
         if replay_ms is not None:
             print(f"      an evicted service's current run replays in {replay_ms} ms", flush=True)
+        python = result["python_kib_per_workflow"]
         print(
             f"{name:<22} {k} cached: RSS {result['rss_kib_per_workflow']:7.1f} KiB a workflow, "
-            f"Python objects {result['python_kib_per_workflow']:7.1f} KiB",
+            + (f"Python objects {python:7.1f} KiB" if python is not None else "no tracemalloc"),
             flush=True,
         )
         for filename, kib in top[:8]:
@@ -217,9 +229,10 @@ def _pieces() -> dict[str, float]:
 VARIANTS = ("noop", "service", "service, workflows passed through", "service, unsandboxed")
 
 
-async def main(k: int, variants: list[str]) -> dict[str, Any]:
-    tracemalloc.start(1)
-    results: dict[str, Any] = {"pieces": _pieces(), "variants": []}
+async def main(k: int, variants: list[str], trace: bool = True) -> dict[str, Any]:
+    if trace:
+        tracemalloc.start(1)
+    results: dict[str, Any] = {"pieces": _pieces() if trace else {}, "variants": []}
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=temporal_cli_path(),
@@ -247,8 +260,11 @@ if __name__ == "__main__":
         default=list(VARIANTS),
         help="one per process for RSS that an earlier variant's freed memory does not blur",
     )
+    parser.add_argument(
+        "--rss-only", action="store_true", help="no tracemalloc: the RSS a worker has, no Python figures"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    results = run_async(main(args.workflows, args.variant))
+    results = run_async(main(args.workflows, args.variant, trace=not args.rss_only))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
