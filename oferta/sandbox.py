@@ -7,7 +7,7 @@ workflow it caches or replays: that keeps one workflow's module state from anoth
 check the module's calls (``datetime.now()`` in workflow code is refused). Running the module again
 is cheap; compiling it again is not. The image sets PYTHONDONTWRITEBYTECODE, so each import
 compiled the source, and each sandbox kept its own code objects: 82 KiB for
-``workflows/service_lifecycle.py`` in every cached ServiceContract workflow, and 13 ms of CPU at
+``workflows/service_lifecycle.py`` in every cached ServiceContract workflow, and 3.6 ms of CPU at
 every first task and every replay. ``share_workflow_code`` adds a finder for the workflow packages
 whose loader keeps one code object per source file (keyed by its path, size and modification
 time, as a ``.pyc`` is). Code objects are immutable; every sandbox still runs the module itself,
