@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     # Service workflows the worker keeps in memory between their steps (the SDK's sticky cache).
     # An evicted service replays its current run (a handful of events) at its next step;
     # bench/RESULTS.md "Worker memory" measures the memory a cached one costs.
-    worker_max_cached_workflows: int = Field(default=1000, ge=0, alias="OFERTA_WORKER_MAX_CACHED_WORKFLOWS")
+    worker_max_cached_workflows: int = Field(default=5000, ge=0, alias="OFERTA_WORKER_MAX_CACHED_WORKFLOWS")
     log_json: bool = Field(default=False, alias="OFERTA_LOG_JSON")
     # The guard's breaker (oferta/timeline/safeguards.py): a policy's suspensions, deletions and
     # terminations are held when more than this share of its open services (and at least
