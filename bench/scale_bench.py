@@ -526,7 +526,9 @@ if __name__ == "__main__":
     parser.add_argument("--payments", type=int, help="payments while they are open (default 300)")
     parser.add_argument("--lead", type=float, help="seconds from the burst's import to its deadline")
     parser.add_argument("--timeout", type=float, default=1800.0, help="give up on a drain after this")
-    parser.add_argument("--max-cached-workflows", type=int, default=5000, help="the worker's cache (Oferta's default)")
+    parser.add_argument(
+        "--max-cached-workflows", type=int, default=5000, help="the worker's cache (Oferta's default)"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument(
         "--keep-logs", type=Path, help="copy the worker's and API's logs here (also on failure)"
