@@ -679,25 +679,10 @@ class ServiceLifecycleWorkflow:
             if not self._pending:
                 return  # taken along by the write before
             entries, self._pending = self._pending, []
-            if self._keyed():
-                await workflow.execute_local_activity(
-                    "record_timeline",
-                    self._timeline_record(entries),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=EFFECT_RETRY,
-                    summary=f"record {len(entries)} timeline entries",
-                )
-                return
-            if workflow.patched(RECORDS_AS_ACTIVITIES_PATCH):
-                await workflow.execute_activity(
-                    "record_timeline",
-                    self._timeline_record(entries),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=EFFECT_RETRY,
-                    summary=f"record {len(entries)} timeline entries",
-                )
-                return
-            await workflow.execute_local_activity(
+            # Asked in this order, as runs recorded before each patch asked them.
+            local = self._keyed() or not workflow.patched(RECORDS_AS_ACTIVITIES_PATCH)
+            execute = workflow.execute_local_activity if local else workflow.execute_activity
+            await execute(
                 "record_timeline",
                 self._timeline_record(entries),
                 start_to_close_timeout=timedelta(seconds=30),
