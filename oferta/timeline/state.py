@@ -234,6 +234,10 @@ class PendingAmendment(BaseModel):
     objected_at: AwareDatetime | None = None
     applied_at: AwareDatetime | None = None
     declined: bool = False
+    # The arrears running at the switch keep the old version's dates where the new one would
+    # bring them sooner: what the customer was told stays true (engine/amendments.py ``adjust``).
+    kept_for: AwareDatetime | None = None
+    kept_steps: dict[str, AwareDatetime] = Field(default_factory=dict)
 
     @property
     def open(self) -> bool:

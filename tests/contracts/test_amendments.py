@@ -391,3 +391,28 @@ def test_a_second_version_waits_for_the_first_to_take_effect() -> None:
     )
     [reason] = r.rejected()
     assert "version 3 is announced" in reason
+
+
+def test_a_shorter_term_in_the_new_version_does_not_shorten_a_suspension_already_running() -> None:
+    """PS.kz 3.16-3.17: suspended Tue 9 Feb 00:00 (the 3 Feb invoice's 5.8 term ended with 8 Feb),
+    the data is deleted "upon the expiration of the specified seven-day period": 24:00 on 16 Feb, as
+    the suspension notice said. Version 3 (published Mon 11 Jan, in effect Thu 11 Feb, after 4.2.7's
+    30 days: 12 Jan - 10 Feb) deletes 3 days after a suspension, which would be 24:00 on 12 Feb. It
+    governs from 11 Feb, but not this suspension's deletion, which stays at 17 Feb 00:00."""
+    new = amended("ps-kz", suspension__data_deletion_after__amount=3)
+    r = run(
+        "ps-kz",
+        service("ps-kz", "5000"),
+        "2027-01-10 12:00",
+        [
+            ("2027-01-10 12:05", event("payment", amount=("5000", "KZT"))),
+            announce("ps-kz", new, "2027-01-11 10:00", "2027-02-11 00:00"),
+        ],
+        "2027-03-01 00:00",
+        versions=[new],
+    )
+    assert r.at_local(r.first("suspended")) == "2027-02-09 00:00"
+    applied = r.first("amendment_applied")
+    assert (r.at_local(applied), applied.policy_version) == ("2027-02-11 00:00", 3)
+    deleted = r.first("deleted")
+    assert (r.at_local(deleted), deleted.clause, deleted.policy_version) == ("2027-02-17 00:00", "3.17", 3)

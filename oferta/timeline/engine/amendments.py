@@ -37,6 +37,11 @@ if TYPE_CHECKING:
     from oferta.timeline.engine.core import Contract
     from oferta.timeline.engine.effects import Transition
 
+# The steps a running arrears leads to, whose dates the customer was told at its suspension.
+_RUNNING_TERMS = frozenset(
+    {DeadlineAction.WARN_DELETION, DeadlineAction.DELETE_DATA, DeadlineAction.TERMINATE_FOR_DEBT}
+)
+
 # What a new version may not change for services already running under the old one.
 _FIXED = {
     "provider.country": "the country whose law and calendar count the terms",
@@ -320,6 +325,7 @@ class Amendments:
                     state, out, now, EntryType.AMENDMENT_DEFERRED, rules.applies_clause, detail, None, ""
                 )
                 return
+        self._keep_running_terms(state, pending)
         pending.applied_at = now
         pending.declined = False
         state.policy_version = pending.version
@@ -328,6 +334,33 @@ class Amendments:
         clause = rules.silence.clause if rules.silence else rules.clause
         detail = {"version": pending.version, "from_version": pending.from_version}
         self.contract.emit(state, out, now, EntryType.AMENDMENT_APPLIED, clause, detail, None, "")
+
+    def _keep_running_terms(self, state: ServiceState, pending: PendingAmendment) -> None:
+        """The old version's dates for the steps of the arrears running now (its final warning, its
+        deletion or termination for debt): the suspension notice named them, and a new version
+        applies to what comes after it, not to a term already running."""
+        from oferta.timeline.safeguards import announced_from
+
+        if not (state.open_invoices or state.suspension_reasons or state.balance_short_since):
+            return
+        pending.kept_for = announced_from(state)
+        pending.kept_steps = {
+            d.action.value: d.at for d in self.contract.candidates(state) if d.action in _RUNNING_TERMS
+        }
+
+    def adjust(self, state: ServiceState, deadline: Deadline) -> Deadline:
+        """A step of the arrears that ran across the switch, never sooner than the old version
+        had it (a longer new term applies as it is)."""
+        from oferta.timeline.safeguards import announced_from
+
+        pending = state.amendment
+        if pending is None or pending.applied_at is None or pending.kept_for is None:
+            return deadline
+        kept = pending.kept_steps.get(deadline.action.value)
+        if kept is None or kept <= deadline.at or announced_from(state) != pending.kept_for:
+            return deadline
+        detail = deadline.detail | {"kept_from_version": pending.from_version}
+        return deadline.model_copy(update={"at": kept, "detail": detail})
 
     def _declined(self, state: ServiceState, now: datetime, out: Transition, clause: str, why: str) -> None:
         pending = state.amendment

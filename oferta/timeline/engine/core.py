@@ -129,10 +129,13 @@ class Contract:
     # -- the next deadline -------------------------------------------------
 
     def next_deadline(self, state: ServiceState) -> Deadline | None:
-        candidates = [self.overrides.adjust(state, d) for d in self._candidates(state)]
+        candidates = [
+            self.overrides.adjust(state, self.amendments.adjust(state, d)) for d in self.candidates(state)
+        ]
         return min(candidates, key=lambda d: d.at) if candidates else None
 
-    def _candidates(self, state: ServiceState) -> list[Deadline]:
+    def candidates(self, state: ServiceState) -> list[Deadline]:
+        """Every step the contract would take next, each at its own date (before overrides)."""
         if state.terminal:
             return []
         found: list[Deadline] = []
