@@ -54,17 +54,20 @@ def amended_life(
     *extra: tuple[str, BillingEvent],
     until: str,
     kind: str = "hosting",
+    start: str = "2027-02-01 10:00",
+    new: Policy | None = None,
 ) -> Run:
-    """Started Mon 1 Feb 2027 10:00 and paid ``paid`` at 10:05; the next version published at
-    ``published`` for ``effective``; then ``extra`` inputs."""
-    new = amended(policy_id)
+    """Started at ``start`` (Mon 1 Feb 2027 10:00) and paid ``paid`` five minutes later; the next
+    version (``new``, or the policy as it is) published at ``published`` for ``effective``; then
+    ``extra`` inputs."""
+    new = new or amended(policy_id)
     currency = load_policy(policy_id).provider.currency
     return run(
         policy_id,
         service(policy_id, price, kind=kind),
-        "2027-02-01 10:00",
+        start,
         [
-            ("2027-02-01 10:05", event("payment", amount=(paid, currency))),
+            (start[:-2] + "05", event("payment", amount=(paid, currency))),
             announce(policy_id, new, published, effective),
             *extra,
         ],
@@ -113,19 +116,17 @@ def test_ps_kz_a_fully_paid_period_keeps_its_terms_and_the_next_runs_under_the_n
     assert quoted(
         "ps-kz", "has no right to unilaterally review Tariffs and payment terms for fully paid Services"
     )
-    new = amended("ps-kz", suspension__data_deletion_after__amount=14)
-    r = run(
+    r = amended_life(
         "ps-kz",
-        service("ps-kz", "5000"),
-        "2027-01-10 12:00",
-        [
-            ("2027-01-10 12:05", event("payment", amount=("5000", "KZT"))),
-            announce("ps-kz", new, "2027-02-01 10:00", "2027-03-04 00:00"),
-            ("2027-02-04 09:00", event("payment", amount=("5000", "KZT"))),
-            ("2027-03-04 09:00", event("payment", amount=("5000", "KZT"))),
-        ],
-        "2027-05-30 00:00",
-        versions=[new],
+        "5000",
+        "5000",
+        "2027-02-01 10:00",
+        "2027-03-04 00:00",
+        ("2027-02-04 09:00", event("payment", amount=("5000", "KZT"))),
+        ("2027-03-04 09:00", event("payment", amount=("5000", "KZT"))),
+        until="2027-05-30 00:00",
+        start="2027-01-10 12:00",
+        new=amended("ps-kz", suspension__data_deletion_after__amount=14),
     )
     announced = r.first("amendment_announced")
     assert (r.at_local(announced), announced.clause, announced.policy_version) == (
@@ -395,21 +396,20 @@ def test_a_second_version_waits_for_the_first_to_take_effect() -> None:
 
 def test_a_shorter_term_in_the_new_version_does_not_shorten_a_suspension_already_running() -> None:
     """PS.kz 3.16-3.17: suspended Tue 9 Feb 00:00 (the 3 Feb invoice's 5.8 term ended with 8 Feb),
-    the data is deleted "upon the expiration of the specified seven-day period": 24:00 on 16 Feb, as
+    "Upon the expiration of the specified seven-day period, the Contractor deletes": 24:00 on 16 Feb, as
     the suspension notice said. Version 3 (published Mon 11 Jan, in effect Thu 11 Feb, after 4.2.7's
     30 days: 12 Jan - 10 Feb) deletes 3 days after a suspension, which would be 24:00 on 12 Feb. It
     governs from 11 Feb, but not this suspension's deletion, which stays at 17 Feb 00:00."""
-    new = amended("ps-kz", suspension__data_deletion_after__amount=3)
-    r = run(
+    assert quoted("ps-kz", "Upon the expiration of the specified seven-day period, the Contractor deletes")
+    r = amended_life(
         "ps-kz",
-        service("ps-kz", "5000"),
-        "2027-01-10 12:00",
-        [
-            ("2027-01-10 12:05", event("payment", amount=("5000", "KZT"))),
-            announce("ps-kz", new, "2027-01-11 10:00", "2027-02-11 00:00"),
-        ],
-        "2027-03-01 00:00",
-        versions=[new],
+        "5000",
+        "5000",
+        "2027-01-11 10:00",
+        "2027-02-11 00:00",
+        until="2027-03-01 00:00",
+        start="2027-01-10 12:00",
+        new=amended("ps-kz", suspension__data_deletion_after__amount=3),
     )
     assert r.at_local(r.first("suspended")) == "2027-02-09 00:00"
     applied = r.first("amendment_applied")
