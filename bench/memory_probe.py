@@ -7,7 +7,8 @@ not depend on them). For each variant, K workflows are started on a fresh worker
 cache holds them all, and the process's RSS and Python allocations (tracemalloc) are read
 before and after, once the worker is idle:
 
-* ``noop``: bench/noop_workflow.py, the floor of a cached workflow;
+* ``noop``: bench/noop_workflow.py in the same sandbox, the floor of a cached workflow;
+* ``noop, unsandboxed``: the same without the sandbox, the SDK's own floor;
 * ``service``: ServiceContract taken over mid-contract (as the importer starts it), in the
   sandbox as worker.py runs it (``oferta.sandbox.workflow_runner``);
 * ``service, workflows passed through``: sandboxed, but the ``workflows`` package (and
@@ -132,7 +133,7 @@ async def _variant(env: WorkflowEnvironment, name: str, k: int) -> dict[str, Any
     ):
 
         async def start(i: int) -> None:
-            if name == "noop":
+            if name.startswith("noop"):
                 await env.client.start_workflow(NoopWorkflow.run, id=f"{queue}-{i}", task_queue=queue)
             else:
                 item = _prepared(f"{queue}-{i}", now)
@@ -226,7 +227,13 @@ def _pieces() -> dict[str, float]:
     return pieces
 
 
-VARIANTS = ("noop", "service", "service, workflows passed through", "service, unsandboxed")
+VARIANTS = (
+    "noop",
+    "noop, unsandboxed",
+    "service",
+    "service, workflows passed through",
+    "service, unsandboxed",
+)
 
 
 async def main(k: int, variants: list[str], trace: bool = True) -> dict[str, Any]:
