@@ -12,19 +12,32 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any, overload
 
+from sqlalchemy import Executable
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+_STATEMENTS: dict[tuple[str, type[Any]], Executable] = {}
+
+
+def _insert_statement(dialect: str, model: type[Any]) -> Executable:
+    """One statement per dialect and table, the values passed as parameters: SQLAlchemy then
+    reuses its compiled form instead of building and keying a new statement for every row."""
+    statement = _STATEMENTS.get((dialect, model))
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        key = list(sa_inspect(model).primary_key)
+        # RETURNING, not rowcount: drivers report -1 for an insert that returns its key.
+        statement = _STATEMENTS.setdefault(
+            (dialect, model), insert(model).on_conflict_do_nothing().returning(*key)
+        )
+    return statement
+
 
 def insert_once(session: Session, model: type[Any], **values: Any) -> bool:
     """Insert a row unless a unique constraint already holds one like it; True when inserted."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    key = list(sa_inspect(model).primary_key)
-    # RETURNING, not rowcount: drivers report -1 for an insert that returns its key.
-    statement = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
-    return session.execute(statement).first() is not None
+    statement = _insert_statement(session.get_bind().dialect.name, model)
+    return session.execute(statement, values).first() is not None
 
 
 @overload
