@@ -17,7 +17,6 @@ from api.errors import ApiError, conflict, database_down, invalid, not_found
 from api.schemas import ID_PATTERN, ErrorOut, ServiceIn, ServiceList, ServiceOut, TimelineOut
 from api.store import (
     audit,
-    customer_exists,
     customer_is_consumer,
     get_service,
     list_services,
@@ -26,7 +25,7 @@ from api.store import (
 )
 from oferta.db.models import Service, utcnow
 from oferta.db.once import insert_once, utc
-from oferta.db.policy_versions import governing
+from oferta.db.policy_versions import Governing, governing
 from oferta.policy import load_policy
 from oferta.timeline.engine import Contract
 from oferta.timeline.money import Money
@@ -108,15 +107,14 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut |
             service_id = f"svc-{hashlib.sha256(seed).hexdigest()[:16]}"
         else:
             service_id = f"svc-{uuid.uuid4().hex[:16]}"
-        consumer = await state.db.run(lambda s: customer_is_consumer(s, body.customer_id))
-        if consumer is None:
-            raise invalid("customer_id", f"no customer with id {body.customer_id!r}")
-        spec = spec_for(service_id, consumer)
         client = await state.client()
 
-        def insert(session: Session) -> Service:
-            if not customer_exists(session, body.customer_id):
+        def insert(session: Session) -> tuple[Service, ServiceSpec, Governing]:
+            """The row, its spec and the offer's version in effect now: one transaction."""
+            consumer = customer_is_consumer(session, body.customer_id)
+            if consumer is None:
                 raise invalid("customer_id", f"no customer with id {body.customer_id!r}")
+            spec = spec_for(service_id, consumer)
             now = utcnow()
             if not insert_once(
                 session,
@@ -139,11 +137,10 @@ async def create_service(body: ServiceIn, writer: BillingWriter) -> ServiceOut |
                 existing = session.get_one(Service, service_id)
                 if not (derived and _same_service(existing, body.customer_id, spec)):
                     raise conflict(f"service {service_id!r} already exists", "exists")
-            return session.get_one(Service, service_id)
+            # The version of the offer in effect now; one published for a later date is told at once.
+            return session.get_one(Service, service_id), spec, governing(session, policy.id, now)
 
-        row = await state.db.run(insert)
-        # The version of the offer in effect now; one published for a later date is told at once.
-        now_governing = await state.db.run(lambda s: governing(s, policy.id, utcnow()))
+        row, spec, now_governing = await state.db.run(insert)
         pending = now_governing.pending
         amendment = (
             AmendmentNotice(
