@@ -22,14 +22,16 @@ _STATEMENTS: dict[tuple[str, type[Any]], Executable] = {}
 
 def _insert_statement(dialect: str, model: type[Any]) -> Executable:
     """One statement per dialect and table, the values passed as parameters: SQLAlchemy then
-    reuses its compiled form instead of building and keying a new statement for every row."""
+    reuses its compiled form instead of building and keying a new statement for every row. A
+    Core statement on the table: the ORM's bulk-insert layer adds nothing to one row."""
     statement = _STATEMENTS.get((dialect, model))
     if statement is None:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        key = list(sa_inspect(model).primary_key)
+        mapper = sa_inspect(model)
         # RETURNING, not rowcount: drivers report -1 for an insert that returns its key.
         statement = _STATEMENTS.setdefault(
-            (dialect, model), insert(model).on_conflict_do_nothing().returning(*key)
+            (dialect, model),
+            insert(mapper.local_table).on_conflict_do_nothing().returning(*mapper.primary_key),
         )
     return statement
 
@@ -37,7 +39,8 @@ def _insert_statement(dialect: str, model: type[Any]) -> Executable:
 def insert_once(session: Session, model: type[Any], **values: Any) -> bool:
     """Insert a row unless a unique constraint already holds one like it; True when inserted."""
     statement = _insert_statement(session.get_bind().dialect.name, model)
-    return session.execute(statement, values).first() is not None
+    session.flush()  # as the ORM's own execute would: rows added before this one go first
+    return session.connection().execute(statement, values).first() is not None
 
 
 @overload
