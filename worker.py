@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import partial
 
 from temporalio.client import Client
-from temporalio.worker import PollerBehaviorAutoscaling, Worker
+from temporalio.worker import Worker
 
 from activities.factory import build_activities
 from oferta.db.webhooks import enabled_count
@@ -47,8 +47,6 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None, metr
         workflow_runner=workflow_runner(WORKFLOWS),  # each workflow module compiled once
         activities=activities.all(),
         max_cached_workflows=settings.worker_max_cached_workflows,
-        workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
-        activity_task_poller_behavior=PollerBehaviorAutoscaling(),
         graceful_shutdown_timeout=timedelta(seconds=20),
     ):
         log.info("worker polling task queue %r at %s", settings.task_queue, settings.temporal_address)

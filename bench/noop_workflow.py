@@ -32,20 +32,13 @@ class NoopWorkflow:
 
 async def _serve(address: str, task_queue: str) -> None:
     from temporalio.client import Client
-    from temporalio.worker import PollerBehaviorAutoscaling, Worker
+    from temporalio.worker import Worker
 
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     client = await Client.connect(address)
-    # The pollers as worker.py has them, so that the floor is measured like Oferta's worker.
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[NoopWorkflow],
-        workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
-        activity_task_poller_behavior=PollerBehaviorAutoscaling(),
-    ):
+    async with Worker(client, task_queue=task_queue, workflows=[NoopWorkflow]):
         print("noop worker polling", flush=True)
         await stop.wait()
 

@@ -42,6 +42,13 @@ def dev_server_command(host: str, port: int, ui_port: int, db_file: Path) -> lis
         str(db_file),
         "--log-level",
         "warn",
+        # One partition per task queue: a single dev server gains nothing from four, and with the
+        # SDK's few pollers a new workflow's first task waited up to 6 s in a partition none was
+        # polling (bench/RESULTS.md). Production servers keep theirs (README, Scaling).
+        "--dynamic-config-value",
+        "matching.numTaskqueueReadPartitions=1",
+        "--dynamic-config-value",
+        "matching.numTaskqueueWritePartitions=1",
     ]
     for name, kind in search_attributes.CLI_TYPES.items():
         command += ["--search-attribute", f"{name}={kind}"]
