@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType as HistoryEvent
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -20,11 +19,10 @@ from temporalio.worker import Worker
 
 from activities.memory import MemoryLedger
 from activities.service_activities import ServiceActivities
-from oferta.policy import load_policy
+from oferta.dev.steady import pay_each_invoice, runs_of, start_steady
+from oferta.sandbox import workflow_runner
 from oferta.temporal import quiet_runtime, run_async, test_server_path
-from oferta.timeline.money import Money
-from oferta.timeline.state import BillingEvent, EventType, ServiceSpec
-from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
+from workflows.service_lifecycle import ServiceLifecycleWorkflow
 
 
 async def run(months: int) -> None:
@@ -38,42 +36,13 @@ async def run(months: int) -> None:
             env.client,
             task_queue="bench",
             workflows=[ServiceLifecycleWorkflow],
+            workflow_runner=workflow_runner([ServiceLifecycleWorkflow]),  # as worker.py runs it
             activities=ServiceActivities(ledger, ledger, ledger, ledger).all(),
         ):
-            spec = ServiceSpec(
-                service_id="steady",
-                customer_id="c",
-                policy_id="ps-kz",
-                tariff="Basic",
-                price=Money.of("2500", "KZT"),
-            )
-            handle = await env.client.start_workflow(
-                ServiceLifecycleWorkflow.run,
-                ServiceWorkflowInput(policy=load_policy("ps-kz"), spec=spec, publish_search_attributes=False),
-                id=workflow_id(spec.service_id),
-                task_queue="bench",
-            )
-            payments = 0
-            while payments <= months:
-                view = await handle.query(ServiceLifecycleWorkflow.view)
-                if view.debt.amount > 0:
-                    payments += 1
-                    await handle.execute_update(
-                        ServiceLifecycleWorkflow.apply_event,
-                        BillingEvent(event_id=f"pay-{payments}", type=EventType.PAYMENT, amount=view.debt),
-                    )
-                    # Let the receipt go out first: a query arriving during a workflow task makes the
-                    # server schedule one more task to answer it, which is not the period's own cost.
-                    await env.sleep(timedelta(minutes=1))
-                    continue
-                assert view.next_deadline is not None
-                now = await env.get_current_time()
-                await env.sleep(max(view.next_deadline.at - now, timedelta(0)) + timedelta(seconds=1))
+            handle = await start_steady(env, "bench")
+            await pay_each_invoice(env, handle, payments=months + 1)
             await handle.terminate("bench over")
-            run_id: str | None = handle.first_execution_run_id
-            part = 0
-            while run_id:
-                history = await env.client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
+            for part, history in enumerate(await runs_of(env.client, handle)):
                 kinds = Counter(
                     HistoryEvent.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events
                 )
@@ -89,11 +58,6 @@ async def run(months: int) -> None:
                     f"{kinds['ACTIVITY_TASK_SCHEDULED']} activities, {local} local activities, "
                     f"{kinds['WORKFLOW_TASK_COMPLETED']} workflow tasks, {kinds['TIMER_STARTED']} timers"
                 )
-                last = history.events[-1]
-                run_id = (
-                    last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id or None
-                )
-                part += 1
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ activities through the server and two writes in the worker.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType as HistoryEvent
 from temporalio.client import WorkflowHistory
@@ -19,11 +18,9 @@ from temporalio.worker import Worker
 
 from activities.memory import MemoryLedger
 from activities.service_activities import ServiceActivities
-from oferta.policy import load_policy
+from oferta.dev.steady import STEADY_SPEC, pay_each_invoice, runs_of, start_steady
 from oferta.sandbox import workflow_runner
-from oferta.timeline.money import Money
-from oferta.timeline.state import BillingEvent, EventType, ServiceSpec
-from workflows.service_lifecycle import ServiceLifecycleWorkflow, ServiceWorkflowInput, workflow_id
+from workflows.service_lifecycle import ServiceLifecycleWorkflow
 
 STEADY_PERIOD_EVENTS = 40  # the bound: 38 now; 48 with the writes as activities, 60 before that
 
@@ -34,13 +31,6 @@ def _kinds(history: WorkflowHistory) -> Counter[str]:
 
 async def test_a_steady_billing_period_stays_under_40_history_events(time_env, task_queue):
     ledger = MemoryLedger()
-    spec = ServiceSpec(
-        service_id="steady",
-        customer_id="c-1",
-        policy_id="ps-kz",
-        tariff="Basic",
-        price=Money.of("2500", "KZT"),
-    )
     async with Worker(
         time_env.client,
         task_queue=task_queue,
@@ -49,39 +39,11 @@ async def test_a_steady_billing_period_stays_under_40_history_events(time_env, t
         # The same registration as worker.py: record_timeline runs as a local activity from it.
         activities=ServiceActivities(ledger, ledger, ledger, ledger).all(),
     ):
-        handle = await time_env.client.start_workflow(
-            ServiceLifecycleWorkflow.run,
-            ServiceWorkflowInput(policy=load_policy("ps-kz"), spec=spec, publish_search_attributes=False),
-            id=workflow_id(spec.service_id),
-            task_queue=task_queue,
-        )
-        # Billing pays every invoice as soon as it is issued: from one deadline to the next.
-        payments = 0
-        while payments < 5:
-            view = await handle.query(ServiceLifecycleWorkflow.view)
-            if view.debt.amount > 0:
-                payments += 1
-                await handle.execute_update(
-                    ServiceLifecycleWorkflow.apply_event,
-                    BillingEvent(event_id=f"pay-{payments}", type=EventType.PAYMENT, amount=view.debt),
-                )
-                # Let the receipt go out first: a query arriving during a workflow task makes the
-                # server schedule one more task to answer it, which is not the period's own cost.
-                await time_env.sleep(timedelta(minutes=1))
-                continue
-            assert view.state.value == "active" and view.next_deadline is not None
-            now = await time_env.get_current_time()
-            await time_env.sleep(max(view.next_deadline.at - now, timedelta(0)) + timedelta(seconds=1))
+        handle = await start_steady(time_env, task_queue)
+        await pay_each_invoice(time_env, handle, payments=5)
         state = await handle.query(ServiceLifecycleWorkflow.state)
         await handle.terminate("test over")
-
-        runs: list[WorkflowHistory] = []
-        run_id: str | None = handle.first_execution_run_id
-        while run_id:
-            history = await time_env.client.get_workflow_handle(handle.id, run_id=run_id).fetch_history()
-            runs.append(history)
-            last = history.events[-1]
-            run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id or None
+        runs = await runs_of(time_env.client, handle)
 
     # The first run starts the service; the last one was stopped mid-period. Those between are whole
     # periods: an invoice, its e-mail, the payment, its receipt, and the next period.
@@ -108,7 +70,7 @@ async def test_a_steady_billing_period_stays_under_40_history_events(time_env, t
     for record in records:
         assert record.first_sequence == expected
         expected += len(record.entries)
-    mirrored = ledger.timeline[spec.service_id]
+    mirrored = ledger.timeline[STEADY_SPEC.service_id]
     assert len(mirrored) == expected
     assert all(e.key for e in mirrored) and len({e.key for e in mirrored}) == expected
     assert sum(e.type.value == "notice" for e in mirrored) == len(ledger.notices)
