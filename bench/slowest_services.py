@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -20,13 +19,10 @@ from temporalio.api.enums.v1 import event_type_pb2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.start_bench import _write_rows  # noqa: E402
+from bench.start_bench import start_and_pay  # noqa: E402
 from bench.system import oferta_run  # noqa: E402
 from oferta.policy import load_policy  # noqa: E402
 from oferta.temporal import run_async  # noqa: E402
-from oferta.timeline.money import Money  # noqa: E402
-from oferta.timeline.state import BillingEvent, EventType, ServiceSpec  # noqa: E402
-from workflows.client import apply_event, start_service  # noqa: E402
 from workflows.shared import service_workflow_id  # noqa: E402
 
 
@@ -34,31 +30,16 @@ async def main(services: int, concurrency: int, show: int) -> None:
     async with oferta_run() as system:
         client, policy, run_id = await system.client(), load_policy("ps-kz"), uuid.uuid4().hex[:6]
         gate = asyncio.Semaphore(concurrency)
-        times: dict[str, tuple[float, float, float, float]] = {}
+        times: dict[str, tuple[float, float, float]] = {}
 
         async def one(n: int) -> None:
             async with gate:
-                began = time.perf_counter()
-                spec = ServiceSpec(
-                    service_id=f"raw-{run_id}-{n}",
-                    customer_id=f"raw-{run_id}-c{n}",
-                    policy_id="ps-kz",
-                    tariff="Basic",
-                    price=Money.of("2500", "KZT"),
-                )
-                await asyncio.to_thread(_write_rows, system.database_url, spec)
-                written = time.perf_counter()
-                await start_service(client, policy, spec, task_queue=system.task_queue)
-                started = time.perf_counter()
-                pay = BillingEvent(
-                    event_id=f"pay-{spec.service_id}", type=EventType.PAYMENT, amount=spec.price
-                )
-                await apply_event(client, spec.service_id, pay, timeout=120)
-                paid = time.perf_counter()
-                times[spec.service_id] = (paid - began, written - began, started - written, paid - started)
+                service_id = f"raw-{run_id}-{n}"
+                times[service_id] = await start_and_pay(system, client, policy, service_id)
 
         await asyncio.gather(*(one(n) for n in range(services)))
-        for service_id, (total, rows, start, pay) in sorted(times.items(), key=lambda kv: -kv[1][0])[:show]:
+        for service_id, (rows, start, pay) in sorted(times.items(), key=lambda kv: -sum(kv[1]))[:show]:
+            total = rows + start + pay
             print(f"{service_id}: {total:.2f} s (rows {rows:.2f}, start {start:.2f}, payment {pay:.2f})")
             history = await client.get_workflow_handle(service_workflow_id(service_id)).fetch_history()
             first = history.events[0].event_time.ToDatetime()
