@@ -27,7 +27,9 @@ first one, so the worker's originals are freed once the task is done.
 **The sandbox's own glue compiled once.** The SDK enters a workflow's sandbox by ``exec`` of a
 few lines of source, at every activation and at every payload it encodes or decodes (to ask the
 workflow for its serialization context), and ``exec`` of a string compiles it each time: 9 % of
-the worker's CPU in the start bench. The instance below runs the same lines, compiled once.
+the worker's Python samples in the start bench (py-spy). The instance below runs the same lines,
+compiled once. (It subclasses the SDK's private ``_Instance``, as the types above are private:
+temporalio is pinned, and a change there fails the sandbox tests.)
 """
 
 from __future__ import annotations
