@@ -71,9 +71,8 @@ def _service_row(url: str) -> str:
     return service_id
 
 
-def _records(service_id: str) -> list[TimelineRecord]:
-    """The records a PS.kz service writes when it is created and its first invoice is paid."""
-    contract = Contract(load_policy("ps-kz"))
+def _new_service(service_id: str) -> tuple[Contract, ServiceState]:
+    """A PS.kz service of customer "c" at NOW, before its start, with its contract."""
     spec = ServiceSpec(
         service_id=service_id,
         customer_id="c",
@@ -81,7 +80,12 @@ def _records(service_id: str) -> list[TimelineRecord]:
         tariff="Basic",
         price=Money.of("2500", "KZT"),
     )
-    state = ServiceState.new(spec, NOW)
+    return Contract(load_policy("ps-kz")), ServiceState.new(spec, NOW)
+
+
+def _records(service_id: str) -> list[TimelineRecord]:
+    """The records a PS.kz service writes when it is created and its first invoice is paid."""
+    contract, state = _new_service(service_id)
     out, sequence = [], 0
     for transition in (
         contract.start(state, NOW),
@@ -177,15 +181,7 @@ async def test_a_write_re_run_with_more_entries_adds_only_the_new_ones(database_
 def _keyed_life(service_id: str) -> dict[str, TimelineEntry]:
     """A PS.kz service's first entries as its workflow keys them: started (the invoice), the
     invoice's e-mail, paid (the payment, the activation) and the receipt's e-mail."""
-    contract = Contract(load_policy("ps-kz"))
-    spec = ServiceSpec(
-        service_id=service_id,
-        customer_id="c",
-        policy_id="ps-kz",
-        tariff="Basic",
-        price=Money.of("2500", "KZT"),
-    )
-    state = ServiceState.new(spec, NOW)
+    contract, state = _new_service(service_id)
     started = contract.start(state, NOW).entries
     entry_keys.assign(state.timeline, started, entry_keys.start())
     paid = contract.on_event(
