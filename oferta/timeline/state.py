@@ -442,6 +442,13 @@ class DeadlineAction(StrEnum):
     APPLY_AMENDMENT = "apply_amendment"
 
 
+# The steps a debt leads to once the service is suspended for it: their dates are counted from
+# the suspension (a grace extension moves them; a new policy version does not bring them sooner).
+DEBT_CONSEQUENCES = frozenset(
+    {DeadlineAction.WARN_DELETION, DeadlineAction.DELETE_DATA, DeadlineAction.TERMINATE_FOR_DEBT}
+)
+
+
 class Deadline(BaseModel):
     """The next thing the contract makes happen, with the clause behind it."""
 

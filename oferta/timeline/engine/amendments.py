@@ -21,6 +21,7 @@ from oferta.policy.diff import diff_policies
 from oferta.policy.schema import AmendmentRules, NoticeTemplate, Policy
 from oferta.timeline.engine.effects import iso
 from oferta.timeline.state import (
+    DEBT_CONSEQUENCES,
     AmendmentTerms,
     BillingEvent,
     CancelScope,
@@ -36,11 +37,6 @@ from oferta.timeline.state import (
 if TYPE_CHECKING:
     from oferta.timeline.engine.core import Contract
     from oferta.timeline.engine.effects import Transition
-
-# The steps a running arrears leads to, whose dates the customer was told at its suspension.
-_RUNNING_TERMS = frozenset(
-    {DeadlineAction.WARN_DELETION, DeadlineAction.DELETE_DATA, DeadlineAction.TERMINATE_FOR_DEBT}
-)
 
 # What a new version may not change for services already running under the old one.
 _FIXED = {
@@ -345,7 +341,7 @@ class Amendments:
             return
         pending.kept_for = announced_from(state)
         pending.kept_steps = {
-            d.action.value: d.at for d in self.contract.candidates(state) if d.action in _RUNNING_TERMS
+            d.action.value: d.at for d in self.contract.candidates(state) if d.action in DEBT_CONSEQUENCES
         }
 
     def adjust(self, state: ServiceState, deadline: Deadline) -> Deadline:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from oferta.timeline.calendar import add_calendar_days
 from oferta.timeline.money import Money
 from oferta.timeline.state import (
+    DEBT_CONSEQUENCES,
     BillingEvent,
     Deadline,
     DeadlineAction,
@@ -30,10 +31,6 @@ if TYPE_CHECKING:
     from oferta.timeline.engine.core import Contract
     from oferta.timeline.engine.effects import Transition
 
-# The steps that end the customer's data or contract for a debt: a grace extension moves them.
-_AFTER_GRACE = frozenset(
-    {DeadlineAction.WARN_DELETION, DeadlineAction.DELETE_DATA, DeadlineAction.TERMINATE_FOR_DEBT}
-)
 # The steps that cut the customer off for non-payment: "not before" moves them.
 _CUTTING_OFF = frozenset({DeadlineAction.SUSPEND, DeadlineAction.END_TARIFF})
 
@@ -142,9 +139,9 @@ class Overrides:
         if not state.overrides:
             return deadline
         at = deadline.at
-        if deadline.action in _AFTER_GRACE:
+        if deadline.action in DEBT_CONSEQUENCES:
             at = add_calendar_days(at, self._extension_days(state), self.contract.tz)
-        if deadline.action in _CUTTING_OFF or deadline.action in _AFTER_GRACE:
+        if deadline.action in _CUTTING_OFF or deadline.action in DEBT_CONSEQUENCES:
             for override in state.overrides:
                 until = override.terms.until
                 if until is None or override.terms.kind not in (
